@@ -1,0 +1,29 @@
+//! The tether core: what a device does after a connection failure.
+//!
+//! Everything here is plain, deterministic Rust with no I/O, no clock and no ambient
+//! randomness, so it is unit-tested natively and compiled unchanged to the
+//! `wasm32-wasip2` component that every host loads:
+//!
+//! - [`classify`]: the versioned table that turns a failure into a verdict and a
+//!   status reason;
+//! - [`policy`]: retry schedules (built-in kinds and presets reproducing the Azure
+//!   SDKs', gRPC's and AWS CRT's formulas) in saturating integer milliseconds;
+//! - [`config`]: the one JSON configuration document, validated field by field;
+//! - [`connection`]: the reconnection flow as an event-driven state machine whose
+//!   outputs are data (commands for the host), never side effects;
+//! - `bindings` (wasm only): the thin wit-bindgen glue that maps the above onto
+//!   `wit/`, plus the `no_std` runtime (allocator, panic handler).
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+pub mod classify;
+pub mod config;
+pub mod connection;
+pub mod json;
+pub mod policy;
+pub mod rng;
+pub mod types;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;

@@ -1,0 +1,381 @@
+//! The contract's vocabulary as plain Rust types.
+//!
+//! These mirror `wit/types.wit` one to one so the core can be unit-tested natively;
+//! `bindings.rs` converts between them and the wit-bindgen types at the boundary.
+#![forbid(unsafe_code)]
+
+use alloc::string::String;
+use core::fmt;
+
+/// Milliseconds.
+pub type Millis = u64;
+
+/// A monotonic clock reading in milliseconds (the WIT `instant` is nanoseconds;
+/// the boundary converts).
+pub type Instant = u64;
+
+/// A failure below the protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum NetworkError {
+    Dns,
+    Refused,
+    Reset,
+    Unreachable,
+    Timeout,
+    Tls,
+    Closed,
+}
+
+/// An HTTP answer, with the IoT-hub six-digit code when there is one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HttpFailure {
+    /// HTTP status code.
+    pub status: u16,
+    /// IoT-hub six-digit error code.
+    pub hub_code: Option<u32>,
+}
+
+/// A failure reported by the protocol.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ProtocolError {
+    MqttConnack(u8),
+    MqttReason(u8),
+    Amqp(String),
+    Http(HttpFailure),
+    KeepAliveLost,
+    SessionExpired,
+    LinkDetached,
+}
+
+/// A failure in the application's or the service's own terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ApplicationError {
+    Unauthorized,
+    CredentialExpired,
+    Forbidden,
+    DeviceNotFound,
+    DeviceDisabled,
+    QuotaExceeded,
+    Throttled,
+    BadEndpoint,
+}
+
+/// The three levels of failure.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum FailureKind {
+    Network(NetworkError),
+    Protocol(ProtocolError),
+    Application(ApplicationError),
+}
+
+/// One failure with the server's hints.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Failure {
+    /// What failed.
+    pub kind: FailureKind,
+    /// The server's retry-after.
+    pub retry_after_ms: Option<Millis>,
+    /// Another server to use.
+    pub server_reference: Option<String>,
+}
+
+impl Failure {
+    /// A failure with no server hints.
+    pub fn new(kind: FailureKind) -> Self {
+        Self {
+            kind,
+            retry_after_ms: None,
+            server_reference: None,
+        }
+    }
+
+    /// A network failure with no hints.
+    pub fn network(e: NetworkError) -> Self {
+        Self::new(FailureKind::Network(e))
+    }
+
+    /// A protocol failure with no hints.
+    pub fn protocol(e: ProtocolError) -> Self {
+        Self::new(FailureKind::Protocol(e))
+    }
+
+    /// An application failure with no hints.
+    pub fn application(e: ApplicationError) -> Self {
+        Self::new(FailureKind::Application(e))
+    }
+
+    /// The same failure carrying a retry-after hint.
+    pub fn with_retry_after(mut self, ms: Millis) -> Self {
+        self.retry_after_ms = Some(ms);
+        self
+    }
+
+    /// The same failure carrying a server reference.
+    pub fn with_server_reference(mut self, server: impl Into<String>) -> Self {
+        self.server_reference = Some(server.into());
+        self
+    }
+}
+
+/// The level a failure belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Level {
+    Network,
+    Protocol,
+    Application,
+}
+
+/// What to do about a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Verdict {
+    Retry,
+    RetryThrottled,
+    RenewCredential,
+    Reprovision,
+    Fatal,
+}
+
+/// The status reported to the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Status {
+    Connected,
+    DisconnectedRetrying,
+    Disconnected,
+    Disabled,
+}
+
+/// Why the status is what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Reason {
+    ConnectionOk,
+    CredentialRenewal,
+    ExpiredCredential,
+    BadCredential,
+    DeviceDisabled,
+    DeviceNotFound,
+    RetryExpired,
+    NoNetwork,
+    CommunicationError,
+    NoPingResponse,
+    QuotaExceeded,
+    Throttled,
+    ServerBusy,
+    ServerMoved,
+    Provisioning,
+    ProtocolError,
+    BadEndpoint,
+    SessionTakenOver,
+    ClientClose,
+}
+
+/// The classifier's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Classification {
+    /// The level of the failure.
+    pub level: Level,
+    /// What to do.
+    pub verdict: Verdict,
+    /// The status reason to report.
+    pub reason: Reason,
+    /// The table row that matched, for example `mqtt5/0x87`.
+    pub rule: &'static str,
+}
+
+/// A retry policy's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// Reconnect after this many milliseconds.
+    RetryAfter(Millis),
+    /// Stop retrying.
+    GiveUp(GiveUpReason),
+}
+
+/// Why a policy stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum GiveUpReason {
+    NoRetry,
+    MaxAttempts,
+    RetryTimeout,
+    Unrecoverable,
+}
+
+/// Why an accepted message failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum MessageFailure {
+    OperationTimeout,
+    NoRetry,
+    QueueFull,
+    Unrecoverable,
+    RetryExpired,
+    ClientClose,
+}
+
+/// The one outcome of an accepted message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Outcome {
+    Delivered,
+    Failed(MessageFailure),
+}
+
+/// An invalid configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The field's path, for example `policy.initial-ms`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error about `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+/// A credential: opaque secret plus lifetime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// The secret the transport presents.
+    pub secret: String,
+    /// How long it is valid from now.
+    pub lifetime_ms: Option<Millis>,
+}
+
+/// What the provisioning service assigned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    /// The hub address.
+    pub hub: String,
+    /// The device identity there.
+    pub device_id: String,
+    /// A credential for that hub.
+    pub credential: Option<Credential>,
+}
+
+/// A registration in progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    /// The operation to poll.
+    pub operation_id: String,
+    /// When to poll, as the service asked.
+    pub retry_after_ms: Option<Millis>,
+}
+
+/// The answer to a provisioning request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum ProvisioningResult {
+    Assigned(Assignment),
+    Pending(Pending),
+    Failed(Failure),
+}
+
+/// Why an input was not taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum InputError {
+    StaleLink,
+    Unexpected,
+    UnknownMessage,
+    Stopped,
+}
+
+/// Why a message was not accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum PublishError {
+    QueueFull,
+    PayloadTooLarge,
+    EmptyTopic,
+    Stopped,
+}
+
+/// Where a backoff delay came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Curve {
+    Normal,
+    Throttled,
+    ServerHint,
+}
+
+/// Where a connection attempt goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectPlan {
+    /// Link number.
+    pub link: u64,
+    /// Hub address.
+    pub hub: String,
+    /// Attempt of this outage (0 for the first connect).
+    pub attempt: u32,
+}
+
+/// A wait before the next attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackoffPlan {
+    /// How long.
+    pub delay_ms: Millis,
+    /// The failed attempt count it follows.
+    pub attempt: u32,
+    /// Where the delay came from.
+    pub curve: Curve,
+    /// A registration follows the wait, not a reconnect.
+    pub then_provision: bool,
+}
+
+/// A step the connection takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Action {
+    Connect(ConnectPlan),
+    Backoff(BackoffPlan),
+    RenewCredential { routine: bool },
+    Provision,
+    PollProvisioning(Millis),
+    GiveUp(GiveUpReason),
+}
+
+/// A decision with its cause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionEvent {
+    /// When, in milliseconds.
+    pub at: Instant,
+    /// The classified failure behind it.
+    pub cause: Option<Classification>,
+    /// What the connection does.
+    pub action: Action,
+}
+
+/// A status change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusChange {
+    /// When, in milliseconds.
+    pub at: Instant,
+    /// The new status.
+    pub status: Status,
+    /// Why.
+    pub reason: Reason,
+}
