@@ -1,1 +1,332 @@
-//! config (in progress)
+//! The connection configuration: one JSON document, the same in every host.
+//!
+//! ```json
+//! {
+//!   "hub": "hub-a.example:8883",
+//!   "device-id": "sensor-17",
+//!   "seed": 17,
+//!   "provisioning": { "reprovision-after": 10 },
+//!   "credential": { "renewable": true, "renew-at-percent": 80 },
+//!   "policy": { "kind": "exponential", "initial-ms": 1000, "max-ms": 60000 },
+//!   "queue": { "capacity": 64, "operation-timeout-ms": 240000 }
+//! }
+//! ```
+//!
+//! Every field is optional except that a hub or a provisioning section must be
+//! given. Unknown fields are refused; every error names the field's path.
+#![forbid(unsafe_code)]
+
+use alloc::string::{String, ToString};
+
+use crate::json::{self, Obj};
+use crate::policy::{self, PolicyConfig};
+use crate::types::{ConfigError, Millis};
+
+/// The largest duration a configuration may give: about 31 years. Larger values
+/// are almost certainly unit mistakes.
+pub const MAX_MS: Millis = 1_000_000_000_000;
+
+/// A validated connection configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Seed for the jitter; `None` draws one from `wasi:random` so that devices
+    /// of a fleet do not back off in lockstep.
+    pub seed: Option<u64>,
+    /// The hub to connect to (with provisioning: the cached assignment, tried first).
+    pub hub: Option<String>,
+    /// The device identity on that hub.
+    pub device_id: Option<String>,
+    /// Present when the device uses a provisioning service.
+    pub provisioning: Option<ProvisioningConfig>,
+    /// How credentials are handled.
+    pub credential: CredentialConfig,
+    /// The retry policy.
+    pub policy: PolicyConfig,
+    /// The outgoing-message queue.
+    pub queue: QueueConfig,
+}
+
+/// The hub-plus-provisioning flow.
+///
+/// # Defaults
+/// `reprovision-after` 10 consecutive failed reconnects (the guidance's number);
+/// `retry-after-min-ms` 2000 and `retry-after-max-ms` 300000 (the clamp on the
+/// service's retry-after: DPS allows at most 5 polls per 10 s);
+/// `poll-default-ms` 2000 when a 202 carries no retry-after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvisioningConfig {
+    /// Reprovision after this many consecutive failed reconnects.
+    pub reprovision_after: u32,
+    /// Lower clamp on the service's retry-after.
+    pub retry_after_min_ms: Millis,
+    /// Upper clamp on the service's retry-after.
+    pub retry_after_max_ms: Millis,
+    /// Poll interval when the service gives none.
+    pub poll_default_ms: Millis,
+}
+
+impl Default for ProvisioningConfig {
+    fn default() -> Self {
+        Self {
+            reprovision_after: 10,
+            retry_after_min_ms: 2_000,
+            retry_after_max_ms: 300_000,
+            poll_default_ms: 2_000,
+        }
+    }
+}
+
+/// Credentials.
+///
+/// # Defaults
+/// Not `renewable` (the host's `credentials.renew` is never called);
+/// `renew-at-percent` 80 (of the lifetime, as the Azure C SDK does).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialConfig {
+    /// The host can mint fresh credentials (`credentials.renew`).
+    pub renewable: bool,
+    /// Renew when this share of the lifetime has passed.
+    pub renew_at_percent: u8,
+    /// A credential to start with.
+    pub secret: Option<String>,
+    /// Its lifetime from `start`.
+    pub lifetime_ms: Option<Millis>,
+}
+
+impl Default for CredentialConfig {
+    fn default() -> Self {
+        Self {
+            renewable: false,
+            renew_at_percent: 80,
+            secret: None,
+            lifetime_ms: None,
+        }
+    }
+}
+
+/// What `publish` does when the queue is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenFull {
+    /// Accept the new message; the oldest queued one fails with `queue-full`.
+    DropOldest,
+    /// Refuse the new message (`publish` returns `queue-full`).
+    Reject,
+}
+
+/// The outgoing-message queue.
+///
+/// # Defaults
+/// `capacity` 64 messages (queued plus in flight), `max-in-flight` 16,
+/// `operation-timeout-ms` none (a message waits as long as the queue keeps it),
+/// `when-full` `drop-oldest` (telemetry: the newest reading matters most),
+/// `max-payload-bytes` 262144 (IoT Hub's message limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// Messages held at most, queued plus in flight.
+    pub capacity: u32,
+    /// Messages sent and not yet acknowledged, at most.
+    pub max_in_flight: u32,
+    /// A message not acknowledged this long after `publish` fails.
+    pub operation_timeout_ms: Option<Millis>,
+    /// What a full queue does.
+    pub when_full: WhenFull,
+    /// The largest payload accepted.
+    pub max_payload_bytes: u32,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 64,
+            max_in_flight: 16,
+            operation_timeout_ms: None,
+            when_full: WhenFull::DropOldest,
+            max_payload_bytes: 262_144,
+        }
+    }
+}
+
+/// Parse and validate a configuration document.
+pub fn parse(text: &str) -> Result<Config, ConfigError> {
+    let root = json::parse_root(text)?;
+    let mut o = Obj::new(&root, "")?;
+    let seed = o.u64("seed")?;
+    let hub = non_empty(&mut o, "hub")?;
+    let device_id = non_empty(&mut o, "device-id")?;
+    let provisioning = match o.object("provisioning")? {
+        None => None,
+        Some(p) => Some(parse_provisioning(p)?),
+    };
+    let credential = match o.object("credential")? {
+        None => CredentialConfig::default(),
+        Some(c) => parse_credential(c)?,
+    };
+    let policy = match o.get("policy") {
+        None => PolicyConfig::default(),
+        Some(v) => policy::parse_policy(v, "policy")?,
+    };
+    let queue = match o.object("queue")? {
+        None => QueueConfig::default(),
+        Some(q) => parse_queue(q)?,
+    };
+    o.finish()?;
+    if hub.is_none() && provisioning.is_none() {
+        return Err(ConfigError::new(
+            "hub",
+            "give a hub address, or a provisioning section to get one",
+        ));
+    }
+    Ok(Config {
+        seed,
+        hub,
+        device_id,
+        provisioning,
+        credential,
+        policy,
+        queue,
+    })
+}
+
+fn non_empty(o: &mut Obj<'_>, field: &'static str) -> Result<Option<String>, ConfigError> {
+    match o.str(field)? {
+        Some("") => Err(o.error(field, "must not be empty")),
+        other => Ok(other.map(ToString::to_string)),
+    }
+}
+
+fn parse_provisioning(mut p: Obj<'_>) -> Result<ProvisioningConfig, ConfigError> {
+    let d = ProvisioningConfig::default();
+    let cfg = ProvisioningConfig {
+        reprovision_after: p
+            .u32_in("reprovision-after", 1, u32::MAX)?
+            .unwrap_or(d.reprovision_after),
+        retry_after_min_ms: p
+            .u64_in("retry-after-min-ms", 0, MAX_MS)?
+            .unwrap_or(d.retry_after_min_ms),
+        retry_after_max_ms: p
+            .u64_in("retry-after-max-ms", 0, MAX_MS)?
+            .unwrap_or(d.retry_after_max_ms),
+        poll_default_ms: p
+            .u64_in("poll-default-ms", 0, MAX_MS)?
+            .unwrap_or(d.poll_default_ms),
+    };
+    if cfg.retry_after_max_ms < cfg.retry_after_min_ms {
+        return Err(p.error(
+            "retry-after-max-ms",
+            "must not be smaller than retry-after-min-ms",
+        ));
+    }
+    p.finish()?;
+    Ok(cfg)
+}
+
+fn parse_credential(mut c: Obj<'_>) -> Result<CredentialConfig, ConfigError> {
+    let d = CredentialConfig::default();
+    let cfg = CredentialConfig {
+        renewable: c.bool("renewable")?.unwrap_or(d.renewable),
+        renew_at_percent: c
+            .u32_in("renew-at-percent", 1, 99)?
+            .and_then(|p| u8::try_from(p).ok())
+            .unwrap_or(d.renew_at_percent),
+        secret: c.str("secret")?.map(ToString::to_string),
+        lifetime_ms: c.u64_in("lifetime-ms", 1, MAX_MS)?,
+    };
+    if cfg.lifetime_ms.is_some() && cfg.secret.is_none() {
+        return Err(c.error("lifetime-ms", "is the lifetime of `secret`, which is not given"));
+    }
+    c.finish()?;
+    Ok(cfg)
+}
+
+fn parse_queue(mut q: Obj<'_>) -> Result<QueueConfig, ConfigError> {
+    let d = QueueConfig::default();
+    let capacity = q.u32_in("capacity", 1, 1_000_000)?.unwrap_or(d.capacity);
+    let max_in_flight = q
+        .u32_in("max-in-flight", 1, 65_535)?
+        .unwrap_or(d.max_in_flight.min(capacity));
+    if max_in_flight > capacity {
+        return Err(q.error("max-in-flight", "must not be larger than capacity"));
+    }
+    let when_full = match q.str("when-full")? {
+        None => d.when_full,
+        Some("drop-oldest") => WhenFull::DropOldest,
+        Some("reject") => WhenFull::Reject,
+        Some(other) => {
+            return Err(q.error(
+                "when-full",
+                alloc::format!("expected \"drop-oldest\" or \"reject\", got \"{other}\""),
+            ));
+        }
+    };
+    let cfg = QueueConfig {
+        capacity,
+        max_in_flight,
+        operation_timeout_ms: q.u64_in("operation-timeout-ms", 1, MAX_MS)?,
+        when_full,
+        max_payload_bytes: q
+            .u32_in("max-payload-bytes", 1, 16 * 1024 * 1024)?
+            .unwrap_or(d.max_payload_bytes),
+    };
+    q.finish()?;
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn field_of(doc: &str) -> String {
+        parse(doc).unwrap_err().field
+    }
+
+    #[test]
+    fn minimal_documents() {
+        let c = parse(r#"{"hub": "h:1"}"#).unwrap();
+        assert_eq!(c.hub.as_deref(), Some("h:1"));
+        assert_eq!(c.queue, QueueConfig::default());
+        let c = parse(r#"{"provisioning": {}}"#).unwrap();
+        assert_eq!(c.provisioning, Some(ProvisioningConfig::default()));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(field_of("{}"), "hub");
+        assert_eq!(field_of(r#"{"hub": ""}"#), "hub");
+        assert_eq!(field_of(r#"{"hub": 5}"#), "hub");
+        assert_eq!(field_of(r#"{"hub": "h", "hubb": "h"}"#), "hubb");
+        assert_eq!(field_of(r#"{"hub": "h", "seed": -1}"#), "seed");
+        assert_eq!(
+            field_of(r#"{"hub": "h", "queue": {"capacity": 0}}"#),
+            "queue.capacity"
+        );
+        assert_eq!(
+            field_of(r#"{"hub": "h", "queue": {"capacity": 4, "max-in-flight": 5}}"#),
+            "queue.max-in-flight"
+        );
+        assert_eq!(
+            field_of(r#"{"hub": "h", "queue": {"when-full": "panic"}}"#),
+            "queue.when-full"
+        );
+        assert_eq!(
+            field_of(r#"{"hub": "h", "credential": {"renew-at-percent": 100}}"#),
+            "credential.renew-at-percent"
+        );
+        assert_eq!(
+            field_of(r#"{"hub": "h", "credential": {"lifetime-ms": 100}}"#),
+            "credential.lifetime-ms"
+        );
+        assert_eq!(
+            field_of(
+                r#"{"provisioning": {"retry-after-min-ms": 5, "retry-after-max-ms": 4}}"#
+            ),
+            "provisioning.retry-after-max-ms"
+        );
+        assert_eq!(
+            field_of(r#"{"provisioning": {"reprovision-after": 0}}"#),
+            "provisioning.reprovision-after"
+        );
+        assert_eq!(field_of(r#"{"hub": "h", "policy": 3}"#), "policy");
+        assert_eq!(field_of("[]"), "(document)");
+    }
+}

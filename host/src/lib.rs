@@ -1,1 +1,3 @@
 //! tether host
+mod bindings;
+pub fn conv(e: wasmtime::Error) -> anyhow::Error { e.into() }

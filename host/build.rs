@@ -1,0 +1,64 @@
+//! Builds the tether component (`guest/`, for `wasm32-wasip2`, release) so that a
+//! plain `cargo build`, `cargo test` or `cargo run` always embeds a current one.
+//!
+//! The guest is built by a nested cargo with its own target directory: the outer
+//! cargo holds the lock on `target/`, and the guest needs another target and profile.
+
+use std::env;
+use std::error::Error;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let host_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?);
+    let root = host_dir.parent().ok_or("host/ has no parent")?.to_path_buf();
+    for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    let target_dir = root.join("target").join("wasm");
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "tether-guest"])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // The outer build's flags, wrappers (clippy, coverage) and target settings are
+    // for the host, not for the guest.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_MAKEFLAGS",
+        "MAKEFLAGS",
+        "MFLAGS",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_LLVM_COV",
+        "LLVM_PROFILE_FILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    let output = cmd.output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "building the tether component failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    let wasm = target_dir
+        .join("wasm32-wasip2")
+        .join("release")
+        .join("tether_guest.wasm");
+    if !wasm.exists() {
+        return Err(format!("the component was not produced at {}", wasm.display()).into());
+    }
+    let out = PathBuf::from(env::var("OUT_DIR")?).join("tether.wasm");
+    std::fs::copy(&wasm, &out)?;
+    println!("cargo:rustc-env=TETHER_COMPONENT={}", out.display());
+    println!("cargo:rustc-env=TETHER_COMPONENT_BUILT={}", wasm.display());
+    Ok(())
+}

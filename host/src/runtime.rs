@@ -1,0 +1,142 @@
+//! Loading the component: compile once, instantiate cheaply many times.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use anyhow::Context as _;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store};
+
+use crate::bindings::{Device as DeviceBindings, DevicePre};
+use crate::clock::{Clock, Entropy, SystemClock};
+use crate::instance::Instance;
+use crate::state::HostState;
+
+/// The tether component this crate was built with (`guest/`, compiled for
+/// `wasm32-wasip2` in release by the build script).
+pub const COMPONENT: &[u8] = include_bytes!(env!("TETHER_COMPONENT"));
+
+/// Turns wasmtime's error (which does not implement `std::error::Error`) into an
+/// [`anyhow::Error`], keeping its message and sources.
+pub(crate) fn wasm_err(e: wasmtime::Error) -> anyhow::Error {
+    anyhow::Error::from_boxed(e.into_boxed_dyn_error())
+}
+
+/// A compiled tether component, linked against this host's imports and
+/// pre-instantiated.
+///
+/// Compiling is the expensive part (tens of milliseconds): do it once per process
+/// and share the `Runtime` (it is `Send + Sync`), or use [`Runtime::shared`].
+/// [`Runtime::instantiate`] then only allocates a store and runs the component's
+/// initialisation, a few microseconds.
+pub struct Runtime {
+    engine: Engine,
+    component: Component,
+    pre: DevicePre<HostState>,
+}
+
+impl Runtime {
+    /// The component embedded in this crate ([`COMPONENT`]).
+    pub fn new() -> anyhow::Result<Self> {
+        Self::from_bytes(COMPONENT)
+    }
+
+    /// A component read from a file (a `.wasm` component of the `device` world).
+    pub fn from_file(path: impl AsRef<Path>) -> anyhow::Result<Self> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::from_bytes(&bytes).with_context(|| format!("loading {}", path.display()))
+    }
+
+    /// A component from its bytes (binary, or the text format).
+    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(wasm_err)?;
+        let component = Component::new(&engine, bytes)
+            .map_err(wasm_err)
+            .context("compiling the tether component")?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        DeviceBindings::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(wasm_err)?;
+        // Fails here, once, if the component imports anything this host does not
+        // supply or lacks an export of the `device` world.
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(wasm_err)
+            .context("linking the tether component")?;
+        let pre = DevicePre::new(pre)
+            .map_err(wasm_err)
+            .context("the component does not export the `device` world")?;
+        Ok(Self {
+            engine,
+            component,
+            pre,
+        })
+    }
+
+    /// One process-wide runtime for the embedded component, compiled on first use.
+    /// Tests and benchmarks share it so that only the first pays for compiling.
+    pub fn shared() -> anyhow::Result<&'static Runtime> {
+        static SHARED: OnceLock<Result<Runtime, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Runtime::new().map_err(|e| format!("{e:#}")))
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The names of the component's imports, as the component declares them (for
+    /// example `wasi:clocks/monotonic-clock@0.2.4`), in declaration order.
+    pub fn component_imports(&self) -> Vec<String> {
+        self.component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    /// The names of the component's exports, in declaration order.
+    pub fn component_exports(&self) -> Vec<String> {
+        self.component
+            .component_type()
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    /// A fresh instance whose `now` reads `clock` and whose entropy comes from
+    /// `entropy`.
+    pub fn instantiate(
+        &self,
+        clock: impl Clock + 'static,
+        entropy: Entropy,
+    ) -> anyhow::Result<Instance> {
+        let mut store = Store::new(&self.engine, HostState::new(clock, entropy));
+        let device = self.pre.instantiate(&mut store).map_err(wasm_err)?;
+        Ok(Instance::new(store, device))
+    }
+
+    /// A fresh instance on the real monotonic clock with entropy from the OS.
+    pub fn instantiate_real(&self) -> anyhow::Result<Instance> {
+        self.instantiate(SystemClock::new(), Entropy::os())
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The compiled component.
+    pub fn component(&self) -> &Component {
+        &self.component
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("imports", &self.component_imports())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,191 @@
+//! The store data: what the component's imports do on this host.
+//!
+//! Every import is answered at once and never calls back into the component: the
+//! clock and entropy imports return a value, and every other import becomes a
+//! [`Command`] pushed onto an outbox. After each call into the component the
+//! [`Instance`](crate::Instance) drains the outbox and hands the commands to the
+//! caller, in the order the component made them. Executing them (opening a link,
+//! scheduling a wake-up) is the caller's business, later, outside the component.
+
+use crate::bindings::tether::reconnect::{
+    credentials, events, provisioning, transport, types as wit,
+};
+use crate::bindings::wasi::{clocks::monotonic_clock, random::random};
+use crate::clock::{Clock, Entropy};
+use crate::{DecisionEvent, Outcome, StatusChange};
+
+/// One import call the component made: something the host must do or know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `transport.open`: open link `link` to `hub`, then report `on-opened` or
+    /// `on-failed`.
+    Open {
+        /// The link number to report back with.
+        link: u64,
+        /// The hub address.
+        hub: String,
+        /// The device identity, when known.
+        device_id: Option<String>,
+        /// The credential's secret to present, when there is one.
+        credential: Option<String>,
+    },
+    /// `transport.send`: send a message on an open link, then report `on-acked`.
+    Send {
+        /// The open link.
+        link: u64,
+        /// The message id to acknowledge with.
+        message: u64,
+        /// The topic.
+        topic: String,
+        /// The payload.
+        payload: Vec<u8>,
+    },
+    /// `transport.close`: close a link; no more reports about it are expected.
+    Close {
+        /// The link to close.
+        link: u64,
+    },
+    /// `provisioning.register`: start a registration, answer with `on-provisioned`.
+    Register,
+    /// `provisioning.poll`: poll a pending registration, answer with `on-provisioned`.
+    Poll {
+        /// The pending operation.
+        operation_id: String,
+    },
+    /// `credentials.renew`: produce a fresh credential, answer with `on-credential`.
+    Renew,
+    /// `events.status-changed`.
+    Status(StatusChange),
+    /// `events.decided`.
+    Decided(DecisionEvent),
+    /// `events.message-outcome`: the one outcome of an accepted message.
+    Outcome {
+        /// The message.
+        message: u64,
+        /// Its outcome.
+        outcome: Outcome,
+    },
+    /// `events.wake-at`: call `on-wake` at or after this monotonic instant (ns).
+    WakeAt(u64),
+}
+
+/// The data of every store that runs the component: the clock, the entropy source,
+/// and the outbox of commands made by the call in progress.
+pub struct HostState {
+    clock: Box<dyn Clock>,
+    entropy: Entropy,
+    outbox: Vec<Command>,
+}
+
+impl HostState {
+    /// State reading `clock` and `entropy`.
+    pub fn new(clock: impl Clock + 'static, entropy: Entropy) -> Self {
+        Self {
+            clock: Box::new(clock),
+            entropy,
+            outbox: Vec::new(),
+        }
+    }
+
+    /// The host's clock reading, in nanoseconds.
+    pub fn now_ns(&self) -> u64 {
+        self.clock.now_ns()
+    }
+
+    /// Take the commands made so far.
+    pub(crate) fn drain(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Forget anything left over from a call that trapped.
+    pub(crate) fn clear(&mut self) {
+        self.outbox.clear();
+    }
+}
+
+impl std::fmt::Debug for HostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostState")
+            .field("now_ns", &self.now_ns())
+            .field("outbox", &self.outbox)
+            .finish_non_exhaustive()
+    }
+}
+
+impl monotonic_clock::Host for HostState {
+    fn now(&mut self) -> monotonic_clock::Instant {
+        self.clock.now_ns()
+    }
+}
+
+impl random::Host for HostState {
+    fn get_random_u64(&mut self) -> u64 {
+        self.entropy.next_u64()
+    }
+}
+
+impl transport::Host for HostState {
+    fn open(
+        &mut self,
+        link: u64,
+        hub: String,
+        device_id: Option<String>,
+        credential: Option<String>,
+    ) {
+        self.outbox.push(Command::Open {
+            link,
+            hub,
+            device_id,
+            credential,
+        });
+    }
+
+    fn send(&mut self, link: u64, message: u64, topic: String, payload: Vec<u8>) {
+        self.outbox.push(Command::Send {
+            link,
+            message,
+            topic,
+            payload,
+        });
+    }
+
+    fn close(&mut self, link: u64) {
+        self.outbox.push(Command::Close { link });
+    }
+}
+
+impl provisioning::Host for HostState {
+    fn register(&mut self) {
+        self.outbox.push(Command::Register);
+    }
+
+    fn poll(&mut self, operation_id: String) {
+        self.outbox.push(Command::Poll { operation_id });
+    }
+}
+
+impl credentials::Host for HostState {
+    fn renew(&mut self) {
+        self.outbox.push(Command::Renew);
+    }
+}
+
+impl wit::Host for HostState {}
+
+impl events::Host for HostState {
+    fn status_changed(&mut self, change: StatusChange) {
+        self.outbox.push(Command::Status(change));
+    }
+
+    fn decided(&mut self, decision: DecisionEvent) {
+        self.outbox.push(Command::Decided(decision));
+    }
+
+    fn message_outcome(&mut self, message: u64, outcome: Outcome) {
+        self.outbox.push(Command::Outcome { message, outcome });
+    }
+
+    fn wake_at(&mut self, deadline: u64) {
+        self.outbox.push(Command::WakeAt(deadline));
+    }
+}
