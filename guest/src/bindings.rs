@@ -17,8 +17,9 @@ wit_bindgen::generate!({
     world: "device",
     path: "../wit",
     with: {
-        "wasi:clocks/monotonic-clock@0.2.4": wasi::clocks::monotonic_clock,
-        "wasi:random/random@0.2.4": wasi::random::random,
+        "wasi:clocks/monotonic-clock@0.2.12": wasi::clocks::monotonic_clock,
+        "wasi:random/random@0.2.12": wasi::random::random,
+        "wasi:io/poll@0.2.12": wasi::io::poll,
     },
 });
 

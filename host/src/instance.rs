@@ -1,0 +1,507 @@
+//! One instance of the component, and the handles to the resources it holds.
+
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use crate::bindings::Device as DeviceBindings;
+use crate::clock::{Clock, Entropy};
+use crate::runtime::{Runtime, wasm_err};
+use crate::state::{Command, HostState};
+use crate::{
+    Classification, ConfigError, Credential, Decision, Failure, InputError, ProvisioningResult,
+    PublishError, StatusChange,
+};
+
+/// What one input produced: the component's own answer, and the import calls it
+/// made while handling the input, in order.
+///
+/// The commands are the host's work list: execute them after the call, never from
+/// inside it (imports never call back into the component).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "the commands are what the component asked the host to do"]
+pub struct Step<T> {
+    /// The component's answer (for inputs: `Err` when the input was not taken,
+    /// which changes nothing).
+    pub result: T,
+    /// The import calls made during the input.
+    pub commands: Vec<Command>,
+}
+
+impl<T> Step<T> {
+    /// The answer and the commands.
+    pub fn into_parts(self) -> (T, Vec<Command>) {
+        (self.result, self.commands)
+    }
+}
+
+/// A `connection` resource living in one [`Instance`].
+///
+/// A handle is only meaningful to the instance that created it; passing it to
+/// another instance gives an error, not a wrong answer. Give it back with
+/// [`Instance::drop_connection`] when done (or drop the whole instance).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Conn {
+    handle: ResourceAny,
+}
+
+/// A `retry-schedule` resource living in one [`Instance`]: a retry policy with its
+/// state. Give it back with [`Instance::drop_schedule`] when done.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RetrySchedule {
+    handle: ResourceAny,
+}
+
+/// One instance of the tether component, with its own store.
+///
+/// An instance hosts any number of connections (and retry schedules); they share
+/// the instance's clock and entropy. Every method is one call into the component:
+/// inputs return a [`Step`] with the commands the call made, queries return the
+/// value. An `Err` from a method means the host or the component is broken (a
+/// trap, a handle from another instance); after a trap the instance refuses every
+/// further call. Expected refusals are the inner `Result`s.
+///
+/// Call order for a connection: [`create_connection`](Self::create_connection),
+/// [`start`](Self::start), then the `on_*` inputs as the world answers the
+/// commands, [`on_wake`](Self::on_wake) at or after every [`Command::WakeAt`]
+/// deadline (early or extra calls do nothing), [`stop`](Self::stop) at the end.
+pub struct Instance {
+    store: Store<HostState>,
+    device: DeviceBindings,
+}
+
+impl Instance {
+    pub(crate) fn new(store: Store<HostState>, device: DeviceBindings) -> Self {
+        Self { store, device }
+    }
+
+    /// The clock reading the component sees now, in nanoseconds.
+    pub fn now_ns(&self) -> u64 {
+        self.store.data().now_ns()
+    }
+
+    /// One call into the component, and what it asked for meanwhile.
+    fn input<R>(
+        &mut self,
+        call: impl FnOnce(&DeviceBindings, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> anyhow::Result<Step<R>> {
+        self.store.data_mut().clear();
+        let result = call(&self.device, &mut self.store).map_err(wasm_err)?;
+        let commands = self.store.data_mut().drain();
+        Ok(Step { result, commands })
+    }
+
+    /// One call into the component that makes no import calls.
+    fn query<R>(
+        &mut self,
+        call: impl FnOnce(&DeviceBindings, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> anyhow::Result<R> {
+        let step = self.input(call)?;
+        anyhow::ensure!(
+            step.commands.is_empty(),
+            "the component made import calls from a query: {:?}",
+            step.commands
+        );
+        Ok(step.result)
+    }
+
+    // ---- decisions ----
+
+    /// Classify one failure: level, verdict, status reason and the table row.
+    pub fn classify(&mut self, failure: &Failure) -> anyhow::Result<Classification> {
+        self.query(|d, s| d.tether_reconnect_decisions().call_classify(s, failure))
+    }
+
+    /// The version of the component's classification table.
+    pub fn table_version(&mut self) -> anyhow::Result<u32> {
+        self.query(|d, s| d.tether_reconnect_decisions().call_table_version(s))
+    }
+
+    /// Check a connection configuration document (JSON).
+    pub fn validate_config(&mut self, config: &str) -> anyhow::Result<Result<(), ConfigError>> {
+        self.query(|d, s| d.tether_reconnect_decisions().call_validate_config(s, config))
+    }
+
+    /// A retry schedule for a policy document (the `policy` object of a
+    /// configuration, as JSON) and a jitter seed.
+    pub fn create_schedule(
+        &mut self,
+        policy: &str,
+        seed: u64,
+    ) -> anyhow::Result<Result<RetrySchedule, ConfigError>> {
+        let created = self.query(|d, s| {
+            d.tether_reconnect_decisions()
+                .retry_schedule()
+                .call_create(s, policy, seed)
+        })?;
+        Ok(created.map(|handle| RetrySchedule { handle }))
+    }
+
+    /// The schedule's decision after one more failed attempt. `failure` selects the
+    /// curve (`None`: a plain recoverable failure); `elapsed_ms` is the time since
+    /// the outage began (`None`: the schedule adds up its own delays).
+    pub fn schedule_next(
+        &mut self,
+        schedule: &RetrySchedule,
+        failure: Option<&Failure>,
+        elapsed_ms: Option<u64>,
+    ) -> anyhow::Result<Decision> {
+        self.query(|d, s| {
+            d.tether_reconnect_decisions().retry_schedule().call_next(
+                s,
+                schedule.handle,
+                failure,
+                elapsed_ms,
+            )
+        })
+    }
+
+    /// How many failed attempts the schedule has counted in this outage.
+    pub fn schedule_attempts(&mut self, schedule: &RetrySchedule) -> anyhow::Result<u32> {
+        self.query(|d, s| {
+            d.tether_reconnect_decisions()
+                .retry_schedule()
+                .call_attempts(s, schedule.handle)
+        })
+    }
+
+    /// Tell the schedule an attempt succeeded.
+    pub fn schedule_connected(&mut self, schedule: &RetrySchedule) -> anyhow::Result<()> {
+        self.query(|d, s| {
+            d.tether_reconnect_decisions()
+                .retry_schedule()
+                .call_connected(s, schedule.handle)
+        })
+    }
+
+    /// Tell the schedule the link it made was lost after holding `held_ms`.
+    pub fn schedule_dropped(
+        &mut self,
+        schedule: &RetrySchedule,
+        held_ms: u64,
+    ) -> anyhow::Result<()> {
+        self.query(|d, s| {
+            d.tether_reconnect_decisions()
+                .retry_schedule()
+                .call_dropped(s, schedule.handle, held_ms)
+        })
+    }
+
+    /// Start the schedule over.
+    pub fn schedule_reset(&mut self, schedule: &RetrySchedule) -> anyhow::Result<()> {
+        self.query(|d, s| {
+            d.tether_reconnect_decisions()
+                .retry_schedule()
+                .call_reset(s, schedule.handle)
+        })
+    }
+
+    /// Free a schedule.
+    pub fn drop_schedule(&mut self, schedule: RetrySchedule) -> anyhow::Result<()> {
+        schedule
+            .handle
+            .resource_drop(&mut self.store)
+            .map_err(wasm_err)
+    }
+
+    // ---- connections ----
+
+    /// A connection from a configuration document (JSON). An invalid document
+    /// gives the component's error, naming the field.
+    pub fn create_connection(&mut self, config: &str) -> anyhow::Result<Result<Conn, ConfigError>> {
+        // `create` may read entropy, but makes no other import call.
+        let created =
+            self.query(|d, s| d.tether_reconnect_connection().connection().call_create(s, config))?;
+        Ok(created.map(|handle| Conn { handle }))
+    }
+
+    /// Free a connection. It makes no import calls: stop it first to close its link
+    /// and fail its queued messages.
+    pub fn drop_connection(&mut self, conn: Conn) -> anyhow::Result<()> {
+        conn.handle.resource_drop(&mut self.store).map_err(wasm_err)
+    }
+
+    /// Begin: provision, renew a credential or connect, as configured.
+    pub fn start(&mut self, conn: &Conn) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_start(s, conn.handle)
+        })
+    }
+
+    /// Link `link` is open.
+    pub fn on_opened(
+        &mut self,
+        conn: &Conn,
+        link: u64,
+    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_on_opened(s, conn.handle, link)
+        })
+    }
+
+    /// Opening link `link` failed.
+    pub fn on_failed(
+        &mut self,
+        conn: &Conn,
+        link: u64,
+        failure: &Failure,
+    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_on_failed(s, conn.handle, link, failure)
+        })
+    }
+
+    /// Open link `link` was lost or closed by the server.
+    pub fn on_closed(
+        &mut self,
+        conn: &Conn,
+        link: u64,
+        failure: &Failure,
+    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_on_closed(s, conn.handle, link, failure)
+        })
+    }
+
+    /// The hub acknowledged message `message`.
+    pub fn on_acked(
+        &mut self,
+        conn: &Conn,
+        message: u64,
+    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_on_acked(s, conn.handle, message)
+        })
+    }
+
+    /// The provisioning service answered `register` or `poll`.
+    pub fn on_provisioned(
+        &mut self,
+        conn: &Conn,
+        result: &ProvisioningResult,
+    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_on_provisioned(s, conn.handle, result)
+        })
+    }
+
+    /// The credential source answered `renew`.
+    pub fn on_credential(
+        &mut self,
+        conn: &Conn,
+        result: Result<&Credential, &Failure>,
+    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_on_credential(s, conn.handle, result)
+        })
+    }
+
+    /// A deadline announced with [`Command::WakeAt`] may have passed. Early or extra
+    /// calls do nothing.
+    pub fn on_wake(&mut self, conn: &Conn) -> anyhow::Result<Step<()>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_on_wake(s, conn.handle)
+        })
+    }
+
+    /// Queue a message. Once accepted (an id is returned) it ends as exactly one
+    /// [`Command::Outcome`].
+    pub fn publish(
+        &mut self,
+        conn: &Conn,
+        topic: &str,
+        payload: &[u8],
+    ) -> anyhow::Result<Step<Result<u64, PublishError>>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_publish(s, conn.handle, topic, payload)
+        })
+    }
+
+    /// Close the link and stop. Queued messages fail with `client-close`.
+    pub fn stop(&mut self, conn: &Conn) -> anyhow::Result<Step<()>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_stop(s, conn.handle)
+        })
+    }
+
+    /// The connection's current status.
+    pub fn current_status(&mut self, conn: &Conn) -> anyhow::Result<StatusChange> {
+        self.query(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_current_status(s, conn.handle)
+        })
+    }
+
+    /// The next deadline (ns) at which the connection wants `on_wake`, if any.
+    pub fn next_wake(&mut self, conn: &Conn) -> anyhow::Result<Option<u64>> {
+        self.query(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_next_wake(s, conn.handle)
+        })
+    }
+
+    /// Messages accepted and not yet given an outcome.
+    pub fn pending_messages(&mut self, conn: &Conn) -> anyhow::Result<u32> {
+        self.query(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_pending_messages(s, conn.handle)
+        })
+    }
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("state", self.store.data())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The common case: one instance running one connection.
+///
+/// The methods are those of [`Instance`] without the [`Conn`] argument.
+#[derive(Debug)]
+pub struct Device {
+    instance: Instance,
+    conn: Conn,
+}
+
+impl Device {
+    /// A fresh instance of `runtime` running one connection configured by `config`
+    /// (JSON). The outer error is a host failure; the inner one is the component's
+    /// verdict on the configuration.
+    pub fn new(
+        runtime: &Runtime,
+        config: &str,
+        clock: impl Clock + 'static,
+        entropy: Entropy,
+    ) -> anyhow::Result<Result<Self, ConfigError>> {
+        let instance = runtime.instantiate(clock, entropy)?;
+        Self::with_instance(instance, config)
+    }
+
+    /// A connection configured by `config` in an existing instance.
+    pub fn with_instance(
+        mut instance: Instance,
+        config: &str,
+    ) -> anyhow::Result<Result<Self, ConfigError>> {
+        Ok(instance
+            .create_connection(config)?
+            .map(|conn| Self { instance, conn }))
+    }
+
+    /// The instance, for the stateless decisions or for more connections.
+    pub fn instance(&mut self) -> &mut Instance {
+        &mut self.instance
+    }
+
+    /// The connection's handle.
+    pub fn conn(&self) -> &Conn {
+        &self.conn
+    }
+
+    /// See [`Instance::start`].
+    pub fn start(&mut self) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.instance.start(&self.conn)
+    }
+
+    /// See [`Instance::on_opened`].
+    pub fn on_opened(&mut self, link: u64) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.instance.on_opened(&self.conn, link)
+    }
+
+    /// See [`Instance::on_failed`].
+    pub fn on_failed(
+        &mut self,
+        link: u64,
+        failure: &Failure,
+    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.instance.on_failed(&self.conn, link, failure)
+    }
+
+    /// See [`Instance::on_closed`].
+    pub fn on_closed(
+        &mut self,
+        link: u64,
+        failure: &Failure,
+    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.instance.on_closed(&self.conn, link, failure)
+    }
+
+    /// See [`Instance::on_acked`].
+    pub fn on_acked(&mut self, message: u64) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.instance.on_acked(&self.conn, message)
+    }
+
+    /// See [`Instance::on_provisioned`].
+    pub fn on_provisioned(
+        &mut self,
+        result: &ProvisioningResult,
+    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.instance.on_provisioned(&self.conn, result)
+    }
+
+    /// See [`Instance::on_credential`].
+    pub fn on_credential(
+        &mut self,
+        result: Result<&Credential, &Failure>,
+    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+        self.instance.on_credential(&self.conn, result)
+    }
+
+    /// See [`Instance::on_wake`].
+    pub fn on_wake(&mut self) -> anyhow::Result<Step<()>> {
+        self.instance.on_wake(&self.conn)
+    }
+
+    /// See [`Instance::publish`].
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+    ) -> anyhow::Result<Step<Result<u64, PublishError>>> {
+        self.instance.publish(&self.conn, topic, payload)
+    }
+
+    /// See [`Instance::stop`].
+    pub fn stop(&mut self) -> anyhow::Result<Step<()>> {
+        self.instance.stop(&self.conn)
+    }
+
+    /// See [`Instance::current_status`].
+    pub fn current_status(&mut self) -> anyhow::Result<StatusChange> {
+        self.instance.current_status(&self.conn)
+    }
+
+    /// See [`Instance::next_wake`].
+    pub fn next_wake(&mut self) -> anyhow::Result<Option<u64>> {
+        self.instance.next_wake(&self.conn)
+    }
+
+    /// See [`Instance::pending_messages`].
+    pub fn pending_messages(&mut self) -> anyhow::Result<u32> {
+        self.instance.pending_messages(&self.conn)
+    }
+}
