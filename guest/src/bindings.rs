@@ -146,7 +146,9 @@ impl dec_x::GuestRetrySchedule for RetrySchedule {
             }
         };
         let Some(curve) = curve else {
-            return decision_out(core_t::Decision::GiveUp(core_t::GiveUpReason::Unrecoverable));
+            return decision_out(core_t::Decision::GiveUp(
+                core_t::GiveUpReason::Unrecoverable,
+            ));
         };
         let elapsed = elapsed_ms.unwrap_or(st.summed);
         let (d, _) = st.schedule.next(curve, hint, elapsed, 0);
@@ -189,7 +191,10 @@ struct Connection {
 
 impl Connection {
     /// Run one input against the core, then perform what it asked for.
-    fn run<R>(&self, f: impl FnOnce(&mut connection::Connection, u64, &mut Vec<connection::Command>) -> R) -> R {
+    fn run<R>(
+        &self,
+        f: impl FnOnce(&mut connection::Connection, u64, &mut Vec<connection::Command>) -> R,
+    ) -> R {
         let now = now_ms();
         let mut out = Vec::new();
         let result = {
@@ -206,14 +211,17 @@ impl Connection {
 impl conn_x::GuestConnection for Connection {
     fn create(config: String) -> Result<conn_x::Connection, w::ConfigError> {
         let cfg = config::parse(&config).map_err(config_error_out)?;
-        let seed = cfg.seed.unwrap_or_else(wasi::random::random::get_random_u64);
+        let seed = cfg
+            .seed
+            .unwrap_or_else(wasi::random::random::get_random_u64);
         Ok(conn_x::Connection::new(Connection {
             inner: RefCell::new(connection::Connection::new(cfg, seed)),
         }))
     }
 
     fn start(&self) -> Result<(), w::InputError> {
-        self.run(|c, now, out| c.start(now, out)).map_err(input_error_out)
+        self.run(|c, now, out| c.start(now, out))
+            .map_err(input_error_out)
     }
 
     fn on_opened(&self, link: u64) -> Result<(), w::InputError> {
@@ -244,7 +252,10 @@ impl conn_x::GuestConnection for Connection {
             .map_err(input_error_out)
     }
 
-    fn on_credential(&self, result: Result<w::Credential, w::Failure>) -> Result<(), w::InputError> {
+    fn on_credential(
+        &self,
+        result: Result<w::Credential, w::Failure>,
+    ) -> Result<(), w::InputError> {
         let r = result.map(credential_in).map_err(failure_in);
         self.run(|c, now, out| c.on_credential(now, r.as_ref(), out))
             .map_err(input_error_out)

@@ -232,7 +232,10 @@ fn parse_credential(mut c: Obj<'_>) -> Result<CredentialConfig, ConfigError> {
         lifetime_ms: c.u64_in("lifetime-ms", 1, MAX_MS)?,
     };
     if cfg.lifetime_ms.is_some() && cfg.secret.is_none() {
-        return Err(c.error("lifetime-ms", "is the lifetime of `secret`, which is not given"));
+        return Err(c.error(
+            "lifetime-ms",
+            "is the lifetime of `secret`, which is not given",
+        ));
     }
     c.finish()?;
     Ok(cfg)
@@ -317,9 +320,7 @@ mod tests {
             "credential.lifetime-ms"
         );
         assert_eq!(
-            field_of(
-                r#"{"provisioning": {"retry-after-min-ms": 5, "retry-after-max-ms": 4}}"#
-            ),
+            field_of(r#"{"provisioning": {"retry-after-min-ms": 5, "retry-after-max-ms": 4}}"#),
             "provisioning.retry-after-max-ms"
         );
         assert_eq!(

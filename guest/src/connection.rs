@@ -26,8 +26,8 @@ use crate::classify::classify;
 use crate::config::{Config, WhenFull};
 use crate::policy::{CurveSel, Schedule};
 use crate::types::{
-    Action, BackoffPlan, Classification, ConnectPlan, Credential, Decision, DecisionEvent,
-    Failure, GiveUpReason, InputError, Instant, MessageFailure, Millis, Outcome, ProvisioningResult,
+    Action, BackoffPlan, Classification, ConnectPlan, Credential, Decision, DecisionEvent, Failure,
+    GiveUpReason, InputError, Instant, MessageFailure, Millis, Outcome, ProvisioningResult,
     PublishError, Reason, Status, StatusChange, Verdict,
 };
 
@@ -101,7 +101,10 @@ enum State {
     /// Waiting for `on_provisioned`.
     Provisioning,
     /// Waiting to poll a pending registration.
-    PollWait { until: Instant, operation_id: String },
+    PollWait {
+        until: Instant,
+        operation_id: String,
+    },
     /// Waiting for `on_credential` before connecting.
     Renewing,
     /// Waiting for `on_opened` / `on_failed`.
@@ -368,7 +371,9 @@ impl Connection {
                     .map(|h| h.clamp(prov.retry_after_min_ms, prov.retry_after_max_ms));
                 self.outage_start.get_or_insert(now);
                 match c.verdict {
-                    Verdict::Retry => self.backoff(now, &c, CurveSel::Normal, hint, 0, Next::Provision, out),
+                    Verdict::Retry => {
+                        self.backoff(now, &c, CurveSel::Normal, hint, 0, Next::Provision, out)
+                    }
                     Verdict::RetryThrottled => {
                         self.backoff(now, &c, CurveSel::Throttled, hint, 0, Next::Provision, out);
                     }
@@ -401,11 +406,29 @@ impl Connection {
                 let c = classify(f);
                 self.outage_start.get_or_insert(now);
                 match c.verdict {
-                    Verdict::Retry => self.backoff(now, &c, CurveSel::Normal, f.retry_after_ms, 0, Next::Renew, out),
+                    Verdict::Retry => self.backoff(
+                        now,
+                        &c,
+                        CurveSel::Normal,
+                        f.retry_after_ms,
+                        0,
+                        Next::Renew,
+                        out,
+                    ),
                     Verdict::RetryThrottled => {
-                        self.backoff(now, &c, CurveSel::Throttled, f.retry_after_ms, 0, Next::Renew, out);
+                        self.backoff(
+                            now,
+                            &c,
+                            CurveSel::Throttled,
+                            f.retry_after_ms,
+                            0,
+                            Next::Renew,
+                            out,
+                        );
                     }
-                    Verdict::RenewCredential | Verdict::Reprovision if self.config.provisioning.is_some() => {
+                    Verdict::RenewCredential | Verdict::Reprovision
+                        if self.config.provisioning.is_some() =>
+                    {
                         self.reprovision(now, &c, out);
                     }
                     Verdict::RenewCredential | Verdict::Reprovision | Verdict::Fatal => {
@@ -426,7 +449,12 @@ impl Connection {
                 self.credential = Some(self.hold(c.secret.clone(), c.lifetime_ms, now));
                 out.push(Command::Close { link });
                 self.requeue_in_flight();
-                self.set_status(now, Status::DisconnectedRetrying, Reason::CredentialRenewal, out);
+                self.set_status(
+                    now,
+                    Status::DisconnectedRetrying,
+                    Reason::CredentialRenewal,
+                    out,
+                );
                 self.open(now, out);
             }
             (
@@ -694,7 +722,15 @@ impl Connection {
                 } else {
                     CurveSel::Normal
                 };
-                self.backoff(now, &c, curve, failure.retry_after_ms, attempt_took, next, out);
+                self.backoff(
+                    now,
+                    &c,
+                    curve,
+                    failure.retry_after_ms,
+                    attempt_took,
+                    next,
+                    out,
+                );
             }
         }
     }
@@ -1000,7 +1036,10 @@ mod tests {
         out.clear();
         let bad = Failure::protocol(ProtocolError::MqttConnack(1));
         c.on_failed(5, 1, &bad, &mut out).unwrap();
-        assert_eq!(statuses(&out), [(Status::Disconnected, Reason::ProtocolError)]);
+        assert_eq!(
+            statuses(&out),
+            [(Status::Disconnected, Reason::ProtocolError)]
+        );
         assert!(out.contains(&Command::Outcome {
             message: id,
             outcome: Outcome::Failed(MessageFailure::Unrecoverable)
@@ -1009,7 +1048,10 @@ mod tests {
         c.on_wake(100_000, &mut out);
         assert!(out.is_empty());
         assert_eq!(c.on_failed(6, 1, &bad, &mut out), Err(InputError::Stopped));
-        assert_eq!(c.publish(7, "t", b"x", &mut out), Err(PublishError::Stopped));
+        assert_eq!(
+            c.publish(7, "t", b"x", &mut out),
+            Err(PublishError::Stopped)
+        );
         assert_eq!(c.pending_messages(), 0);
     }
 
@@ -1059,7 +1101,9 @@ mod tests {
             credential: None,
         });
         c.on_provisioned(t, &a, &mut out).unwrap();
-        assert!(matches!(&out[..], [Command::Decided(_), Command::Open { hub, .. }] if hub == "hub-b"));
+        assert!(
+            matches!(&out[..], [Command::Decided(_), Command::Open { hub, .. }] if hub == "hub-b")
+        );
     }
 
     #[test]
@@ -1093,7 +1137,10 @@ mod tests {
 
     #[test]
     fn provisioning_pending_is_polled_after_the_clamped_retry_after() {
-        let mut c = Connection::new(config::parse(r#"{"provisioning": {}, "seed": 3}"#).unwrap(), 3);
+        let mut c = Connection::new(
+            config::parse(r#"{"provisioning": {}, "seed": 3}"#).unwrap(),
+            3,
+        );
         let mut out = Vec::new();
         c.start(0, &mut out).unwrap();
         assert!(out.contains(&Command::Register));
@@ -1141,9 +1188,11 @@ mod tests {
             [(Status::DisconnectedRetrying, Reason::CredentialRenewal)]
         );
         assert!(out.contains(&Command::Close { link: 1 }));
-        assert!(out.iter().any(
-            |c| matches!(c, Command::Open { link: 2, credential: Some(s), .. } if s == "s2")
-        ));
+        assert!(
+            out.iter().any(
+                |c| matches!(c, Command::Open { link: 2, credential: Some(s), .. } if s == "s2")
+            )
+        );
         assert!(backoffs(&out).is_empty(), "a renewal is no failure");
     }
 
@@ -1162,14 +1211,16 @@ mod tests {
         c.on_credential(2, Ok(&cred), &mut out).unwrap();
         out.clear();
         c.on_failed(3, 2, &denied, &mut out).unwrap();
-        assert_eq!(statuses(&out), [(Status::Disconnected, Reason::BadCredential)]);
+        assert_eq!(
+            statuses(&out),
+            [(Status::Disconnected, Reason::BadCredential)]
+        );
     }
 
     #[test]
     fn every_accepted_message_gets_exactly_one_outcome() {
-        let mut c = conn(
-            r#", "queue": {"capacity": 3, "max-in-flight": 2, "operation-timeout-ms": 5000}"#,
-        );
+        let mut c =
+            conn(r#", "queue": {"capacity": 3, "max-in-flight": 2, "operation-timeout-ms": 5000}"#);
         let mut out = Vec::new();
         c.start(0, &mut out).unwrap();
         c.on_opened(1, 1, &mut out).unwrap();
@@ -1182,7 +1233,10 @@ mod tests {
             outcome: Outcome::Failed(MessageFailure::QueueFull)
         }));
         c.on_acked(3, ids[0], &mut out).unwrap();
-        assert_eq!(c.on_acked(3, ids[0], &mut out), Err(InputError::UnknownMessage));
+        assert_eq!(
+            c.on_acked(3, ids[0], &mut out),
+            Err(InputError::UnknownMessage)
+        );
         c.on_closed(4, 1, &refused(), &mut out).unwrap();
         c.on_wake(5002, &mut out);
         let mut seen: Vec<(u64, Outcome)> = out
@@ -1213,7 +1267,8 @@ mod tests {
         c.on_opened(1, 1, &mut out).unwrap();
         let id = c.publish(2, "t", b"p", &mut out).unwrap();
         out.clear();
-        c.on_closed(3, 1, &Failure::network(NetworkError::Reset), &mut out).unwrap();
+        c.on_closed(3, 1, &Failure::network(NetworkError::Reset), &mut out)
+            .unwrap();
         assert!(out.contains(&Command::Outcome {
             message: id,
             outcome: Outcome::Failed(MessageFailure::NoRetry)
@@ -1229,12 +1284,16 @@ mod tests {
         let mut c = conn("");
         let mut out = Vec::new();
         c.start(0, &mut out).unwrap();
-        let moved = Failure::protocol(ProtocolError::MqttReason(0x9D)).with_server_reference("hub-z");
+        let moved =
+            Failure::protocol(ProtocolError::MqttReason(0x9D)).with_server_reference("hub-z");
         c.on_failed(1, 1, &moved, &mut out).unwrap();
         let t = c.next_wake().unwrap();
         out.clear();
         c.on_wake(t, &mut out);
-        assert!(out.iter().any(|c| matches!(c, Command::Open { hub, .. } if hub == "hub-z")));
+        assert!(
+            out.iter()
+                .any(|c| matches!(c, Command::Open { hub, .. } if hub == "hub-z"))
+        );
     }
 
     #[test]

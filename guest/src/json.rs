@@ -115,10 +115,9 @@ impl<'a> Obj<'a> {
         max: u64,
     ) -> Result<Option<u64>, ConfigError> {
         match self.u64(field)? {
-            Some(n) if n < min || n > max => Err(self.error(
-                field,
-                format!("must be between {min} and {max}, got {n}"),
-            )),
+            Some(n) if n < min || n > max => {
+                Err(self.error(field, format!("must be between {min} and {max}, got {n}")))
+            }
             other => Ok(other),
         }
     }
@@ -139,10 +138,9 @@ impl<'a> Obj<'a> {
     pub fn number(&mut self, field: &'static str) -> Result<Option<f64>, ConfigError> {
         match self.get(field) {
             None => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| self.error(field, format!("expected a number, got {}", describe(v)))),
+            Some(v) => v.as_f64().map(Some).ok_or_else(|| {
+                self.error(field, format!("expected a number, got {}", describe(v)))
+            }),
         }
     }
 
@@ -150,10 +148,12 @@ impl<'a> Obj<'a> {
     pub fn bool(&mut self, field: &'static str) -> Result<Option<bool>, ConfigError> {
         match self.get(field) {
             None => Ok(None),
-            Some(v) => v
-                .as_bool()
-                .map(Some)
-                .ok_or_else(|| self.error(field, format!("expected true or false, got {}", describe(v)))),
+            Some(v) => v.as_bool().map(Some).ok_or_else(|| {
+                self.error(
+                    field,
+                    format!("expected true or false, got {}", describe(v)),
+                )
+            }),
         }
     }
 
@@ -161,10 +161,9 @@ impl<'a> Obj<'a> {
     pub fn str(&mut self, field: &'static str) -> Result<Option<&'a str>, ConfigError> {
         match self.get(field) {
             None => Ok(None),
-            Some(v) => v
-                .as_str()
-                .map(Some)
-                .ok_or_else(|| self.error(field, format!("expected a string, got {}", describe(v)))),
+            Some(v) => v.as_str().map(Some).ok_or_else(|| {
+                self.error(field, format!("expected a string, got {}", describe(v)))
+            }),
         }
     }
 

@@ -890,10 +890,8 @@ fn refuse_formula_fields(v: &Value, o: &Obj, message: &str) -> Result<(), Config
     let Some(map) = v.as_object() else {
         return Ok(());
     };
-    match FORMULA_FIELDS
-        .iter()
-        .find(|f| map.get(**f).is_some_and(|x| !x.is_null()))
-    {
+    // Even a null is refused here: the field cannot mean anything for this kind.
+    match FORMULA_FIELDS.iter().find(|f| map.contains_key(**f)) {
         Some(field) => Err(o.error(field, message)),
         None => Ok(()),
     }
@@ -902,9 +900,7 @@ fn refuse_formula_fields(v: &Value, o: &Obj, message: &str) -> Result<(), Config
 fn read_throttled(v: &Value, path: &str) -> Result<Formula, ConfigError> {
     let mut t = Obj::new(v, path)?;
     if let Some(map) = v.as_object()
-        && let Some(field) = LIMIT_FIELDS
-            .iter()
-            .find(|f| map.get(**f).is_some_and(|x| !x.is_null()))
+        && let Some(field) = LIMIT_FIELDS.iter().find(|f| map.contains_key(**f))
     {
         return Err(t.error(
             field,
@@ -1001,8 +997,11 @@ fn read_formula(o: &mut Obj, plain: Plain, ctx: Ctx) -> Result<Formula, ConfigEr
         Plain::Random => {
             let min = ms(o, "min-ms")?;
             let max = ms(o, "max-ms")?;
-            let (min_ms, max_ms) =
-                ordered(o, ("min-ms", min, RANDOM_MIN_MS), ("max-ms", max, RANDOM_MAX_MS))?;
+            let (min_ms, max_ms) = ordered(
+                o,
+                ("min-ms", min, RANDOM_MIN_MS),
+                ("max-ms", max, RANDOM_MAX_MS),
+            )?;
             Formula::Random { min_ms, max_ms }
         }
         Plain::DecorrelatedJitter => {
@@ -1059,7 +1058,9 @@ fn read_exponential(o: &mut Obj, ctx: Ctx) -> Result<Exponential, ConfigError> {
             "applies only to jitter \"symmetric\" or \"upward\"",
         ));
     }
-    let first_immediate = o.bool("first-immediate")?.unwrap_or(defaults.first_immediate);
+    let first_immediate = o
+        .bool("first-immediate")?
+        .unwrap_or(defaults.first_immediate);
     Ok(Exponential {
         initial_ms,
         multiplier_permille,
@@ -1086,7 +1087,9 @@ fn read_multiplier(o: &mut Obj) -> Result<Option<u32>, ConfigError> {
     // In [1000.5, 10000.5] by the check above, so the cast neither saturates nor
     // loses anything but the sub-permille digits, which are documented as rounded.
     let permille = (m * 1000.0 + 0.5) as u32;
-    Ok(Some(permille.clamp(MIN_MULTIPLIER_PERMILLE, MAX_MULTIPLIER_PERMILLE)))
+    Ok(Some(
+        permille.clamp(MIN_MULTIPLIER_PERMILLE, MAX_MULTIPLIER_PERMILLE),
+    ))
 }
 
 fn read_limits(o: &mut Obj, kind: &Kind) -> Result<Limits, ConfigError> {
@@ -1356,7 +1359,7 @@ mod tests {
     use super::*;
     use alloc::string::ToString;
     use alloc::vec::Vec;
-    use proptest::prelude::{Just, Strategy, any, prop, prop_oneof};
+    use proptest::prelude::{BoxedStrategy, Just, Strategy, any, prop, prop_oneof};
     use proptest::{prop_assert, prop_assert_eq, proptest};
     use serde_json::{Map, json};
 
@@ -1485,7 +1488,10 @@ mod tests {
         for name in preset_names() {
             assert!(kind_names().contains(name));
         }
-        assert_eq!(kind_names().len(), PLAIN_NAMES.len() + 1 + preset_names().len());
+        assert_eq!(
+            kind_names().len(),
+            PLAIN_NAMES.len() + 1 + preset_names().len()
+        );
     }
 
     #[test]
@@ -1519,7 +1525,7 @@ mod tests {
             assert_spans(&c, CurveSel::Normal, k, lo, hi);
         }
         // Milliseconds are kept, not truncated to seconds as the C SDK does.
-        assert!((0..50).any(|seed| delay_at(&c, seed, 3, CurveSel::Normal) % 1000 != 0));
+        assert!((0..50).any(|seed| !delay_at(&c, seed, 3, CurveSel::Normal).is_multiple_of(1000)));
     }
 
     #[test]
@@ -1528,8 +1534,8 @@ mod tests {
         for k in 1..=12_u32 {
             let n = k - 1;
             let spread = 2_u64.pow(n) - 1;
-            let lo = (100 + spread * 80).min(10_000).max(1000);
-            let hi = (100 + spread * 120).min(10_000).max(1000);
+            let lo = (100 + spread * 80).clamp(1000, 10_000);
+            let hi = (100 + spread * 120).clamp(1000, 10_000);
             if n <= 3 {
                 // 100 + 7 * 120 = 940 < 1000: the minimum interval decides.
                 assert_eq!((lo, hi), (1000, 1000));
@@ -1572,7 +1578,10 @@ mod tests {
             } else {
                 let spread = 2_u64.pow(n) - 1;
                 // 0.8 * delta + rand[0, 0.4 * delta) with delta = 100: 80..=119.
-                ((100 + spread * 80).min(10_000), (100 + spread * 119).min(10_000))
+                (
+                    (100 + spread * 80).min(10_000),
+                    (100 + spread * 119).min(10_000),
+                )
             };
             assert_spans(&c, CurveSel::Normal, k, lo, hi);
         }
@@ -1597,7 +1606,8 @@ mod tests {
 
     #[test]
     fn azure_node_throttled_curve_can_be_replaced() {
-        let c = cfg(json!({"kind": "azure-node", "throttled": {"kind": "fixed", "interval-ms": 42}}));
+        let c =
+            cfg(json!({"kind": "azure-node", "throttled": {"kind": "fixed", "interval-ms": 42}}));
         assert_eq!(delay_at(&c, 0, 5, CurveSel::Throttled), 42);
     }
 
@@ -1664,10 +1674,14 @@ mod tests {
     #[test]
     fn exponential_without_jitter_doubles_to_its_cap() {
         let c = cfg(json!({"jitter": "none"}));
-        let got: Vec<Millis> = (1..=9).map(|k| delay_at(&c, 0, k, CurveSel::Normal)).collect();
+        let got: Vec<Millis> = (1..=9)
+            .map(|k| delay_at(&c, 0, k, CurveSel::Normal))
+            .collect();
         assert_eq!(
             got,
-            [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]
+            [
+                1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000
+            ]
         );
         assert_eq!(delay_at(&c, 0, u32::MAX, CurveSel::Normal), 60_000);
     }
@@ -1675,7 +1689,9 @@ mod tests {
     #[test]
     fn exponential_first_immediate_shifts_the_curve() {
         let c = cfg(json!({"jitter": "none", "first-immediate": true}));
-        let got: Vec<Millis> = (1..=5).map(|k| delay_at(&c, 0, k, CurveSel::Normal)).collect();
+        let got: Vec<Millis> = (1..=5)
+            .map(|k| delay_at(&c, 0, k, CurveSel::Normal))
+            .collect();
         assert_eq!(got, [0, 1000, 2000, 4000, 8000]);
         assert_eq!(delay_at(&c, 0, u32::MAX, CurveSel::Normal), 60_000);
     }
@@ -1683,7 +1699,9 @@ mod tests {
     #[test]
     fn exponential_fractional_multiplier_rounds_to_the_millisecond() {
         let c = cfg(json!({"jitter": "none", "multiplier": 1.5, "max-ms": 100000}));
-        let got: Vec<Millis> = (1..=6).map(|k| delay_at(&c, 0, k, CurveSel::Normal)).collect();
+        let got: Vec<Millis> = (1..=6)
+            .map(|k| delay_at(&c, 0, k, CurveSel::Normal))
+            .collect();
         // 1000 * 1.5^n: 1000, 1500, 2250, 3375, 5062.5, 7593.75.
         assert_eq!(got, [1000, 1500, 2250, 3375, 5063, 7594]);
         let c = cfg(json!({"jitter": "none", "multiplier": 1}));
@@ -1698,8 +1716,16 @@ mod tests {
             (json!({"jitter": "equal"}), d / 2, d),
             (json!({"jitter": "none"}), d, d),
             (json!({"jitter": "symmetric"}), d - d / 5, d + d / 5),
-            (json!({"jitter": "symmetric", "jitter-percent": 50}), d / 2, d + d / 2),
-            (json!({"jitter": "upward", "jitter-percent": 10}), d, d + d / 10),
+            (
+                json!({"jitter": "symmetric", "jitter-percent": 50}),
+                d / 2,
+                d + d / 2,
+            ),
+            (
+                json!({"jitter": "upward", "jitter-percent": 10}),
+                d,
+                d + d / 10,
+            ),
             (json!({"jitter": "upward"}), d, d + d / 5),
             (json!({"jitter": "symmetric", "jitter-percent": 0}), d, d),
         ];
@@ -1721,13 +1747,14 @@ mod tests {
         ] {
             let permille = u32::try_from(a * 1000 / b).unwrap();
             for n in 0..=40_u32 {
-                let (Some(num), Some(den)) = (
-                    u128::from(initial).checked_mul(a.pow(n)),
-                    Some(b.pow(n)),
-                ) else {
+                let Some((num, den)) = a
+                    .checked_pow(n)
+                    .and_then(|p| u128::from(initial).checked_mul(p))
+                    .and_then(|num| Some((num.checked_add(b.pow(n) / 2)?, b.pow(n))))
+                else {
                     break;
                 };
-                let exact = ((num + den / 2) / den).min(u128::from(MAX_MS)) as u64;
+                let exact = (num / den).min(u128::from(MAX_MS)) as u64;
                 let ours = exponential_base(initial, permille, MAX_MS, n);
                 assert!(
                     ours.abs_diff(exact) <= 1,
@@ -1740,11 +1767,11 @@ mod tests {
     #[test]
     fn exponential_base_is_fast_and_capped_at_the_largest_attempt() {
         for permille in [1000, 1001, 1600, 2000, 10_000] {
+            assert_eq!(exponential_base(MAX_MS, permille, MAX_MS, u32::MAX), MAX_MS);
             assert_eq!(
-                exponential_base(MAX_MS, permille, MAX_MS, u32::MAX),
-                MAX_MS
+                exponential_base(1, permille, 5, u32::MAX),
+                if permille == 1000 { 1 } else { 5 }
             );
-            assert_eq!(exponential_base(1, permille, 5, u32::MAX), if permille == 1000 { 1 } else { 5 });
         }
     }
 
@@ -1758,7 +1785,9 @@ mod tests {
         assert_eq!(delay_at(&c, 0, 1, CurveSel::Normal), 10_000);
 
         let c = cfg(json!({"kind": "linear", "initial-ms": 500, "step-ms": 250, "max-ms": 1400}));
-        let got: Vec<Millis> = (1..=6).map(|k| delay_at(&c, 0, k, CurveSel::Normal)).collect();
+        let got: Vec<Millis> = (1..=6)
+            .map(|k| delay_at(&c, 0, k, CurveSel::Normal))
+            .collect();
         assert_eq!(got, [500, 750, 1000, 1250, 1400, 1400]);
         assert_eq!(delay_at(&c, 0, u32::MAX, CurveSel::Normal), 1400);
         let c = cfg(json!({"kind": "linear"}));
@@ -1772,7 +1801,13 @@ mod tests {
         for k in [1, 2, 1000] {
             assert_spans(&c, CurveSel::Normal, k, 200, 700);
         }
-        assert_spans(&cfg(json!({"kind": "random"})), CurveSel::Normal, 1, 0, 10_000);
+        assert_spans(
+            &cfg(json!({"kind": "random"})),
+            CurveSel::Normal,
+            1,
+            0,
+            10_000,
+        );
     }
 
     #[test]
@@ -1789,7 +1824,10 @@ mod tests {
             for step in 0..40 {
                 if step % 3 == 2 {
                     let d = retry(s.next(CurveSel::Throttled, None, 0, 0));
-                    assert!(t_base <= d && d <= (3 * t_prev).min(t_max), "{d} after {t_prev}");
+                    assert!(
+                        t_base <= d && d <= (3 * t_prev).min(t_max),
+                        "{d} after {t_prev}"
+                    );
                     t_prev = d;
                 } else {
                     let d = retry(s.next(CurveSel::Normal, None, 0, 0));
@@ -1805,12 +1843,20 @@ mod tests {
         }
         assert!(reached_cap);
         // The first delay spans [base, 3 * base].
-        assert_spans(&cfg(json!({"kind": "decorrelated-jitter"})), CurveSel::Normal, 1, 1000, 3000);
+        assert_spans(
+            &cfg(json!({"kind": "decorrelated-jitter"})),
+            CurveSel::Normal,
+            1,
+            1000,
+            3000,
+        );
     }
 
     #[test]
     fn no_retry_gives_up_at_once_and_accepts_unused_limits() {
-        let c = cfg(json!({"kind": "no-retry", "max-attempts": 3, "retry-timeout-ms": 10, "throttled": {"kind": "immediate"}}));
+        let c = cfg(
+            json!({"kind": "no-retry", "max-attempts": 3, "retry-timeout-ms": 10, "throttled": {"kind": "immediate"}}),
+        );
         let mut s = Schedule::new(c, 0);
         assert!(s.is_no_retry());
         assert_eq!(
@@ -1845,7 +1891,10 @@ mod tests {
         let mut s = Schedule::new(c, 0);
         assert_eq!(
             s.next(CurveSel::Normal, Some(1), u64::MAX, 0),
-            (Decision::GiveUp(GiveUpReason::RetryTimeout), Curve::ServerHint)
+            (
+                Decision::GiveUp(GiveUpReason::RetryTimeout),
+                Curve::ServerHint
+            )
         );
     }
 
@@ -1854,21 +1903,33 @@ mod tests {
         let c = cfg(json!({"kind": "immediate", "max-attempts": 3}));
         let mut s = Schedule::new(c, 0);
         for k in 1..=3 {
-            assert_eq!(s.next(CurveSel::Normal, None, 0, 0).0, Decision::RetryAfter(0));
+            assert_eq!(
+                s.next(CurveSel::Normal, None, 0, 0).0,
+                Decision::RetryAfter(0)
+            );
             assert_eq!(s.attempts(), k);
         }
         assert_eq!(
             s.next(CurveSel::Throttled, None, 0, 0),
-            (Decision::GiveUp(GiveUpReason::MaxAttempts), Curve::Throttled)
+            (
+                Decision::GiveUp(GiveUpReason::MaxAttempts),
+                Curve::Throttled
+            )
         );
         assert_eq!(s.attempts(), 4);
 
         let c = cfg(json!({"kind": "immediate", "max-attempts": u32::MAX}));
         let mut s = Schedule::new(c, 0);
         s.set_attempts(u32::MAX - 1);
-        assert_eq!(s.next(CurveSel::Normal, None, 0, 0).0, Decision::RetryAfter(0));
+        assert_eq!(
+            s.next(CurveSel::Normal, None, 0, 0).0,
+            Decision::RetryAfter(0)
+        );
         // The counter saturates rather than wrapping to a fresh outage.
-        assert_eq!(s.next(CurveSel::Normal, None, 0, 0).0, Decision::RetryAfter(0));
+        assert_eq!(
+            s.next(CurveSel::Normal, None, 0, 0).0,
+            Decision::RetryAfter(0)
+        );
         assert_eq!(s.attempts(), u32::MAX);
     }
 
@@ -1876,12 +1937,26 @@ mod tests {
     fn min_interval_counts_the_time_the_attempt_took() {
         let c = cfg(json!({"kind": "immediate", "min-interval-ms": 1000}));
         let mut s = Schedule::new(c, 0);
-        for (took, want) in [(0, 1000), (300, 700), (999, 1), (1000, 0), (5000, 0), (u64::MAX, 0)] {
-            assert_eq!(retry(s.next(CurveSel::Normal, None, 0, took)), want, "took {took}");
+        for (took, want) in [
+            (0, 1000),
+            (300, 700),
+            (999, 1),
+            (1000, 0),
+            (5000, 0),
+            (u64::MAX, 0),
+        ] {
+            assert_eq!(
+                retry(s.next(CurveSel::Normal, None, 0, took)),
+                want,
+                "took {took}"
+            );
         }
         // A longer curve delay is kept as it is.
         let c = cfg(json!({"kind": "fixed", "interval-ms": 3000, "min-interval-ms": 1000}));
-        assert_eq!(retry(Schedule::new(c, 0).next(CurveSel::Normal, None, 0, 0)), 3000);
+        assert_eq!(
+            retry(Schedule::new(c, 0).next(CurveSel::Normal, None, 0, 0)),
+            3000
+        );
     }
 
     #[test]
@@ -1907,7 +1982,8 @@ mod tests {
             s.next(CurveSel::Throttled, Some(2000), 0, 0),
             (Decision::RetryAfter(2000), Curve::ServerHint)
         );
-        let c = cfg(json!({"retry-after-min-ms": 50, "retry-after-max-ms": 70, "min-interval-ms": 60}));
+        let c =
+            cfg(json!({"retry-after-min-ms": 50, "retry-after-max-ms": 70, "min-interval-ms": 60}));
         let mut s = Schedule::new(c, 0);
         assert_eq!(retry(s.next(CurveSel::Normal, Some(1), 0, 0)), 60);
         assert_eq!(retry(s.next(CurveSel::Normal, Some(1), 0, 20)), 50);
@@ -1971,7 +2047,11 @@ mod tests {
                 let mut s = Schedule::new(c.clone(), seed);
                 (0..30)
                     .map(|i| {
-                        let curve = if i % 4 == 3 { CurveSel::Throttled } else { CurveSel::Normal };
+                        let curve = if i % 4 == 3 {
+                            CurveSel::Throttled
+                        } else {
+                            CurveSel::Normal
+                        };
                         s.next(curve, None, 0, 0)
                     })
                     .collect()
@@ -1995,49 +2075,201 @@ mod tests {
     fn config_errors_name_the_field() {
         let cases: Vec<(Value, &str, &str)> = alloc::vec![
             (json!({"intial-ms": 5}), "policy.intial-ms", "unknown field"),
-            (json!({"initial-ms": "fast"}), "policy.initial-ms", "non-negative integer"),
-            (json!({"initial-ms": -5}), "policy.initial-ms", "non-negative integer"),
-            (json!({"initial-ms": 1.5}), "policy.initial-ms", "non-negative integer"),
+            (
+                json!({"initial-ms": "fast"}),
+                "policy.initial-ms",
+                "non-negative integer"
+            ),
+            (
+                json!({"initial-ms": -5}),
+                "policy.initial-ms",
+                "non-negative integer"
+            ),
+            (
+                json!({"initial-ms": 1.5}),
+                "policy.initial-ms",
+                "non-negative integer"
+            ),
             (json!({"initial-ms": 0}), "policy.initial-ms", "at least 1"),
-            (json!({"initial-ms": 100_000}), "policy.initial-ms", "the default"),
-            (json!({"initial-ms": 100_000, "max-ms": 50_000}), "policy.max-ms", "initial-ms"),
-            (json!({"max-ms": 1_000_000_000_001_u64}), "policy.max-ms", "at most"),
-            (json!({"multiplier": 0.5}), "policy.multiplier", "between 1 and 10"),
-            (json!({"multiplier": 10.5}), "policy.multiplier", "between 1 and 10"),
-            (json!({"multiplier": "2"}), "policy.multiplier", "expected a number"),
+            (
+                json!({"initial-ms": 100_000}),
+                "policy.initial-ms",
+                "the default"
+            ),
+            (
+                json!({"initial-ms": 100_000, "max-ms": 50_000}),
+                "policy.max-ms",
+                "initial-ms"
+            ),
+            (
+                json!({"max-ms": 1_000_000_000_001_u64}),
+                "policy.max-ms",
+                "at most"
+            ),
+            (
+                json!({"multiplier": 0.5}),
+                "policy.multiplier",
+                "between 1 and 10"
+            ),
+            (
+                json!({"multiplier": 10.5}),
+                "policy.multiplier",
+                "between 1 and 10"
+            ),
+            (
+                json!({"multiplier": "2"}),
+                "policy.multiplier",
+                "expected a number"
+            ),
             (json!({"jitter": "wild"}), "policy.jitter", "unknown jitter"),
             (json!({"jitter": 1}), "policy.jitter", "expected a string"),
-            (json!({"jitter-percent": 10}), "policy.jitter-percent", "symmetric"),
-            (json!({"jitter": "upward", "jitter-percent": 101}), "policy.jitter-percent", "between"),
-            (json!({"first-immediate": "yes"}), "policy.first-immediate", "true or false"),
-            (json!({"kind": "fixed", "initial-ms": 5}), "policy.initial-ms", "unknown field"),
+            (
+                json!({"jitter-percent": 10}),
+                "policy.jitter-percent",
+                "symmetric"
+            ),
+            (
+                json!({"jitter": "upward", "jitter-percent": 101}),
+                "policy.jitter-percent",
+                "between"
+            ),
+            (
+                json!({"first-immediate": "yes"}),
+                "policy.first-immediate",
+                "true or false"
+            ),
+            (
+                json!({"kind": "fixed", "initial-ms": 5}),
+                "policy.initial-ms",
+                "unknown field"
+            ),
             (json!({"kind": "bogus"}), "policy.kind", "unknown kind"),
             (json!({"kind": 3}), "policy.kind", "expected a string"),
-            (json!({"kind": "random", "min-ms": 500, "max-ms": 100}), "policy.max-ms", "min-ms"),
-            (json!({"kind": "random", "min-ms": 20_000}), "policy.min-ms", "the default"),
-            (json!({"kind": "linear", "max-ms": 10}), "policy.max-ms", "initial-ms"),
-            (json!({"kind": "decorrelated-jitter", "base-ms": 0}), "policy.base-ms", "at least 1"),
-            (json!({"kind": "decorrelated-jitter", "base-ms": 70_000}), "policy.base-ms", "max-ms"),
-            (json!({"kind": "azure-c", "initial-ms": 1000}), "policy.initial-ms", "fixed formula"),
-            (json!({"kind": "grpc", "multiplier": 1.6}), "policy.multiplier", "fixed formula"),
-            (json!({"kind": "azure-node", "jitter": "none"}), "policy.jitter", "fixed formula"),
-            (json!({"max-attempts": 0}), "policy.max-attempts", "at least 1"),
-            (json!({"max-attempts": 4_294_967_296_u64}), "policy.max-attempts", "at most"),
-            (json!({"max-attempts": true}), "policy.max-attempts", "non-negative integer"),
-            (json!({"retry-timeout-ms": 0}), "policy.retry-timeout-ms", "at least 1"),
-            (json!({"max-delay-ms": -1}), "policy.max-delay-ms", "non-negative integer"),
-            (json!({"reset-after-ms": 1e13}), "policy.reset-after-ms", "non-negative integer"),
-            (json!({"retry-after-min-ms": 5000, "retry-after-max-ms": 1000}), "policy.retry-after-max-ms", "retry-after-min-ms"),
-            (json!({"retry-after-min-ms": 700_000}), "policy.retry-after-min-ms", "the default"),
-            (json!({"retry-after-max-ms": 10}), "policy.retry-after-max-ms", "the default"),
-            (json!({"throttled": 5}), "policy.throttled", "expected an object"),
-            (json!({"throttled": {"kind": "azure-c"}}), "policy.throttled.kind", "presets"),
-            (json!({"throttled": {"kind": "no-retry"}}), "policy.throttled.kind", "no-retry"),
-            (json!({"throttled": {"max-attempts": 3}}), "policy.throttled.max-attempts", "whole policy"),
-            (json!({"throttled": {"throttled": {}}}), "policy.throttled.throttled", "whole policy"),
-            (json!({"throttled": {"typo": 1}}), "policy.throttled.typo", "unknown field"),
-            (json!({"throttled": {"initial-ms": 200_000}}), "policy.throttled.initial-ms", "120000, the default"),
-            (json!({"throttled": {"kind": "random", "min-ms": 9, "max-ms": 8}}), "policy.throttled.max-ms", "min-ms"),
+            (
+                json!({"kind": "random", "min-ms": 500, "max-ms": 100}),
+                "policy.max-ms",
+                "min-ms"
+            ),
+            (
+                json!({"kind": "random", "min-ms": 20_000}),
+                "policy.min-ms",
+                "the default"
+            ),
+            (
+                json!({"kind": "linear", "max-ms": 10}),
+                "policy.max-ms",
+                "initial-ms"
+            ),
+            (
+                json!({"kind": "decorrelated-jitter", "base-ms": 0}),
+                "policy.base-ms",
+                "at least 1"
+            ),
+            (
+                json!({"kind": "decorrelated-jitter", "base-ms": 70_000}),
+                "policy.base-ms",
+                "max-ms"
+            ),
+            (
+                json!({"kind": "azure-c", "initial-ms": 1000}),
+                "policy.initial-ms",
+                "fixed formula"
+            ),
+            (
+                json!({"kind": "grpc", "multiplier": 1.6}),
+                "policy.multiplier",
+                "fixed formula"
+            ),
+            (
+                json!({"kind": "azure-node", "jitter": "none"}),
+                "policy.jitter",
+                "fixed formula"
+            ),
+            (
+                json!({"max-attempts": 0}),
+                "policy.max-attempts",
+                "at least 1"
+            ),
+            (
+                json!({"max-attempts": 4_294_967_296_u64}),
+                "policy.max-attempts",
+                "at most"
+            ),
+            (
+                json!({"max-attempts": true}),
+                "policy.max-attempts",
+                "non-negative integer"
+            ),
+            (
+                json!({"retry-timeout-ms": 0}),
+                "policy.retry-timeout-ms",
+                "at least 1"
+            ),
+            (
+                json!({"max-delay-ms": -1}),
+                "policy.max-delay-ms",
+                "non-negative integer"
+            ),
+            (
+                json!({"reset-after-ms": 1e13}),
+                "policy.reset-after-ms",
+                "non-negative integer"
+            ),
+            (
+                json!({"retry-after-min-ms": 5000, "retry-after-max-ms": 1000}),
+                "policy.retry-after-max-ms",
+                "retry-after-min-ms"
+            ),
+            (
+                json!({"retry-after-min-ms": 700_000}),
+                "policy.retry-after-min-ms",
+                "the default"
+            ),
+            (
+                json!({"retry-after-max-ms": 10}),
+                "policy.retry-after-max-ms",
+                "the default"
+            ),
+            (
+                json!({"throttled": 5}),
+                "policy.throttled",
+                "expected an object"
+            ),
+            (
+                json!({"throttled": {"kind": "azure-c"}}),
+                "policy.throttled.kind",
+                "presets"
+            ),
+            (
+                json!({"throttled": {"kind": "no-retry"}}),
+                "policy.throttled.kind",
+                "no-retry"
+            ),
+            (
+                json!({"throttled": {"max-attempts": 3}}),
+                "policy.throttled.max-attempts",
+                "whole policy"
+            ),
+            (
+                json!({"throttled": {"throttled": {}}}),
+                "policy.throttled.throttled",
+                "whole policy"
+            ),
+            (
+                json!({"throttled": {"typo": 1}}),
+                "policy.throttled.typo",
+                "unknown field"
+            ),
+            (
+                json!({"throttled": {"initial-ms": 200_000}}),
+                "policy.throttled.initial-ms",
+                "120000, the default"
+            ),
+            (
+                json!({"throttled": {"kind": "random", "min-ms": 9, "max-ms": 8}}),
+                "policy.throttled.max-ms",
+                "min-ms"
+            ),
             (json!(3), "policy", "expected an object"),
             (json!([]), "policy", "expected an object"),
         ];
@@ -2065,13 +2297,18 @@ mod tests {
             cfg(json!({"kind": null, "initial-ms": null, "throttled": null})),
             PolicyConfig::default()
         );
-        assert_eq!(preset("azure-c"), cfg(json!({"kind": "azure-c", "initial-ms": null})));
+        // A formula field means nothing for a preset, even as null.
+        let e = err(json!({"kind": "azure-c", "initial-ms": null}));
+        assert_eq!(e.field, "policy.initial-ms");
     }
 
     #[test]
     fn throttled_objects_default_to_the_throttled_exponential() {
         let c = cfg(json!({"throttled": {}}));
-        assert_eq!(c.throttled(), &Formula::Exponential(Exponential::THROTTLED_DEFAULT));
+        assert_eq!(
+            c.throttled(),
+            &Formula::Exponential(Exponential::THROTTLED_DEFAULT)
+        );
         let c = cfg(json!({"throttled": {"kind": "exponential", "initial-ms": 3000}}));
         assert_eq!(
             c.throttled(),
@@ -2083,7 +2320,11 @@ mod tests {
         let c = cfg(json!({"kind": "azure-c", "throttled": {"kind": "linear", "step-ms": 7}}));
         assert_eq!(
             c.throttled(),
-            &Formula::Linear { initial_ms: 1000, step_ms: 7, max_ms: 60_000 }
+            &Formula::Linear {
+                initial_ms: 1000,
+                step_ms: 7,
+                max_ms: 60_000
+            }
         );
     }
 
@@ -2102,7 +2343,10 @@ mod tests {
         );
         let c = cfg(json!({"multiplier": 10.0, "max-attempts": u32::MAX, "max-delay-ms": 0}));
         assert_eq!(c.limits().max_attempts, Some(u32::MAX));
-        assert_eq!(retry(Schedule::new(c, 0).next(CurveSel::Normal, Some(9), 0, 0)), 0);
+        assert_eq!(
+            retry(Schedule::new(c, 0).next(CurveSel::Normal, Some(9), 0, 0)),
+            0
+        );
         // Multipliers are kept to the thousandth.
         let c = cfg(json!({"multiplier": 1.6180339}));
         match c.kind() {
@@ -2116,6 +2360,7 @@ mod tests {
     #[test]
     fn the_markdown_table_covers_every_kind_and_limit() {
         let md = describe_formulas_markdown();
+        std::println!("{md}");
         for name in kind_names() {
             assert_eq!(
                 md.matches(&format!("| `{name}` |")).count(),
@@ -2126,7 +2371,14 @@ mod tests {
         for field in LIMIT_FIELDS.iter().filter(|f| **f != "throttled") {
             assert!(md.contains(&format!("| `{field}` |")), "{field}");
         }
-        for fact in ["144000", "uniform[80, 120]", "uniform[50, 75]", "uniform[2500, 3750]", "1.6^(k-1)", "30000"] {
+        for fact in [
+            "144000",
+            "uniform[80, 120]",
+            "uniform[50, 75]",
+            "uniform[2500, 3750]",
+            "1.6^(k-1)",
+            "30000",
+        ] {
             assert!(md.contains(fact), "{fact} missing from\n{md}");
         }
         assert_eq!(permille_text(1600), "1.6");
@@ -2136,17 +2388,14 @@ mod tests {
 
     // ---- properties ----------------------------------------------------------------
 
-    fn arb_ms() -> impl Strategy<Value = u64> {
-        prop_oneof![
-            Just(0_u64),
-            0..=100_000_u64,
-            0..=MAX_MS,
-            Just(MAX_MS),
-        ]
+    fn arb_ms() -> BoxedStrategy<u64> {
+        prop_oneof![Just(0_u64), 0..=100_000_u64, 0..=MAX_MS, Just(MAX_MS),].boxed()
     }
 
-    fn arb_ordered() -> impl Strategy<Value = (u64, u64)> {
-        (arb_ms(), arb_ms()).prop_map(|(a, b)| (a.min(b), a.max(b)))
+    fn arb_ordered() -> BoxedStrategy<(u64, u64)> {
+        (arb_ms(), arb_ms())
+            .prop_map(|(a, b)| (a.min(b), a.max(b)))
+            .boxed()
     }
 
     fn obj(v: Value) -> Map<String, Value> {
@@ -2157,11 +2406,17 @@ mod tests {
     }
 
     /// A valid plain-kind curve, as its JSON fields.
-    fn arb_curve() -> impl Strategy<Value = Map<String, Value>> {
+    fn arb_curve() -> BoxedStrategy<Map<String, Value>> {
         const JITTERS: [&str; 5] = ["full", "equal", "none", "symmetric", "upward"];
         prop_oneof![
-            (arb_ordered(), 1000_u32..=10_000, 0_usize..5, 0_u64..=100, any::<bool>()).prop_map(
-                |((lo, hi), permille, j, percent, first)| {
+            (
+                arb_ordered(),
+                1000_u32..=10_000,
+                0_usize..5,
+                0_u64..=100,
+                any::<bool>()
+            )
+                .prop_map(|((lo, hi), permille, j, percent, first)| {
                     let initial = lo.max(1);
                     let mut m = obj(json!({
                         "kind": "exponential", "initial-ms": initial, "max-ms": hi.max(initial),
@@ -2172,8 +2427,7 @@ mod tests {
                         m.insert("jitter-percent".into(), json!(percent));
                     }
                     m
-                }
-            ),
+                }),
             (arb_ms(), prop::option::of(arb_ms())).prop_map(|(interval, first)| obj(
                 json!({"kind": "fixed", "interval-ms": interval, "first-ms": first})
             )),
@@ -2181,15 +2435,17 @@ mod tests {
                 json!({"kind": "linear", "initial-ms": lo, "max-ms": hi, "step-ms": step})
             )),
             Just(obj(json!({"kind": "immediate"}))),
-            arb_ordered().prop_map(|(lo, hi)| obj(json!({"kind": "random", "min-ms": lo, "max-ms": hi}))),
+            arb_ordered()
+                .prop_map(|(lo, hi)| obj(json!({"kind": "random", "min-ms": lo, "max-ms": hi}))),
             arb_ordered().prop_map(|(lo, hi)| obj(json!({
                 "kind": "decorrelated-jitter", "base-ms": lo.max(1), "max-ms": hi.max(1)
             }))),
         ]
+        .boxed()
     }
 
     /// A valid policy document of any kind with any limits.
-    fn arb_policy() -> impl Strategy<Value = Value> {
+    fn arb_policy() -> BoxedStrategy<Value> {
         let kind = prop_oneof![
             arb_curve(),
             (0..PRESET_NAMES.len()).prop_map(|i| obj(json!({"kind": PRESET_NAMES[i]}))),
@@ -2204,36 +2460,47 @@ mod tests {
             prop::option::of(arb_ordered()),
             prop::option::of(arb_curve()),
         );
-        (kind, limits).prop_map(
-            |(mut m, (attempts, timeout, max_delay, min_interval, reset, retry_after, throttled))| {
-                let mut put = |k: &str, v: Option<Value>| {
-                    if let Some(v) = v {
-                        m.insert(k.to_string(), v);
-                    }
-                };
-                put("max-attempts", attempts.map(|a| json!(a)));
-                put("retry-timeout-ms", timeout.map(|a| json!(a)));
-                put("max-delay-ms", max_delay.map(|a| json!(a)));
-                put("min-interval-ms", min_interval.map(|a| json!(a)));
-                put("reset-after-ms", reset.map(|a| json!(a)));
-                put("retry-after-min-ms", retry_after.map(|(lo, _)| json!(lo)));
-                put("retry-after-max-ms", retry_after.map(|(_, hi)| json!(hi)));
-                put("throttled", throttled.map(Value::Object));
-                Value::Object(m)
-            },
-        )
+        (kind, limits)
+            .prop_map(
+                |(
+                    mut m,
+                    (attempts, timeout, max_delay, min_interval, reset, retry_after, throttled),
+                )| {
+                    let mut put = |k: &str, v: Option<Value>| {
+                        if let Some(v) = v {
+                            m.insert(k.to_string(), v);
+                        }
+                    };
+                    put("max-attempts", attempts.map(|a| json!(a)));
+                    put("retry-timeout-ms", timeout.map(|a| json!(a)));
+                    put("max-delay-ms", max_delay.map(|a| json!(a)));
+                    put("min-interval-ms", min_interval.map(|a| json!(a)));
+                    put("reset-after-ms", reset.map(|a| json!(a)));
+                    put("retry-after-min-ms", retry_after.map(|(lo, _)| json!(lo)));
+                    put("retry-after-max-ms", retry_after.map(|(_, hi)| json!(hi)));
+                    put("throttled", throttled.map(Value::Object));
+                    Value::Object(m)
+                },
+            )
+            .boxed()
     }
 
-    fn arb_big() -> impl Strategy<Value = u64> {
+    fn arb_big() -> BoxedStrategy<u64> {
         prop_oneof![
             0..=1_000_000_u64,
             any::<u64>(),
             (u64::MAX - 1_000_000)..=u64::MAX,
         ]
+        .boxed()
     }
 
     fn arb_step() -> impl Strategy<Value = (bool, Option<u64>, u64, u64)> {
-        (any::<bool>(), prop::option::of(arb_big()), arb_big(), arb_big())
+        (
+            any::<bool>(),
+            prop::option::of(arb_big()),
+            arb_big(),
+            arb_big(),
+        )
     }
 
     proptest! {

@@ -145,11 +145,7 @@ mod tests {
         assert_eq!(got, GOLDEN_SEED_ZERO);
     }
 
-    const GOLDEN_SEED_ZERO: [u64; 3] = [
-        0x53175d61490b23df,
-        0x61da6f3dc380d507,
-        0x5c0fdf91ec9a7bfc,
-    ];
+    const GOLDEN_SEED_ZERO: [u64; 3] = [0x53175d61490b23df, 0x61da6f3dc380d507, 0x5c0fdf91ec9a7bfc];
 
     #[test]
     fn same_seed_same_numbers_different_seed_different_numbers() {
