@@ -175,7 +175,7 @@ pub struct Exponential {
     pub max_ms: Millis,
     /// How the delay is spread.
     pub jitter: Jitter,
-    /// Retry once at once, then follow the curve from its start.
+    /// Make the first retry immediate, then follow the curve from its start.
     pub first_immediate: bool,
 }
 
@@ -584,7 +584,7 @@ pub enum CurveSel {
 /// [`connected`](Self::connected) when an attempt succeeds;
 /// [`dropped`](Self::dropped) when that link is lost; [`reset`](Self::reset) to start
 /// over. The same configuration, seed and calls give the same decisions everywhere.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schedule {
     cfg: PolicyConfig,
     rng: Rng,
@@ -1150,12 +1150,13 @@ pub fn describe_formulas_markdown() -> String {
         (
             "exponential",
             "`d = min(initial-ms * multiplier^(k-1), max-ms)`, then `jitter`: `full` uniform \
-             `[0, d]`, `equal` `[d/2, d]`, `none` `d`, `symmetric` `d` +- `jitter-percent`%, \
-             `upward` `[d, d + jitter-percent%]`. With `first-immediate`, retry 1 waits 0 \
-             and retry k waits what k-1 would have"
+             `[0, d]`, `equal` `[d/2, d]`, `none` `d`, `symmetric` uniform `[d - p%, d + p%]`, \
+             `upward` uniform `[d, d + p%]` with p = `jitter-percent` (jitter comes after the \
+             cap, so these two can pass max-ms). With `first-immediate`, retry 1 waits 0 \
+             and retry k waits what retry k-1 would have"
                 .into(),
             format!(
-                "the default kind; initial-ms {}, multiplier {} (1 to 10, to 0.001), max-ms {}, \
+                "the default kind; initial-ms {}, multiplier {} (1 to 10, rounded to 0.001), max-ms {}, \
                  jitter `full`, jitter-percent {DEFAULT_JITTER_PERCENT}, first-immediate false",
                 e.initial_ms,
                 permille_text(e.multiplier_permille),
@@ -1263,7 +1264,8 @@ pub fn describe_formulas_markdown() -> String {
         "Presets have fixed formulas: setting one of their formula fields is an error. \
          Every kind takes the limits below. The throttled curve (`throttled`, a plain kind \
          without limits) defaults to exponential, initial-ms {}, multiplier {}, max-ms {}, \
-         jitter `equal` (azure-node: its own throttled curve).",
+         jitter `equal` (azure-node: its own throttled curve); an exponential `throttled` \
+         object takes these as its defaults. Both curves share the attempt counter k.",
         t.initial_ms,
         permille_text(t.multiplier_permille),
         t.max_ms
@@ -1321,9 +1323,10 @@ pub fn describe_formulas_markdown() -> String {
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "Order: a server retry-after (clamped) replaces the curve; the delay is raised to what \
-         is left of min-interval-ms, then capped at max-delay-ms; then the attempt and time \
-         limits apply. Every duration is an integer number of milliseconds, at most {MAX_MS}."
+        "Order: `no-retry` and max-attempts give up first; a server retry-after (clamped) \
+         replaces the curve; the delay is raised to what is left of min-interval-ms, then \
+         capped at max-delay-ms; a retry that would start after retry-timeout-ms gives up. \
+         Every duration is an integer number of milliseconds, at most {MAX_MS}."
     );
     s
 }
@@ -2360,7 +2363,6 @@ mod tests {
     #[test]
     fn the_markdown_table_covers_every_kind_and_limit() {
         let md = describe_formulas_markdown();
-        std::println!("{md}");
         for name in kind_names() {
             assert_eq!(
                 md.matches(&format!("| `{name}` |")).count(),
