@@ -108,17 +108,20 @@ fn transcript(what: &str, out: &Output, ok_line: &str) -> Result<String> {
         ));
     };
     if body.trim().is_empty() {
-        return fail(format!("{what} printed no transcript\n{}", describe(what, out)));
+        return fail(format!(
+            "{what} printed no transcript\n{}",
+            describe(what, out)
+        ));
     }
     Ok(body.to_owned())
 }
 
 fn first_difference(a: &str, b: &str) -> String {
     let (mut la, mut lb) = (a.lines(), b.lines());
-    let mut n = 1;
-    loop {
+    for n in 1.. {
         match (la.next(), lb.next()) {
-            (Some(x), Some(y)) if x == y => n += 1,
+            (Some(x), Some(y)) if x == y => {}
+            (None, None) => break,
             (x, y) => {
                 return format!(
                     "first difference at line {n}:\n  python: {}\n  node:   {}",
@@ -128,6 +131,7 @@ fn first_difference(a: &str, b: &str) -> String {
             }
         }
     }
+    "no line differs (line endings do)".to_owned()
 }
 
 fn run_python(root: &Path, wasm: &Path) -> Result<String> {
@@ -135,10 +139,17 @@ fn run_python(root: &Path, wasm: &Path) -> Result<String> {
     let script = root.join("tests/smoke/python/smoke.py");
     let out = run(
         "python smoke",
-        Command::new("python3").arg(&script).arg(wasm).current_dir(root),
+        Command::new("python3")
+            .arg(&script)
+            .arg(wasm)
+            .current_dir(root),
     )?;
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    transcript("python3 tests/smoke/python/smoke.py", &out, "python smoke: ok")
+    transcript(
+        "python3 tests/smoke/python/smoke.py",
+        &out,
+        "python smoke: ok",
+    )
 }
 
 fn run_node(root: &Path, wasm: &Path) -> Result<String> {
@@ -162,7 +173,6 @@ fn run_node(root: &Path, wasm: &Path) -> Result<String> {
                 "--instantiation",
                 "sync",
                 "--no-wasi-shim",
-                "--no-typescript",
                 "--quiet",
             ])
             .current_dir(root.join("tests/smoke/node")),
@@ -173,7 +183,10 @@ fn run_node(root: &Path, wasm: &Path) -> Result<String> {
     let script = root.join("tests/smoke/node/smoke.mjs");
     let out = run(
         "node smoke",
-        Command::new("node").arg(&script).arg(&out_dir).current_dir(root),
+        Command::new("node")
+            .arg(&script)
+            .arg(&out_dir)
+            .current_dir(root),
     )?;
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
     transcript("node tests/smoke/node/smoke.mjs", &out, "node smoke: ok")

@@ -1,4 +1,7 @@
-//! The generated bindings for the `device` world of `wit/`.
+//! The generated bindings for the `engine` world of `wit/`: tether's own imports
+//! and exports. The two WASI functions the `device` world adds (`now` and
+//! `get-random-u64`) are linked by hand in [`crate::runtime`], so the host needs
+//! no WASI implementation and none of the rest of those interfaces.
 //!
 //! Generated code: it is documented by the WIT `///` comments it carries, and it is
 //! not ours to lint.
@@ -12,7 +15,7 @@
 )]
 
 wasmtime::component::bindgen!({
-    world: "device",
+    world: "engine",
     path: "../wit",
     additional_derives: [PartialEq, Eq, Hash],
 });

@@ -48,29 +48,35 @@ pub trait Observer {
     fn wake_at(&mut self, deadline_ns: u64);
 }
 
-/// A provisioner for hub-only devices: the component never calls it when the
-/// configuration has no provisioning section, so a call is a bug and is reported.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoProvisioning;
+/// A provisioner for hub-only devices. The component never calls it when the
+/// configuration has no provisioning section; it counts calls so a test can check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoProvisioning {
+    /// Calls received (a bug in the component if not zero).
+    pub calls: u32,
+}
 
 impl Provisioner for NoProvisioning {
     fn register(&mut self) {
-        eprintln!("tether: provisioning.register called without a provisioning service");
+        self.calls = self.calls.saturating_add(1);
     }
 
-    fn poll(&mut self, operation_id: &str) {
-        eprintln!("tether: provisioning.poll({operation_id}) called without a provisioning service");
+    fn poll(&mut self, _operation_id: &str) {
+        self.calls = self.calls.saturating_add(1);
     }
 }
 
-/// A credential source for devices whose credential is not `renewable`: the
-/// component never calls it then, so a call is a bug and is reported.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoCredentials;
+/// A credential source for devices whose credential is not `renewable`. The
+/// component never calls it then; it counts calls so a test can check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoCredentials {
+    /// Calls received (a bug in the component if not zero).
+    pub calls: u32,
+}
 
 impl CredentialSource for NoCredentials {
     fn renew(&mut self) {
-        eprintln!("tether: credentials.renew called, but no credential source is configured");
+        self.calls = self.calls.saturating_add(1);
     }
 }
 
@@ -126,7 +132,9 @@ impl Driver<'_> {
             Command::Renew => self.credentials.renew(),
             Command::Status(change) => self.observer.status_changed(change),
             Command::Decided(decision) => self.observer.decided(decision),
-            Command::Outcome { message, outcome } => self.observer.message_outcome(*message, outcome),
+            Command::Outcome { message, outcome } => {
+                self.observer.message_outcome(*message, outcome)
+            }
             Command::WakeAt(deadline) => self.observer.wake_at(*deadline),
         }
     }

@@ -3,7 +3,7 @@
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-use crate::bindings::Device as DeviceBindings;
+use crate::bindings::Engine as DeviceBindings;
 use crate::clock::{Clock, Entropy};
 use crate::runtime::{Runtime, wasm_err};
 use crate::state::{Command, HostState};
@@ -118,7 +118,10 @@ impl Instance {
 
     /// Check a connection configuration document (JSON).
     pub fn validate_config(&mut self, config: &str) -> anyhow::Result<Result<(), ConfigError>> {
-        self.query(|d, s| d.tether_reconnect_decisions().call_validate_config(s, config))
+        self.query(|d, s| {
+            d.tether_reconnect_decisions()
+                .call_validate_config(s, config)
+        })
     }
 
     /// A retry schedule for a policy document (the `policy` object of a
@@ -209,8 +212,11 @@ impl Instance {
     /// gives the component's error, naming the field.
     pub fn create_connection(&mut self, config: &str) -> anyhow::Result<Result<Conn, ConfigError>> {
         // `create` may read entropy, but makes no other import call.
-        let created =
-            self.query(|d, s| d.tether_reconnect_connection().connection().call_create(s, config))?;
+        let created = self.query(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_create(s, config)
+        })?;
         Ok(created.map(|handle| Conn { handle }))
     }
 
@@ -250,9 +256,12 @@ impl Instance {
         failure: &Failure,
     ) -> anyhow::Result<Step<Result<(), InputError>>> {
         self.input(|d, s| {
-            d.tether_reconnect_connection()
-                .connection()
-                .call_on_failed(s, conn.handle, link, failure)
+            d.tether_reconnect_connection().connection().call_on_failed(
+                s,
+                conn.handle,
+                link,
+                failure,
+            )
         })
     }
 
@@ -264,9 +273,12 @@ impl Instance {
         failure: &Failure,
     ) -> anyhow::Result<Step<Result<(), InputError>>> {
         self.input(|d, s| {
-            d.tether_reconnect_connection()
-                .connection()
-                .call_on_closed(s, conn.handle, link, failure)
+            d.tether_reconnect_connection().connection().call_on_closed(
+                s,
+                conn.handle,
+                link,
+                failure,
+            )
         })
     }
 
@@ -328,9 +340,12 @@ impl Instance {
         payload: &[u8],
     ) -> anyhow::Result<Step<Result<u64, PublishError>>> {
         self.input(|d, s| {
-            d.tether_reconnect_connection()
-                .connection()
-                .call_publish(s, conn.handle, topic, payload)
+            d.tether_reconnect_connection().connection().call_publish(
+                s,
+                conn.handle,
+                topic,
+                payload,
+            )
         })
     }
 

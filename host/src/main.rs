@@ -1,1 +1,337 @@
-fn main() {}
+//! `tether`: the command line of the tether host.
+//!
+//! Every answer it prints comes from the tether component; this program only
+//! parses the request, asks the component, and formats the answer.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use serde_json::Value;
+use tether_host::names::{give_up_name, level_name, reason_name, verdict_name};
+use tether_host::syntax::{failure_text, parse_failure};
+use tether_host::{ConfigError, Decision, Failure, Instance, Runtime, Verdict, demo};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tether",
+    version,
+    about = "Connection resilience for IoT devices: tether's decisions, from the command line.",
+    long_about = "Connection resilience for IoT devices: tether's decisions, from the command line.\n\n\
+                  Every answer comes from the tether WebAssembly component, the same one \
+                  that device apps in Rust, C, Python and Node load."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Watch one device ride out an outage, in virtual time (instant and
+    /// deterministic).
+    Demo {
+        /// Seed for the jitter: the same seed gives the same run.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Show every step (messages, acknowledgements, timers), not just the
+        /// failures, decisions and status changes.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Explain how tether classifies a failure: level, verdict, reason and rule.
+    #[command(after_help = FAILURE_SYNTAX)]
+    Classify {
+        /// The failure, for example `mqtt5:0x87`, `http:403:403002` or `net:dns`.
+        #[arg(required = true)]
+        failures: Vec<String>,
+        /// The server's retry-after hint, in milliseconds.
+        #[arg(long, value_name = "N")]
+        retry_after_ms: Option<u64>,
+        /// The server's redirect hint (MQTT 5 server reference).
+        #[arg(long, value_name = "S")]
+        server_reference: Option<String>,
+    },
+    /// Print the delays a retry policy gives, attempt by attempt.
+    Schedule {
+        /// A connection configuration (its `policy` object is used) or a bare
+        /// policy object, as JSON.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// How many failed attempts to schedule.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        attempts: u32,
+        /// Seed for the jitter.
+        #[arg(long, value_name = "S", default_value_t = 0)]
+        seed: u64,
+        /// The failure behind every attempt (selects the normal, throttled or
+        /// server-hint curve); a plain recoverable failure if not given.
+        #[arg(long, value_name = "FAILURE")]
+        failure: Option<String>,
+        /// Print a JSON object instead of one line per attempt.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+const FAILURE_SYNTAX: &str = "\
+Failure syntax:
+  net:dns net:refused net:reset net:unreachable net:timeout net:tls net:closed
+  mqtt311:5                 MQTT 3.1.1 CONNACK return code
+  mqtt5:0x87                MQTT 5 reason code (hex or decimal)
+  amqp:amqp:unauthorized-access
+                            AMQP condition
+  http:403  http:403:403002 HTTP status, optionally with the IoT-hub error code
+  hub:401003                IoT-hub six-digit error code
+  keep-alive-lost  session-expired  link-detached
+  app:unauthorized app:credential-expired app:forbidden app:device-not-found
+  app:device-disabled app:quota-exceeded app:throttled app:bad-endpoint";
+
+/// Bad input from the user: exit code 2, like a usage error.
+#[derive(Debug)]
+struct BadInput(String);
+
+impl fmt::Display for BadInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+fn bad_input(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(message.into()))
+}
+
+fn config_error(path: &Path, e: &ConfigError) -> anyhow::Error {
+    bad_input(format!(
+        "invalid configuration in {}: {}: {}",
+        path.display(),
+        e.field,
+        e.message
+    ))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Demo { seed, verbose } => run_demo(seed, verbose),
+        Cmd::Classify {
+            failures,
+            retry_after_ms,
+            server_reference,
+        } => classify(&failures, retry_after_ms, server_reference.as_deref()),
+        Cmd::Schedule {
+            config,
+            attempts,
+            seed,
+            failure,
+            json,
+        } => schedule(&config, attempts, seed, failure.as_deref(), json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.chain().any(|cause| cause.is::<BadInput>()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn instance() -> anyhow::Result<Instance> {
+    Runtime::new()?.instantiate_real()
+}
+
+fn run_demo(seed: u64, verbose: bool) -> anyhow::Result<()> {
+    let runtime = Runtime::new()?;
+    let mut sim = demo::build(&runtime, seed)?;
+    sim.run_until(demo::STOP_MS)?;
+    print!("{}", demo::report(&sim, seed, verbose));
+    Ok(())
+}
+
+fn parse_failure_arg(
+    text: &str,
+    retry_after_ms: Option<u64>,
+    server_reference: Option<&str>,
+) -> anyhow::Result<Failure> {
+    let mut failure = parse_failure(text).map_err(|e| bad_input(e.to_string()))?;
+    failure.retry_after_ms = retry_after_ms;
+    failure.server_reference = server_reference.map(str::to_string);
+    Ok(failure)
+}
+
+/// What a verdict makes tether do, from the WIT documentation of `verdict`.
+fn verdict_meaning(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Retry => "wait per the policy and reconnect",
+        Verdict::RetryThrottled => "wait on the policy's slower throttled curve, then reconnect",
+        Verdict::RenewCredential => "get a fresh credential, then reconnect",
+        Verdict::Reprovision => "go back to the provisioning service (without one: give up)",
+        Verdict::Fatal => "stop and tell the application",
+    }
+}
+
+fn classify(
+    failures: &[String],
+    retry_after_ms: Option<u64>,
+    server_reference: Option<&str>,
+) -> anyhow::Result<()> {
+    // Parse everything first, so bad input is reported before any work is done.
+    let parsed: Vec<Failure> = failures
+        .iter()
+        .map(|text| parse_failure_arg(text, retry_after_ms, server_reference))
+        .collect::<anyhow::Result<_>>()?;
+    let mut instance = instance()?;
+    let version = instance.table_version()?;
+    for (i, failure) in parsed.iter().enumerate() {
+        let c = instance.classify(failure)?;
+        if i > 0 {
+            println!();
+        }
+        println!("failure  {}", failure_text(failure));
+        println!("level    {}", level_name(c.level));
+        println!(
+            "verdict  {} ({})",
+            verdict_name(c.verdict),
+            verdict_meaning(c.verdict)
+        );
+        println!("reason   {}", reason_name(c.reason));
+        println!("rule     {} (table v{version})", c.rule);
+    }
+    Ok(())
+}
+
+fn read_json(path: &Path) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad_input(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| bad_input(format!("{} is not valid JSON: {e}", path.display())))
+}
+
+/// `tether schedule --json`, fields in this order.
+#[derive(Debug, Serialize)]
+struct ScheduleReport<'a> {
+    policy: &'a Value,
+    seed: u64,
+    delays_ms: &'a [u64],
+    gave_up: Option<&'static str>,
+}
+
+fn schedule(
+    path: &Path,
+    attempts: u32,
+    seed: u64,
+    failure: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let failure = failure
+        .map(|text| parse_failure_arg(text, None, None))
+        .transpose()?;
+    let doc = read_json(path)?;
+    let mut instance = instance()?;
+    // A whole configuration is validated as such (its errors name the field's full
+    // path); its policy object is what the schedule takes.
+    let policy = match doc.get("policy") {
+        Some(policy) => {
+            let text = doc.to_string();
+            if let Err(e) = instance.validate_config(&text)? {
+                return Err(config_error(path, &e));
+            }
+            policy.clone()
+        }
+        None => doc,
+    };
+    let schedule = match instance.create_schedule(&policy.to_string(), seed)? {
+        Ok(schedule) => schedule,
+        Err(e) => {
+            let looks_like_config = ["hub", "provisioning", "device-id"]
+                .iter()
+                .any(|key| policy.get(key).is_some());
+            let mut err = format!(
+                "invalid policy in {}: {}: {}",
+                path.display(),
+                e.field,
+                e.message
+            );
+            if looks_like_config {
+                err.push_str(
+                    "\n(the file has no \"policy\" object, so it was read as a bare policy)",
+                );
+            }
+            return Err(bad_input(err));
+        }
+    };
+    let mut delays = Vec::new();
+    let mut gave_up = None;
+    for _ in 0..attempts {
+        match instance.schedule_next(&schedule, failure.as_ref(), None)? {
+            Decision::RetryAfter(ms) => delays.push(ms),
+            Decision::GiveUp(why) => {
+                gave_up = Some(give_up_name(why));
+                break;
+            }
+        }
+    }
+    instance.drop_schedule(schedule)?;
+    if json {
+        let report = ScheduleReport {
+            policy: &policy,
+            seed,
+            delays_ms: &delays,
+            gave_up,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for (i, ms) in delays.iter().enumerate() {
+            println!("attempt {}: {ms} ms", i.saturating_add(1));
+        }
+        if let Some(why) = gave_up {
+            println!(
+                "attempt {}: give up ({why})",
+                delays.len().saturating_add(1)
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bad_failures_are_bad_input_with_a_clear_message() {
+        let e = parse_failure_arg("mqtt5:0x1FF", None, None).unwrap_err();
+        assert!(e.is::<BadInput>());
+        assert!(
+            e.to_string().contains("MQTT 5 reason code \"0x1FF\""),
+            "{e}"
+        );
+        let e = parse_failure_arg("wifi:down", None, None).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown failure family \"wifi\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn hints_are_attached() {
+        let f = parse_failure_arg("http:429", Some(5000), Some("hub-b")).unwrap();
+        assert_eq!(f.retry_after_ms, Some(5000));
+        assert_eq!(f.server_reference.as_deref(), Some("hub-b"));
+    }
+}

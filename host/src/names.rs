@@ -3,12 +3,12 @@
 //!
 //! This is naming only: every value named here was decided by the component.
 
+use crate::clock::NS_PER_MS;
 use crate::state::Command;
 use crate::{
     Action, ApplicationError, Curve, Decision, DecisionEvent, GiveUpReason, Level, MessageFailure,
     NetworkError, Outcome, Reason, Status, StatusChange, Verdict,
 };
-use crate::clock::NS_PER_MS;
 
 /// The WIT name of a status.
 pub fn status_name(status: Status) -> &'static str {

@@ -4,10 +4,11 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use anyhow::Context as _;
+use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 
-use crate::bindings::{Device as DeviceBindings, DevicePre};
+use crate::bindings::{Engine as EngineBindings, EnginePre};
 use crate::clock::{Clock, Entropy, SystemClock};
 use crate::instance::Instance;
 use crate::state::HostState;
@@ -15,6 +16,13 @@ use crate::state::HostState;
 /// The tether component this crate was built with (`guest/`, compiled for
 /// `wasm32-wasip2` in release by the build script).
 pub const COMPONENT: &[u8] = include_bytes!(env!("TETHER_COMPONENT"));
+
+/// The WASI interface the component reads time from, and its one function used.
+pub const CLOCK_IMPORT: (&str, &str) = ("wasi:clocks/monotonic-clock@0.2.12", "now");
+
+/// The WASI interface the component reads a default seed from, and its one
+/// function used.
+pub const RANDOM_IMPORT: (&str, &str) = ("wasi:random/random@0.2.12", "get-random-u64");
 
 /// Turns wasmtime's error (which does not implement `std::error::Error`) into an
 /// [`anyhow::Error`], keeping its message and sources.
@@ -32,7 +40,7 @@ pub(crate) fn wasm_err(e: wasmtime::Error) -> anyhow::Error {
 pub struct Runtime {
     engine: Engine,
     component: Component,
-    pre: DevicePre<HostState>,
+    pre: EnginePre<HostState>,
 }
 
 impl Runtime {
@@ -44,8 +52,7 @@ impl Runtime {
     /// A component read from a file (a `.wasm` component of the `device` world).
     pub fn from_file(path: impl AsRef<Path>) -> anyhow::Result<Self> {
         let path = path.as_ref();
-        let bytes =
-            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         Self::from_bytes(&bytes).with_context(|| format!("loading {}", path.display()))
     }
 
@@ -58,7 +65,23 @@ impl Runtime {
             .map_err(wasm_err)
             .context("compiling the tether component")?;
         let mut linker = Linker::<HostState>::new(&engine);
-        DeviceBindings::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+        EngineBindings::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(wasm_err)?;
+        // The `device` world adds two WASI functions to the `engine` world. They are
+        // linked by hand: the rest of those WASI interfaces is not imported.
+        linker
+            .instance(CLOCK_IMPORT.0)
+            .map_err(wasm_err)?
+            .func_wrap(CLOCK_IMPORT.1, |store, (): ()| {
+                Ok((HostState::now_ns(store.data()),))
+            })
+            .map_err(wasm_err)?;
+        linker
+            .instance(RANDOM_IMPORT.0)
+            .map_err(wasm_err)?
+            .func_wrap(RANDOM_IMPORT.1, |mut store, (): ()| {
+                Ok((HostState::random_u64(store.data_mut()),))
+            })
             .map_err(wasm_err)?;
         // Fails here, once, if the component imports anything this host does not
         // supply or lacks an export of the `device` world.
@@ -66,9 +89,9 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(wasm_err)
             .context("linking the tether component")?;
-        let pre = DevicePre::new(pre)
+        let pre = EnginePre::new(pre)
             .map_err(wasm_err)
-            .context("the component does not export the `device` world")?;
+            .context("the component does not export the `engine` world")?;
         Ok(Self {
             engine,
             component,
@@ -94,6 +117,28 @@ impl Runtime {
             .imports(&self.engine)
             .map(|(name, _)| name.to_string())
             .collect()
+    }
+
+    /// The functions the component imports, as `interface#function` (for example
+    /// `wasi:clocks/monotonic-clock@0.2.12#now`), sorted. Types and resources are
+    /// left out.
+    pub fn component_import_functions(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for (import, item) in self.component.component_type().imports(&self.engine) {
+            match item.ty {
+                ComponentItem::ComponentInstance(instance) => {
+                    for (name, export) in instance.exports(&self.engine) {
+                        if matches!(export.ty, ComponentItem::ComponentFunc(_)) {
+                            names.push(format!("{import}#{name}"));
+                        }
+                    }
+                }
+                ComponentItem::ComponentFunc(_) => names.push(import.to_string()),
+                _ => {}
+            }
+        }
+        names.sort();
+        names
     }
 
     /// The names of the component's exports, in declaration order.
@@ -138,5 +183,50 @@ impl std::fmt::Debug for Runtime {
         f.debug_struct("Runtime")
             .field("imports", &self.component_imports())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_component_imports_only_what_the_contract_names() {
+        let runtime = Runtime::shared().unwrap();
+        let mut imports = runtime.component_imports();
+        imports.sort();
+        assert_eq!(
+            imports,
+            vec![
+                "tether:reconnect/credentials@0.1.0",
+                "tether:reconnect/events@0.1.0",
+                "tether:reconnect/provisioning@0.1.0",
+                "tether:reconnect/transport@0.1.0",
+                "tether:reconnect/types@0.1.0",
+                "wasi:clocks/monotonic-clock@0.2.12",
+                "wasi:random/random@0.2.12",
+            ]
+        );
+        let wasi: Vec<String> = runtime
+            .component_import_functions()
+            .into_iter()
+            .filter(|f| f.starts_with("wasi:"))
+            .collect();
+        assert_eq!(
+            wasi,
+            vec![
+                "wasi:clocks/monotonic-clock@0.2.12#now",
+                "wasi:random/random@0.2.12#get-random-u64",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_component_is_refused_with_a_reason() {
+        let e = Runtime::from_bytes(b"not wasm").unwrap_err();
+        assert!(format!("{e:#}").contains("compiling the tether component"), "{e:#}");
+        let e = Runtime::from_file("/nonexistent/tether.wasm").unwrap_err();
+        assert!(format!("{e:#}").contains("/nonexistent/tether.wasm"), "{e:#}");
     }
 }

@@ -10,7 +10,6 @@
 use crate::bindings::tether::reconnect::{
     credentials, events, provisioning, transport, types as wit,
 };
-use crate::bindings::wasi::{clocks::monotonic_clock, random::random};
 use crate::clock::{Clock, Entropy};
 use crate::{DecisionEvent, Outcome, StatusChange};
 
@@ -87,9 +86,14 @@ impl HostState {
         }
     }
 
-    /// The host's clock reading, in nanoseconds.
+    /// The host's clock reading, in nanoseconds (`monotonic-clock.now`).
     pub fn now_ns(&self) -> u64 {
         self.clock.now_ns()
+    }
+
+    /// The next entropy value (`random.get-random-u64`).
+    pub(crate) fn random_u64(&mut self) -> u64 {
+        self.entropy.next_u64()
     }
 
     /// Take the commands made so far.
@@ -109,18 +113,6 @@ impl std::fmt::Debug for HostState {
             .field("now_ns", &self.now_ns())
             .field("outbox", &self.outbox)
             .finish_non_exhaustive()
-    }
-}
-
-impl monotonic_clock::Host for HostState {
-    fn now(&mut self) -> monotonic_clock::Instant {
-        self.clock.now_ns()
-    }
-}
-
-impl random::Host for HostState {
-    fn get_random_u64(&mut self) -> u64 {
-        self.entropy.next_u64()
     }
 }
 

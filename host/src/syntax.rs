@@ -60,7 +60,11 @@ pub fn parse_failure(text: &str) -> Result<Failure, SyntaxError> {
 pub fn parse_failure_kind(text: &str) -> Result<FailureKind, SyntaxError> {
     let text = text.trim();
     match text {
-        "" => return Err(SyntaxError::new(format!("no failure given; expected {FAMILIES}"))),
+        "" => {
+            return Err(SyntaxError::new(format!(
+                "no failure given; expected {FAMILIES}"
+            )));
+        }
         "keep-alive-lost" => return Ok(FailureKind::Protocol(ProtocolError::KeepAliveLost)),
         "session-expired" => return Ok(FailureKind::Protocol(ProtocolError::SessionExpired)),
         "link-detached" => return Ok(FailureKind::Protocol(ProtocolError::LinkDetached)),
@@ -78,9 +82,8 @@ pub fn parse_failure_kind(text: &str) -> Result<FailureKind, SyntaxError> {
     }
     match family {
         "net" => lookup(&NETWORK_ERRORS, rest, "network error", text).map(FailureKind::Network),
-        "app" => {
-            lookup(&APPLICATION_ERRORS, rest, "application error", text).map(FailureKind::Application)
-        }
+        "app" => lookup(&APPLICATION_ERRORS, rest, "application error", text)
+            .map(FailureKind::Application),
         "mqtt311" => {
             let code = number::<u8>(rest, "MQTT 3.1.1 CONNACK code", "0 to 255", text)?;
             Ok(FailureKind::Protocol(ProtocolError::MqttConnack(code)))

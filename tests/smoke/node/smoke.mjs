@@ -5,7 +5,7 @@
 //
 // TRANSPILED_DIR holds `tether.js` and its core modules, made by
 //   jco transpile tether_guest.wasm -o TRANSPILED_DIR --name tether \
-//       --instantiation sync --no-wasi-shim --no-typescript --quiet
+//       --instantiation sync --no-wasi-shim --quiet
 // so the imports are passed in here (synchronous functions; u64 is a BigInt) and no
 // WASI shim is needed. The script and the canonical transcript it prints to stdout
 // are the same as tests/smoke/python/smoke.py's, byte for byte, ending with

@@ -36,8 +36,6 @@ RANDOM_U64 = 0x5EED_5EED_5EED_5EED
 
 PKG = "tether:reconnect"
 VER = "@0.1.0"
-CLOCK = "wasi:clocks/monotonic-clock@0.2.4"
-RANDOM = "wasi:random/random@0.2.4"
 
 
 class SmokeFailure(Exception):
@@ -179,29 +177,40 @@ class Host:
         self.record("wake-at", f"wake-at {rel_ms(deadline)}", deadline=deadline)
 
 
-def define_imports(linker, host):
+def import_names(engine, component):
+    """The component's import names by interface, without version: {base: full name}.
+
+    The WASI versions follow the contract (wit/worlds.wit), so they are read from
+    the component rather than written here."""
+    names = {}
+    for name in component.type.imports(engine):
+        names[name.split("@", 1)[0]] = name
+    return names
+
+
+def define_imports(linker, host, names):
+    funcs = {
+        "wasi:clocks/monotonic-clock": {"now": host.now},
+        "wasi:random/random": {"get-random-u64": host.get_random_u64},
+        f"{PKG}/types": {},
+        f"{PKG}/transport": {"open": host.open, "send": host.send, "close": host.close},
+        f"{PKG}/provisioning": {"register": host.register, "poll": host.poll},
+        f"{PKG}/credentials": {"renew": host.renew},
+        f"{PKG}/events": {
+            "status-changed": host.status_changed,
+            "decided": host.decided,
+            "message-outcome": host.message_outcome,
+            "wake-at": host.wake_at,
+        },
+    }
+    unknown = sorted(set(names) - set(funcs))
+    check(not unknown, f"the component imports interfaces this host does not supply: {unknown}")
     root = linker.root()
     with root:
-        with root.add_instance(CLOCK) as i:
-            i.add_func("now", host.now)
-        with root.add_instance(RANDOM) as i:
-            i.add_func("get-random-u64", host.get_random_u64)
-        with root.add_instance(f"{PKG}/types{VER}"):
-            pass
-        with root.add_instance(f"{PKG}/transport{VER}") as i:
-            i.add_func("open", host.open)
-            i.add_func("send", host.send)
-            i.add_func("close", host.close)
-        with root.add_instance(f"{PKG}/provisioning{VER}") as i:
-            i.add_func("register", host.register)
-            i.add_func("poll", host.poll)
-        with root.add_instance(f"{PKG}/credentials{VER}") as i:
-            i.add_func("renew", host.renew)
-        with root.add_instance(f"{PKG}/events{VER}") as i:
-            i.add_func("status-changed", host.status_changed)
-            i.add_func("decided", host.decided)
-            i.add_func("message-outcome", host.message_outcome)
-            i.add_func("wake-at", host.wake_at)
+        for base, full in names.items():
+            with root.add_instance(full) as inst:
+                for fname, fn in funcs[base].items():
+                    inst.add_func(fname, fn)
 
 
 class Exports:
@@ -236,7 +245,7 @@ class Exports:
 
 def instantiate(engine, component, host):
     linker = Linker(engine)
-    define_imports(linker, host)
+    define_imports(linker, host, import_names(engine, component))
     store = wasmtime.Store(engine)
     instance = linker.instantiate(store, component)
     return store, instance
