@@ -11,7 +11,10 @@ use std::process::Command;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let host_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?);
-    let root = host_dir.parent().ok_or("host/ has no parent")?.to_path_buf();
+    let root = host_dir
+        .parent()
+        .ok_or("host/ has no parent")?
+        .to_path_buf();
     for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
@@ -19,7 +22,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "tether-guest"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "tether-guest",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     // The outer build's flags, wrappers (clippy, coverage) and target settings are

@@ -1,7 +1,12 @@
 //! The README's classification and policy tables are generated from the code, so
 //! they cannot drift. `TETHER_BLESS=1 cargo test -p tether-guest --test readme`
 //! rewrites them.
-#![allow(clippy::unwrap_used, clippy::panic, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing
+)]
 
 use std::path::PathBuf;
 

@@ -97,14 +97,20 @@ pub fn report(sim: &Sim, seed: u64, verbose: bool) -> String {
     let _ = writeln!(
         out,
         "tether demo: one device, one outage, in virtual time (seed {seed})\n\n\
-         A sensor publishes a reading every 5 s. At {}s its hub goes away for {} s;\n\
-         back, it is overloaded (429, retry after 5 s). At {}s it ends the session\n\
-         and refuses the device's token (401003). At {}s the application stops.\n\
+         A sensor publishes a reading every 5 s. At {} s its hub goes away for {} s;\n\
+         back, it is overloaded (429, retry after 5 s). At {} s it ends the session\n\
+         and refuses the device's token (401003). At {} s the application stops.\n\
          Every decision below was taken by the tether component.\n",
         OUTAGE_FROM_MS / 1000,
         OUTAGE_UNTIL_MS.saturating_sub(OUTAGE_FROM_MS) / 1000,
         TOKEN_REFUSED_FROM_MS / 1000,
         STOP_MS / 1000,
+    );
+    let _ = writeln!(
+        out,
+        "How to read it: `on-...` lines are what the world reported to tether;\n\
+         `decide` and `status` lines are tether's answers (`cause` names the row of\n\
+         the classification table that matched); `note` lines are the script.\n"
     );
     let _ = writeln!(out, "{:>9}  event", "time");
     for line in sim.transcript().lines() {
@@ -116,7 +122,29 @@ pub fn report(sim: &Sim, seed: u64, verbose: bool) -> String {
     let summary = sim.messages().summary();
     let _ = writeln!(out, "\nmessages");
     let _ = writeln!(out, "  accepted   {}", summary.accepted);
-    let _ = writeln!(out, "  delivered  {}", summary.delivered);
+    let _ = write!(out, "  delivered  {}", summary.delivered);
+    // Messages acknowledged well after they were published waited in the queue
+    // while the link was down.
+    let waits: Vec<u64> = sim
+        .messages()
+        .records()
+        .values()
+        .filter_map(|r| {
+            let accepted = r.accepted_at_ms?;
+            let (at, _) = r.outcomes.first()?;
+            Some(at.saturating_sub(accepted))
+        })
+        .filter(|wait| *wait > 1_000)
+        .collect();
+    if let Some(longest) = waits.iter().max() {
+        let _ = write!(
+            out,
+            " ({} waited out a disconnection in the queue, the longest {})",
+            waits.len(),
+            seconds(*longest)
+        );
+    }
+    let _ = writeln!(out);
     let _ = write!(out, "  failed     {}", summary.failed);
     if !summary.failed_by_reason.is_empty() {
         let reasons: Vec<String> = summary

@@ -25,7 +25,7 @@
 //!   and writes failures as words like `mqtt5:0x87`; [`names`] spells the
 //!   contract's values in kebab-case.
 //!
-//! ```no_run
+//! ```
 //! use tether_host::{Runtime, VirtualClock, Entropy, Device, Command};
 //!
 //! # fn main() -> anyhow::Result<()> {
@@ -66,3 +66,19 @@ pub use bindings::tether::reconnect::types::{
     InputError, Level, MessageFailure, NetworkError, Outcome, Pending, ProtocolError,
     ProvisioningResult, PublishError, Reason, Status, StatusChange, Verdict,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_move_across_threads() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Runtime>();
+        send::<Instance>();
+        send::<Device>();
+        send::<sim::Sim>();
+        send::<VirtualClock>();
+    }
+}

@@ -225,8 +225,14 @@ mod tests {
     #[test]
     fn a_file_that_is_not_a_component_is_refused_with_a_reason() {
         let e = Runtime::from_bytes(b"not wasm").unwrap_err();
-        assert!(format!("{e:#}").contains("compiling the tether component"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("compiling the tether component"),
+            "{e:#}"
+        );
         let e = Runtime::from_file("/nonexistent/tether.wasm").unwrap_err();
-        assert!(format!("{e:#}").contains("/nonexistent/tether.wasm"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("/nonexistent/tether.wasm"),
+            "{e:#}"
+        );
     }
 }

@@ -1,0 +1,97 @@
+//! What one decision costs through the component, from the Rust host: the call,
+//! the lifting and lowering of its arguments, and the import callbacks it makes.
+//!
+//! Run with `cargo bench -p tether-host --bench decisions`. Samples are kept small
+//! so the whole run takes seconds.
+#![allow(missing_docs, clippy::unwrap_used, clippy::panic)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant as StdInstant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use tether_host::syntax::failure;
+use tether_host::{Command, Device, Entropy, NetworkError, Runtime, VirtualClock};
+
+fn decisions(c: &mut Criterion) {
+    let runtime = Runtime::shared().unwrap();
+    let mut instance = runtime
+        .instantiate(VirtualClock::new(), Entropy::fixed(1))
+        .unwrap();
+    let mut group = c.benchmark_group("decisions");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+
+    let not_authorized = failure::mqtt5(0x87);
+    group.bench_function("classify", |b| {
+        b.iter(|| instance.classify(black_box(&not_authorized)).unwrap());
+    });
+
+    let schedule = instance.create_schedule("{}", 7).unwrap().unwrap();
+    group.bench_function("retry-schedule.next", |b| {
+        b.iter(|| instance.schedule_next(&schedule, None, None).unwrap());
+    });
+
+    // A connection whose link keeps failing: each measured call is one
+    // on-failed -> classify -> backoff decision, with its import callbacks
+    // (status-changed, decided, wake-at). The wake-up that opens the next link is
+    // set-up, outside the timing.
+    let clock = VirtualClock::new();
+    let mut device = Device::new(
+        runtime,
+        r#"{"hub": "hub-a", "seed": 3}"#,
+        clock.clone(),
+        Entropy::fixed(3),
+    )
+    .unwrap()
+    .unwrap();
+    let mut link = opened_link(&device.start().unwrap().commands);
+    let refused = failure::net(NetworkError::Refused);
+    group.bench_function("connection.on-failed (backoff decision)", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let started = StdInstant::now();
+                let step = device.on_failed(link, black_box(&refused)).unwrap();
+                total = total.saturating_add(started.elapsed());
+                let deadline = wake_deadline(&step.commands);
+                clock.set_ns(deadline);
+                link = opened_link(&device.on_wake().unwrap().commands);
+            }
+            total
+        });
+    });
+
+    group.bench_function("instantiate (from InstancePre)", |b| {
+        b.iter(|| {
+            runtime
+                .instantiate(VirtualClock::new(), Entropy::fixed(1))
+                .unwrap()
+        });
+    });
+    group.finish();
+}
+
+fn opened_link(commands: &[Command]) -> u64 {
+    commands
+        .iter()
+        .find_map(|c| match c {
+            Command::Open { link, .. } => Some(*link),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no open in {commands:?}"))
+}
+
+fn wake_deadline(commands: &[Command]) -> u64 {
+    commands
+        .iter()
+        .find_map(|c| match c {
+            Command::WakeAt(deadline) => Some(*deadline),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no wake-at in {commands:?}"))
+}
+
+criterion_group!(benches, decisions);
+criterion_main!(benches);
