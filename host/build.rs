@@ -19,6 +19,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let target_dir = root.join("target").join("wasm");
+    ensure_wasm_target()?;
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
@@ -70,5 +71,30 @@ fn main() -> Result<(), Box<dyn Error>> {
     std::fs::copy(&wasm, &out)?;
     println!("cargo:rustc-env=TETHER_COMPONENT={}", out.display());
     println!("cargo:rustc-env=TETHER_COMPONENT_BUILT={}", wasm.display());
+    Ok(())
+}
+
+/// `rust-toolchain.toml` lists `wasm32-wasip2`, but rustup adds listed targets only
+/// when it installs the toolchain. A machine that already had 1.95.0 lacks it, and
+/// `cargo run -- demo` must still work there from a fresh clone.
+fn ensure_wasm_target() -> Result<(), Box<dyn Error>> {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output()?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    if sysroot.join("lib/rustlib/wasm32-wasip2").exists() {
+        return Ok(());
+    }
+    println!("cargo:warning=installing the wasm32-wasip2 target with rustup");
+    let status = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2"])
+        .status()
+        .map_err(|e| {
+            format!("the wasm32-wasip2 target is missing and rustup could not run: {e}")
+        })?;
+    if !status.success() {
+        return Err(
+            "the wasm32-wasip2 target is missing: run `rustup target add wasm32-wasip2`".into(),
+        );
+    }
     Ok(())
 }
