@@ -353,10 +353,13 @@ impl Connection {
                 self.proceed(now, out);
             }
             ProvisioningResult::Pending(p) => {
+                // The service's window first, then the policy's hard cap, which
+                // wins over every floor whatever the delay's source.
                 let delay = p
                     .retry_after_ms
                     .unwrap_or(prov.poll_default_ms)
-                    .clamp(prov.retry_after_min_ms, prov.retry_after_max_ms);
+                    .clamp(prov.retry_after_min_ms, prov.retry_after_max_ms)
+                    .min(self.schedule.config().limits().max_delay_ms);
                 self.state = State::PollWait {
                     until: now.saturating_add(delay),
                     operation_id: p.operation_id.clone(),
@@ -491,6 +494,9 @@ impl Connection {
             return;
         }
         self.expire_messages(now, out);
+        // An expired message may have freed room in the window: queued messages
+        // must not wait for the next publish or ack to be sent.
+        self.flush(out);
         match &self.state {
             State::Backoff { until, next } if now >= *until => match *next {
                 Next::Open => self.proceed(now, out),

@@ -656,7 +656,7 @@ impl Schedule {
         let floor = limits
             .min_interval_ms
             .saturating_sub(since_attempt_start_ms);
-        let delay = raw.max(floor).min(limits.max_delay_ms);
+        let delay = raw.max(floor);
         if limits
             .retry_timeout_ms
             .is_some_and(|timeout| elapsed_ms.saturating_add(delay) > timeout)

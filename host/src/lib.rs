@@ -44,6 +44,7 @@
 mod bindings;
 mod clock;
 pub mod demo;
+pub mod dst;
 mod driver;
 mod instance;
 pub mod names;

@@ -74,6 +74,23 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Deterministic simulation: run seeded random worlds (faults, configurations,
+    /// clock jumps) through the component and check the flow's invariants at every
+    /// step. Prints seeds per second, and on a violation the seed and how to replay it.
+    Dst {
+        /// How many seeds to run.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        seeds: u64,
+        /// The first seed.
+        #[arg(long, value_name = "S", default_value_t = 0)]
+        start: u64,
+        /// Print each seed's configuration and full transcript.
+        #[arg(long)]
+        verbose: bool,
+        /// Worker threads (default: one per core).
+        #[arg(long, value_name = "J")]
+        jobs: Option<usize>,
+    },
 }
 
 const FAILURE_SYNTAX: &str = "\
@@ -130,6 +147,12 @@ fn main() -> ExitCode {
             failure,
             json,
         } => schedule(&config, attempts, seed, failure.as_deref(), json),
+        Cmd::Dst {
+            seeds,
+            start,
+            verbose,
+            jobs,
+        } => Runtime::new().and_then(|r| tether_host::dst::cli(&r, seeds, start, verbose, jobs)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

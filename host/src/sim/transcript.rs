@@ -82,6 +82,12 @@ impl Transcript {
     pub(super) fn push(&mut self, at_ms: u64, kind: LineKind, text: String) {
         self.lines.push(Line { at_ms, kind, text });
     }
+
+    /// Append a line: for drivers other than [`Sim`](super::Sim) (the
+    /// [`dst`](crate::dst) simulator) that keep a transcript of their own.
+    pub fn record(&mut self, at_ms: u64, kind: LineKind, text: impl Into<String>) {
+        self.push(at_ms, kind, text.into());
+    }
 }
 
 impl fmt::Display for Transcript {
@@ -212,6 +218,22 @@ impl MessageLedger {
                 .saturating_add(u32::try_from(extra).unwrap_or(u32::MAX));
         }
         s
+    }
+
+    /// Record a publish the component accepted as `id` (for drivers other than
+    /// [`Sim`](super::Sim)).
+    pub fn record_accepted(&mut self, id: u64, at_ms: u64) {
+        self.accepted(id, at_ms);
+    }
+
+    /// Record a publish the component refused.
+    pub fn record_refused(&mut self, at_ms: u64, error: PublishError) {
+        self.refused(at_ms, error);
+    }
+
+    /// Record an outcome the component reported.
+    pub fn record_outcome(&mut self, id: u64, at_ms: u64, outcome: Outcome) {
+        self.outcome(id, at_ms, outcome);
     }
 
     pub(super) fn refused(&mut self, at_ms: u64, error: PublishError) {

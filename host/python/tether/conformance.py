@@ -1,0 +1,267 @@
+"""The Python conformance runner: replays every vector through the component and
+prints one canonical line per vector (tests/conformance/FORMAT.md).
+
+    python3 -m tether.conformance TETHER.wasm VECTORS_DIR [--check]
+
+Lines are ``<name>: <line>``, in file-name order. With ``--check`` each line is also
+compared with the vector's ``expected``; mismatches go to stderr and the exit code is
+1. A malformed vector exits 2. The runner decides nothing: it drives
+:class:`tether.Connection` at the given virtual times and renders what it was told.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import tether as t
+
+NS_PER_MS = 1_000_000
+_FAILURE_KEYS = ("network", "mqtt-connack", "mqtt-reason", "amqp", "http", "protocol",
+                 "application")
+
+
+class VectorError(Exception):
+    """A vector that does not follow FORMAT.md."""
+
+
+def failure(obj: Any) -> t.Failure:
+    """A failure object of the vector format."""
+    if not isinstance(obj, dict):
+        raise VectorError(f"a failure is an object, not {obj!r}")
+    kinds = [k for k in _FAILURE_KEYS if k in obj]
+    unknown = set(obj) - set(_FAILURE_KEYS) - {"retry-after-ms", "server-reference"}
+    if len(kinds) != 1 or unknown:
+        raise VectorError(f"a failure has exactly one of {_FAILURE_KEYS}: {obj!r}")
+    key, val = kinds[0], obj[kinds[0]]
+    hints = {"retry_after_ms": obj.get("retry-after-ms"),
+             "server_reference": obj.get("server-reference")}
+    if key == "network":
+        return t.Failure.network(val, **hints)
+    if key == "mqtt-connack":
+        return t.Failure.mqtt_connack(val, **hints)
+    if key == "mqtt-reason":
+        return t.Failure.mqtt_reason(val, **hints)
+    if key == "amqp":
+        return t.Failure.amqp(val, **hints)
+    if key == "http":
+        return t.Failure.http(val["status"], hub_code=val.get("hub-code"), **hints)
+    if key == "application":
+        return t.Failure.application(val, **hints)
+    protocol = {"keep-alive-lost": t.Failure.keep_alive_lost,
+                "session-expired": t.Failure.session_expired,
+                "link-detached": t.Failure.link_detached}
+    if val not in protocol:
+        raise VectorError(f"unknown protocol failure {val!r}")
+    return protocol[val](**hints)
+
+
+def credential(obj: dict[str, Any]) -> t.Credential:
+    return t.Credential(obj["secret"], obj.get("lifetime-ms"))
+
+
+def config_error(err: t.ConfigError) -> str:
+    return f"error {err.field}: {err.message}"
+
+
+def run_classify(rt: t.Runtime, v: dict[str, Any]) -> str:
+    return str(t.classify(failure(v["failure"]), runtime=rt))
+
+
+def run_validate(rt: t.Runtime, v: dict[str, Any]) -> str:
+    try:
+        t.validate_config(v["config"], runtime=rt)
+    except t.ConfigError as err:
+        return config_error(err)
+    return "ok"
+
+
+def run_schedule(rt: t.Runtime, v: dict[str, Any]) -> str:
+    try:
+        schedule = t.RetrySchedule(v["policy"], v["seed"], runtime=rt)
+    except t.ConfigError as err:
+        return config_error(err)
+    steps = v["steps"]
+    elapsed = v.get("elapsed-ms") or [None] * len(steps)
+    if len(elapsed) != len(steps):
+        raise VectorError("elapsed-ms and steps differ in length")
+    out = []
+    with schedule:
+        for step, ms in zip(steps, elapsed):
+            decision = schedule.next(None if step is None else failure(step), ms)
+            if isinstance(decision, t.GiveUp):
+                out.append(f"give-up:{decision.reason}")
+                break
+            out.append(str(decision.delay_ms))
+    return " ".join(out)
+
+
+class Recorder:
+    """The transport, provisioning, credentials and observers of a flow: each call
+    becomes one rendered item."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def open(self, link: int, hub: str, device_id: str | None, cred: str | None) -> None:
+        dev = "-" if device_id is None else device_id
+        self.items.append(f"open {link} {hub} {dev} {'-' if cred is None else cred}")
+
+    def send(self, link: int, message: int, topic: str, payload: bytes) -> None:
+        self.items.append(f"send {link} {message} {topic} {len(payload)}")
+
+    def close(self, link: int) -> None:
+        self.items.append(f"close {link}")
+
+    def register(self) -> None:
+        self.items.append("register")
+
+    def poll(self, operation_id: str) -> None:
+        self.items.append(f"poll {operation_id}")
+
+    def renew(self) -> None:
+        self.items.append("renew")
+
+    def status(self, change: t.StatusChange) -> None:
+        self.items.append(f"status {change.status} {change.reason}")
+
+    def decision(self, event: t.DecisionEvent) -> None:
+        self.items.append(f"decide {event}")
+
+    def outcome(self, message: int, outcome: t.Outcome) -> None:
+        self.items.append(f"outcome {message} {outcome}")
+
+    def wake_at(self, deadline_ns: int) -> None:
+        self.items.append(f"wake-at {deadline_ns // NS_PER_MS}")
+
+    def take(self) -> list[str]:
+        items, self.items = self.items, []
+        return items
+
+
+def provisioning_answer(ev: dict[str, Any]) -> t.ProvisioningAnswer:
+    if "assigned" in ev:
+        a = ev["assigned"]
+        cred = a.get("credential")
+        return t.Assignment(a["hub"], a["device-id"], None if cred is None else credential(cred))
+    if "pending" in ev:
+        p = ev["pending"]
+        return t.Pending(p["operation-id"], p.get("retry-after-ms"))
+    if "failed" in ev:
+        return failure(ev["failed"])
+    raise VectorError(f"a provisioned input has assigned, pending or failed: {ev!r}")
+
+
+def run_flow(rt: t.Runtime, v: dict[str, Any]) -> str:
+    clock = t.VirtualClock(0)
+    rec = Recorder()
+    try:
+        conn = t.Connection(v["config"], transport=rec, provisioning=rec, credentials=rec,
+                            on_status=rec.status, on_decision=rec.decision,
+                            on_outcome=rec.outcome, on_wake_at=rec.wake_at, clock=clock,
+                            entropy=lambda: 0, runtime=rt)
+    except t.ConfigError as err:
+        return config_error(err)
+    out: list[str] = []
+    try:
+        for ev in v["events"]:
+            clock.set_ms(ev["at"])
+            out.append(f"t={ev['at']}")
+            result = apply(conn, ev)
+            if result is not None:
+                out.append(result)
+            out.extend(rec.take())
+    finally:
+        conn.close()
+    return " ; ".join(out)
+
+
+def apply(conn: t.Connection, ev: dict[str, Any]) -> str | None:
+    """Make one input; the rendered result item, if it has one."""
+    kind = ev["input"]
+    err: t.InputError | None = None
+    if kind == "start":
+        err = conn.start()
+    elif kind == "opened":
+        err = conn.opened(ev["link"])
+    elif kind == "failed":
+        err = conn.failed(ev["link"], failure(ev["failure"]))
+    elif kind == "closed":
+        err = conn.closed(ev["link"], failure(ev["failure"]))
+    elif kind == "acked":
+        err = conn.acked(ev["message"])
+    elif kind == "provisioned":
+        err = conn.provisioned(provisioning_answer(ev))
+    elif kind == "credential":
+        if "ok" in ev:
+            err = conn.credential(credential(ev["ok"]))
+        elif "error" in ev:
+            err = conn.credential(failure(ev["error"]))
+        else:
+            raise VectorError(f"a credential input has ok or error: {ev!r}")
+    elif kind == "wake":
+        conn.wake()
+    elif kind == "publish":
+        try:
+            return f"published {conn.publish(ev['topic'], ev['payload'].encode())}"
+        except t.PublishRefused as refused:
+            return f"publish-error {refused.error}"
+    elif kind == "stop":
+        conn.stop()
+    else:
+        raise VectorError(f"unknown input {kind!r}")
+    return None if err is None else f"input-error {err}"
+
+
+RUNNERS = {"classify": run_classify, "validate": run_validate, "schedule": run_schedule,
+           "flow": run_flow}
+
+
+def run_vector(rt: t.Runtime, v: dict[str, Any]) -> str:
+    kind = v.get("kind")
+    if kind not in RUNNERS:
+        raise VectorError(f"unknown kind {kind!r}")
+    return RUNNERS[kind](rt, v)
+
+
+def vector_files(directory: Path) -> list[Path]:
+    # file-name order, by bytes (the same order in every runner)
+    return sorted(directory.glob("*.json"), key=lambda p: p.name.encode())
+
+
+def main(argv: list[str]) -> int:
+    args = [a for a in argv if not a.startswith("--")]
+    check = "--check" in argv
+    if len(args) != 2:
+        sys.stderr.write("usage: python3 -m tether.conformance TETHER.wasm VECTORS_DIR [--check]\n")
+        return 2
+    rt = t.Runtime(args[0])
+    files = vector_files(Path(args[1]))
+    if not files:
+        sys.stderr.write(f"conformance: no *.json vectors in {args[1]}\n")
+        return 2
+    mismatches = 0
+    for path in files:
+        try:
+            v = json.loads(path.read_text(encoding="utf-8"))
+            line = run_vector(rt, v)
+        except (VectorError, KeyError, TypeError, ValueError) as err:
+            sys.stdout.flush()
+            sys.stderr.write(f"conformance: {path.name}: malformed vector: {err!r}\n")
+            return 2
+        sys.stdout.write(f"{v['name']}: {line}\n")
+        if check and line != v.get("expected"):
+            mismatches += 1
+            sys.stderr.write(f"MISMATCH {v['name']}\n  expected: {v.get('expected')}\n"
+                             f"  actual:   {line}\n")
+    sys.stdout.flush()
+    if check:
+        sys.stderr.write(f"conformance (python): {len(files) - mismatches} passed, "
+                         f"{mismatches} failed\n")
+    return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
