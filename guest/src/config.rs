@@ -257,7 +257,10 @@ fn parse_queue(mut q: Obj<'_>) -> Result<QueueConfig, ConfigError> {
         Some(other) => {
             return Err(q.error(
                 "when-full",
-                alloc::format!("expected \"drop-oldest\" or \"reject\", got \"{other}\""),
+                alloc::format!(
+                    "expected \"drop-oldest\" or \"reject\", got {}",
+                    json::quoted(other)
+                ),
             ));
         }
     };

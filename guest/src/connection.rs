@@ -149,6 +149,8 @@ pub struct Connection {
     /// A credential was renewed since the last successful connect: a refusal now
     /// means renewing again will not help.
     renewed_since_connect: bool,
+    /// `credentials.renew` was asked and has not been answered yet.
+    renew_outstanding: bool,
     /// Failed reconnects in a row, for the reprovision-after rule.
     consecutive_failures: u32,
     /// When the current outage began (for the retry timeout).
@@ -172,6 +174,7 @@ impl Connection {
             state: State::Idle,
             credential: None,
             renewed_since_connect: false,
+            renew_outstanding: false,
             consecutive_failures: 0,
             outage_start: None,
             next_link: 1,
@@ -263,7 +266,7 @@ impl Connection {
         };
         // The failed link is gone; handle_failure picks the next state.
         self.state = State::Idle;
-        self.handle_failure(now, failure, now.saturating_sub(started_at), out);
+        self.handle_failure(now, failure, Some(now.saturating_sub(started_at)), out);
         self.finish(now, out);
         Ok(())
     }
@@ -287,15 +290,9 @@ impl Connection {
             }
             _ => return Err(self.link_error(link)),
         };
-        let held = now.saturating_sub(since);
-        self.schedule.dropped(held);
-        if self.schedule.attempts() == 0 {
-            // The link held long enough: this is a new outage.
-            self.outage_start = None;
-        }
-        self.requeue_in_flight();
+        self.link_lost(now, since);
         self.state = State::Idle;
-        self.handle_failure(now, failure, 0, out);
+        self.handle_failure(now, failure, None, out);
         self.finish(now, out);
         Ok(())
     }
@@ -400,6 +397,13 @@ impl Connection {
         result: Result<&Credential, &Failure>,
         out: &mut Vec<Command>,
     ) -> Result<(), InputError> {
+        if self.state == State::Stopped {
+            return Err(InputError::Stopped);
+        }
+        if !self.renew_outstanding {
+            return Err(InputError::Unexpected);
+        }
+        self.renew_outstanding = false;
         match (&self.state, result) {
             (State::Renewing, Ok(c)) => {
                 self.credential = Some(self.hold(c.secret.clone(), c.lifetime_ms, now));
@@ -442,16 +446,16 @@ impl Connection {
             (
                 State::Connected {
                     link,
+                    since,
                     renewing: true,
-                    ..
                 },
                 Ok(c),
             ) => {
                 // Routine rollover: on MQTT a new credential means a new link.
-                let link = *link;
+                let (link, since) = (*link, *since);
                 self.credential = Some(self.hold(c.secret.clone(), c.lifetime_ms, now));
                 out.push(Command::Close { link });
-                self.requeue_in_flight();
+                self.link_lost(now, since);
                 self.set_status(
                     now,
                     Status::DisconnectedRetrying,
@@ -481,8 +485,13 @@ impl Connection {
                     renewing: false,
                 };
             }
-            (State::Stopped, _) => return Err(InputError::Stopped),
-            _ => return Err(InputError::Unexpected),
+            // A late answer: the link dropped while a routine renewal was out.
+            // Keep a good credential for the next attempt; a failure changes
+            // nothing (the flow renews again when it needs to).
+            (_, Ok(c)) => {
+                self.credential = Some(self.hold(c.secret.clone(), c.lifetime_ms, now));
+            }
+            (_, Err(_)) => {}
         }
         self.finish(now, out);
         Ok(())
@@ -523,6 +532,7 @@ impl Connection {
                     renewing: true,
                 };
                 self.decide(now, None, Action::RenewCredential { routine: true }, out);
+                self.renew_outstanding = true;
                 out.push(Command::Renew);
             }
             _ => {}
@@ -676,6 +686,7 @@ impl Connection {
             self.set_status(now, Status::DisconnectedRetrying, c.reason, out);
         }
         self.decide(now, cause, Action::RenewCredential { routine: false }, out);
+        self.renew_outstanding = true;
         out.push(Command::Renew);
     }
 
@@ -684,12 +695,26 @@ impl Connection {
         self.backoff(now, c, CurveSel::Normal, None, 0, Next::Provision, out);
     }
 
-    /// A failed attempt or a lost link: classify and decide.
+    /// A link that was up is gone (dropped, or closed for a renewal): the backoff
+    /// starts over only if it held for `reset-after-ms`, and its unacknowledged
+    /// messages go back to the queue.
+    fn link_lost(&mut self, now: Instant, since: Instant) {
+        self.schedule.dropped(now.saturating_sub(since));
+        if self.schedule.attempts() == 0 {
+            // The link held long enough: the next failure starts a new outage.
+            self.outage_start = None;
+        }
+        self.requeue_in_flight();
+    }
+
+    /// A failed attempt (`attempt_took` is how long the open took) or a lost link
+    /// (`None`): classify and decide. Only failed attempts count towards
+    /// `reprovision-after`: a link that came up was a successful reconnect.
     fn handle_failure(
         &mut self,
         now: Instant,
         failure: &Failure,
-        attempt_took: Millis,
+        attempt_took: Option<Millis>,
         out: &mut Vec<Command>,
     ) {
         let c = classify(failure);
@@ -710,7 +735,9 @@ impl Connection {
                 self.give_up(now, &c, GiveUpReason::Unrecoverable, out);
             }
             Verdict::Retry | Verdict::RetryThrottled => {
-                self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+                if attempt_took.is_some() {
+                    self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+                }
                 let threshold = self
                     .config
                     .provisioning
@@ -733,7 +760,7 @@ impl Connection {
                     &c,
                     curve,
                     failure.retry_after_ms,
-                    attempt_took,
+                    attempt_took.unwrap_or(0),
                     next,
                     out,
                 );

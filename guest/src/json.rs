@@ -182,8 +182,14 @@ impl<'a> Obj<'a> {
         for key in self.map.keys() {
             if !self.seen.contains(key.as_str()) {
                 let expected: alloc::vec::Vec<&str> = self.seen.iter().copied().collect();
+                // A field name is echoed back as a path; a huge one is cut.
+                let name = if key.len() > 64 {
+                    quoted(key)
+                } else {
+                    key.clone()
+                };
                 return Err(ConfigError::new(
-                    join(&self.path, key),
+                    join(&self.path, &name),
                     format!("unknown field; expected one of: {}", expected.join(", ")),
                 ));
             }
@@ -200,11 +206,25 @@ fn display_path(path: &str) -> String {
     }
 }
 
+/// A string for an error message: quoted, escaped, and cut after 40 characters so
+/// that a megabyte of garbage does not come back as a megabyte of error.
+pub fn quoted(s: &str) -> String {
+    const KEEP: usize = 40;
+    match s.char_indices().nth(KEEP) {
+        None => format!("\"{}\"", s.escape_debug()),
+        Some((cut, _)) => format!(
+            "\"{}...\" ({} bytes)",
+            s.get(..cut).unwrap_or_default().escape_debug(),
+            s.len()
+        ),
+    }
+}
+
 /// A short rendering of a bad value for an error message.
 pub fn describe(v: &Value) -> String {
     match v {
         Value::Number(n) => format!("the number {n}"),
-        Value::String(s) if s.len() <= 40 => format!("the string \"{s}\""),
+        Value::String(s) => format!("the string {}", quoted(s)),
         other => kind(other).to_string(),
     }
 }

@@ -21,7 +21,7 @@ use alloc::string::String;
 use core::fmt::Write as _;
 use serde_json::Value;
 
-use crate::json::{Obj, describe};
+use crate::json::Obj;
 use crate::rng::Rng;
 use crate::types::{ConfigError, Curve, Decision, GiveUpReason, Millis};
 
@@ -656,7 +656,7 @@ impl Schedule {
         let floor = limits
             .min_interval_ms
             .saturating_sub(since_attempt_start_ms);
-        let delay = raw.max(floor);
+        let delay = raw.max(floor).min(limits.max_delay_ms);
         if limits
             .retry_timeout_ms
             .is_some_and(|timeout| elapsed_ms.saturating_add(delay) > timeout)
@@ -878,7 +878,7 @@ fn read_kind(o: &mut Obj) -> Result<Sel, ConfigError> {
             "kind",
             format!(
                 "unknown kind {}; expected one of: {}",
-                describe(&Value::String(name.into())),
+                crate::json::quoted(name),
                 KIND_NAMES.join(", ")
             ),
         )
@@ -1047,7 +1047,7 @@ fn read_exponential(o: &mut Obj, ctx: Ctx) -> Result<Exponential, ConfigError> {
                 "jitter",
                 format!(
                     "unknown jitter {}; expected one of: full, equal, none, symmetric, upward",
-                    describe(&Value::String(other.into()))
+                    crate::json::quoted(other)
                 ),
             ));
         }
