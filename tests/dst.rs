@@ -94,8 +94,20 @@ fn a_seed_replays_to_the_same_transcript() {
         assert_eq!(a.messages, b.messages);
         assert!(a.steps > 0);
     }
-    let (a, b) = (run_seed(runtime(), 3).unwrap(), run_seed(runtime(), 4).unwrap());
-    assert_ne!(a.transcript, b.transcript, "different seeds, different worlds");
+    // A freshly compiled runtime gives the same transcript: nothing leaks between
+    // instances or runs.
+    let fresh = Runtime::new().unwrap();
+    let a = run_seed(&fresh, 4_242).unwrap_or_else(|v| panic!("{v}"));
+    let b = run_seed(runtime(), 4_242).unwrap_or_else(|v| panic!("{v}"));
+    assert_eq!(a.transcript, b.transcript);
+    let (a, b) = (
+        run_seed(runtime(), 3).unwrap(),
+        run_seed(runtime(), 4).unwrap(),
+    );
+    assert_ne!(
+        a.transcript, b.transcript,
+        "different seeds, different worlds"
+    );
 }
 
 /// A connection from `spec`, checked at every step.
@@ -137,9 +149,9 @@ fn seed_11_poll_delay_is_capped_by_max_delay_ms() {
     h.advance_to(100);
     let (_, commands) = apply(&mut h, Input::Provisioned(pending));
     assert!(
-        commands.iter().any(
-            |c| matches!(c, Command::Decided(d) if d.action == Action::PollProvisioning(77))
-        ),
+        commands
+            .iter()
+            .any(|c| matches!(c, Command::Decided(d) if d.action == Action::PollProvisioning(77))),
         "{commands:?}"
     );
     assert!(commands.contains(&Command::WakeAt(177 * NS_PER_MS)));
@@ -170,7 +182,10 @@ fn seed_519_an_expired_message_frees_the_window_at_once() {
     };
     let mut h = harness(&spec);
     let (_, commands) = apply(&mut h, Input::Start);
-    assert!(matches!(commands.last(), Some(Command::Open { link: 1, .. })));
+    assert!(matches!(
+        commands.last(),
+        Some(Command::Open { link: 1, .. })
+    ));
     apply(&mut h, Input::Opened { link: 1 });
     let publish = || Input::Publish {
         topic: "t".into(),
@@ -196,9 +211,14 @@ fn seed_519_an_expired_message_frees_the_window_at_once() {
         })
     );
     assert!(
-        commands
-            .iter()
-            .any(|c| matches!(c, Command::Send { link: 1, message: 2, .. })),
+        commands.iter().any(|c| matches!(
+            c,
+            Command::Send {
+                link: 1,
+                message: 2,
+                ..
+            }
+        )),
         "{commands:?}"
     );
     assert_eq!(h.in_flight(), [2]);
@@ -209,15 +229,67 @@ fn seed_519_an_expired_message_frees_the_window_at_once() {
     }));
     // A duplicate of that ack is refused and makes no second outcome.
     let (answer, commands) = apply(&mut h, Input::Acked { message: 2 });
-    assert_eq!(
-        answer,
-        Answer::Input(Err(InputError::UnknownMessage))
-    );
+    assert_eq!(answer, Answer::Input(Err(InputError::UnknownMessage)));
     assert!(commands.is_empty());
     h.finish().unwrap_or_else(|v| panic!("{v}"));
     let summary = h.ledger().summary();
     assert_eq!(
         (summary.accepted, summary.pending, summary.extra_outcomes),
         (2, 0, 0)
+    );
+}
+
+/// Seed 58 found it: a routine renewal that failed was retried every second until
+/// the credential expired (720 calls for a one-hour token against a credential
+/// source that is down), where the flow means to retry half way to the expiry, at
+/// least a second later.
+#[test]
+fn seed_58_a_failed_routine_renewal_retries_half_way_to_expiry() {
+    run_seed(runtime(), 58).unwrap_or_else(|v| panic!("{v}"));
+    let spec = Spec {
+        credential: Some(tether_host::dst::CredentialSpec {
+            renewable: Some(true),
+            ..Default::default()
+        }),
+        ..Spec::minimal(58)
+    };
+    let mut h = harness(&spec);
+    let (_, commands) = apply(&mut h, Input::Start);
+    assert_eq!(commands.last(), Some(&Command::Renew));
+    let token = |secret: &str| tether_host::Credential {
+        secret: secret.into(),
+        lifetime_ms: Some(100_000),
+    };
+    apply(&mut h, Input::Credential(Ok(token("token-1"))));
+    let (_, commands) = apply(&mut h, Input::Opened { link: 1 });
+    assert!(commands.contains(&Command::WakeAt(80_000 * NS_PER_MS)));
+    h.advance_to(80_000);
+    let (_, commands) = apply(&mut h, Input::Wake);
+    assert_eq!(commands.last(), Some(&Command::Renew));
+    h.advance_to(80_100);
+    let down = tether_host::Failure {
+        kind: tether_host::FailureKind::Network(tether_host::NetworkError::Reset),
+        retry_after_ms: None,
+        server_reference: None,
+    };
+    let (_, commands) = apply(&mut h, Input::Credential(Err(down.clone())));
+    // Half way from 80.1 s to the expiry at 100 s, not 81.1 s.
+    assert_eq!(commands, [Command::WakeAt(90_050 * NS_PER_MS)]);
+    let mut renewals = 0;
+    while let Some(t) = h.next_deadline_ms() {
+        if t >= 100_000 {
+            break;
+        }
+        h.advance_to(t);
+        let (_, commands) = apply(&mut h, Input::Wake);
+        if commands.contains(&Command::Renew) {
+            renewals += 1;
+            h.advance_to(t + 10);
+            apply(&mut h, Input::Credential(Err(down.clone())));
+        }
+    }
+    assert!(
+        (3..=8).contains(&renewals),
+        "{renewals} renewals in the last 20 s of the token"
     );
 }

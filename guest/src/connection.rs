@@ -127,6 +127,8 @@ struct HeldCredential {
     secret: String,
     /// When a routine renewal is due, if the lifetime is known.
     renew_at: Option<Instant>,
+    /// When it expires, if the lifetime is known.
+    expires_at: Option<Instant>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -476,8 +478,10 @@ impl Connection {
                 // to its expiry, at least a second from now.
                 let (link, since) = (*link, *since);
                 if let Some(held) = &mut self.credential {
-                    let retry = held.renew_at.map_or(now, |r| r.max(now));
-                    held.renew_at = Some(retry.saturating_add(1_000));
+                    let half_way = held.expires_at.map_or(now, |e| {
+                        now.saturating_add(e.saturating_sub(now).checked_div(2).unwrap_or(0))
+                    });
+                    held.renew_at = Some(half_way.max(now.saturating_add(1_000)));
                 }
                 self.state = State::Connected {
                     link,
@@ -592,6 +596,8 @@ impl Connection {
     /// Close the link and stop. Queued messages fail with `client-close`.
     pub fn stop(&mut self, now: Instant, out: &mut Vec<Command>) {
         if self.state == State::Stopped {
+            // Already given up: the application closing it is still news.
+            self.set_status(now, Status::Disabled, Reason::ClientClose, out);
             return;
         }
         if let Some(link) = self.open_link() {
@@ -844,6 +850,7 @@ impl Connection {
                 let share = u128::from(l).saturating_mul(u128::from(percent)) / 100;
                 now.saturating_add(u64::try_from(share).unwrap_or(u64::MAX))
             }),
+            expires_at: lifetime.map(|l| now.saturating_add(l)),
         }
     }
 

@@ -78,7 +78,14 @@ export async function build(wasm = process.env.TETHER_WASM || DEFAULT_WASM, outD
   }
   await writeFile(join(tmp, SOURCE), JSON.stringify({ sha256: digest, bytes: bytes.length, options }) + '\n');
   await rm(outDir, { recursive: true, force: true });
-  await rename(tmp, outDir);
+  try {
+    await rename(tmp, outDir);
+  } catch (err) {
+    // Another build of the same component got there first: keep its output.
+    const now = await transpiledFrom(outDir);
+    await rm(tmp, { recursive: true, force: true });
+    if (now?.sha256 !== digest || now?.options !== options) throw err;
+  }
   return { outDir, sha256: digest, fresh: true };
 }
 

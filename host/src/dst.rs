@@ -103,8 +103,7 @@ pub fn run_seeds(runtime: &Runtime, start: u64, count: u64, jobs: usize) -> Batc
                     match run_seed(runtime, seed) {
                         Ok(run) => {
                             steps = steps.saturating_add(run.steps);
-                            messages =
-                                messages.saturating_add(u64::from(run.messages.accepted));
+                            messages = messages.saturating_add(u64::from(run.messages.accepted));
                             tally(&run.transcript, &mut coverage);
                         }
                         Err(v) => {
@@ -197,14 +196,21 @@ pub fn cli(
             let seed = start.wrapping_add(i);
             match run_seed(runtime, seed) {
                 Ok(run) => {
-                    writeln!(out, "== seed {seed}: {} steps, config {}", run.steps, run.config)?;
+                    writeln!(
+                        out,
+                        "== seed {seed}: {} steps, config {}",
+                        run.steps, run.config
+                    )?;
                     write!(out, "{}", run.transcript)?;
                 }
                 Err(v) => {
                     writeln!(out, "== seed {seed}")?;
                     write!(out, "{}", v.transcript)?;
                     writeln!(out, "{v}")?;
-                    anyhow::bail!("seed {seed} broke an invariant; replay: {}", replay_command(seed));
+                    anyhow::bail!(
+                        "seed {seed} broke an invariant; replay: {}",
+                        replay_command(seed)
+                    );
                 }
             }
         }

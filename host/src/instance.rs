@@ -79,6 +79,12 @@ impl Instance {
         self.store.data().now_ns()
     }
 
+    /// The size of the component's linear memory, in bytes: what this instance
+    /// and the connections it hosts occupy inside the component.
+    pub fn linear_memory_bytes(&self) -> usize {
+        self.store.data().linear_memory_bytes()
+    }
+
     /// One call into the component, and what it asked for meanwhile.
     fn input<R>(
         &mut self,

@@ -24,6 +24,8 @@
 //!   credential source in virtual time, and writes a transcript; [`syntax`] reads
 //!   and writes failures as words like `mqtt5:0x87`; [`names`] spells the
 //!   contract's values in kebab-case.
+//! - [`fleet`] runs a storm: thousands to millions of devices (connections of a
+//!   few instances) against a rate-limited hub, to compare retry policies.
 //!
 //! ```
 //! use tether_host::{Runtime, VirtualClock, Entropy, Device, Command};
@@ -46,6 +48,7 @@ mod clock;
 pub mod demo;
 pub mod dst;
 mod driver;
+pub mod fleet;
 mod instance;
 pub mod names;
 mod runtime;

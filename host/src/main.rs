@@ -91,6 +91,10 @@ enum Cmd {
         #[arg(long, value_name = "J")]
         jobs: Option<usize>,
     },
+    /// A fleet storm in virtual time: N devices lose their links at once and a
+    /// rate-limited hub comes back; compare retry policies (peak attempts per
+    /// second, time until 50/99/100% are back, reprovisions).
+    Simulate(tether_host::fleet::cli::SimulateArgs),
 }
 
 const FAILURE_SYNTAX: &str = "\
@@ -153,6 +157,7 @@ fn main() -> ExitCode {
             verbose,
             jobs,
         } => Runtime::new().and_then(|r| tether_host::dst::cli(&r, seeds, start, verbose, jobs)),
+        Cmd::Simulate(args) => tether_host::fleet::cli::simulate(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

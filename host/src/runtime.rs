@@ -158,6 +158,7 @@ impl Runtime {
         entropy: Entropy,
     ) -> anyhow::Result<Instance> {
         let mut store = Store::new(&self.engine, HostState::new(clock, entropy));
+        store.limiter(|state| state.memory_meter() as &mut dyn wasmtime::ResourceLimiter);
         let device = self.pre.instantiate(&mut store).map_err(wasm_err)?;
         Ok(Instance::new(store, device))
     }

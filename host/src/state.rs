@@ -74,6 +74,38 @@ pub struct HostState {
     clock: Box<dyn Clock>,
     entropy: Entropy,
     outbox: Vec<Command>,
+    memory: MemoryMeter,
+}
+
+/// Counts the component's linear memory as it grows (a wasmtime
+/// [`ResourceLimiter`](wasmtime::ResourceLimiter) that refuses nothing), so that a
+/// host can tell what its connections cost.
+#[derive(Debug, Default)]
+pub(crate) struct MemoryMeter {
+    linear_bytes: usize,
+}
+
+impl wasmtime::ResourceLimiter for MemoryMeter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.linear_bytes = self
+            .linear_bytes
+            .saturating_add(desired.saturating_sub(current));
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
 }
 
 impl HostState {
@@ -83,7 +115,18 @@ impl HostState {
             clock: Box::new(clock),
             entropy,
             outbox: Vec::new(),
+            memory: MemoryMeter::default(),
         }
+    }
+
+    /// The meter the store reports memory growth to.
+    pub(crate) fn memory_meter(&mut self) -> &mut MemoryMeter {
+        &mut self.memory
+    }
+
+    /// The component's linear memory, in bytes (all its memories together).
+    pub fn linear_memory_bytes(&self) -> usize {
+        self.memory.linear_bytes
     }
 
     /// The host's clock reading, in nanoseconds (`monotonic-clock.now`).

@@ -224,9 +224,8 @@ impl Drop for Broker {
 /// every user's PATH).
 fn mosquitto() -> PathBuf {
     let debian = Path::new("/usr/sbin/mosquitto");
-    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|p| p.join("mosquitto").is_file())
-    });
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join("mosquitto").is_file()));
     if !on_path && debian.is_file() {
         debian.to_path_buf()
     } else {

@@ -9,12 +9,19 @@
 //!   statuses in order, no status repeated, one outcome per accepted message, opens.
 //! - [`conformance`]: conformance vectors (`tests/conformance/`): parsing, replaying
 //!   through the component, rendering the canonical lines.
+//! - [`broker`]: a real mosquitto on a loopback port (start, kill, restart).
+//! - [`hosts`]: the Python and Node host libraries, made ready with the current
+//!   component.
+//! - [`c_host`]: the C host (`host/c`), built with cmake into `target/c/`.
 
 use std::path::PathBuf;
 
 use tether_host::Runtime;
 
+pub mod broker;
+pub mod c_host;
 pub mod conformance;
+pub mod hosts;
 
 /// The workspace root (the folder holding `Cargo.toml`, `wit/` and `target/`).
 pub fn workspace_root() -> PathBuf {

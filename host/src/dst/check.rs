@@ -293,6 +293,11 @@ impl Harness {
         self.model.in_flight.iter().copied().collect()
     }
 
+    /// The deadline (ms) at which the documented flow wants a wake-up, if any.
+    pub fn next_deadline_ms(&self) -> Option<u64> {
+        self.model.next_wake(&self.eff)
+    }
+
     /// The highest link number the component has used.
     pub fn last_link(&self) -> u64 {
         self.model.next_link.saturating_sub(1)
@@ -562,9 +567,9 @@ impl Harness {
             .filter(|r| r.accepted_at_ms.is_none())
             .count();
         if unexpected != 0 {
-            return Err(self.violation(format!(
-                "{unexpected} outcomes for messages never accepted"
-            )));
+            return Err(
+                self.violation(format!("{unexpected} outcomes for messages never accepted"))
+            );
         }
         Ok(())
     }
@@ -601,12 +606,27 @@ enum Next {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Phase {
     Idle,
-    Provisioning { op: Option<String> },
-    PollWait { until: u64, op: String },
+    Provisioning {
+        op: Option<String>,
+    },
+    PollWait {
+        until: u64,
+        op: String,
+    },
     Renewing,
-    Opening { link: u64, at: u64 },
-    Connected { link: u64, since: u64, renewing: bool },
-    Backoff { until: u64, next: Next },
+    Opening {
+        link: u64,
+        at: u64,
+    },
+    Connected {
+        link: u64,
+        since: u64,
+        renewing: bool,
+    },
+    Backoff {
+        until: u64,
+        next: Next,
+    },
     Stopped,
 }
 
@@ -630,6 +650,7 @@ impl Phase {
 struct Held {
     secret: String,
     renew_at: Option<u64>,
+    expires_at: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -640,6 +661,8 @@ struct Model {
     device_id: Option<String>,
     credential: Option<Held>,
     renewed_since_connect: bool,
+    /// `credentials.renew` was asked and not answered yet.
+    renew_outstanding: bool,
     consecutive: u32,
     attempts: u32,
     outage_start: Option<u64>,
@@ -696,10 +719,7 @@ impl<'a> Cursor<'a> {
                 }
                 Ok(d)
             }
-            other => Err(format!(
-                "expected {wanted}, got `{}`",
-                command_text(other)
-            )),
+            other => Err(format!("expected {wanted}, got `{}`", command_text(other))),
         }
     }
 
@@ -737,6 +757,7 @@ impl Model {
             device_id: eff.device_id.clone(),
             credential: None,
             renewed_since_connect: false,
+            renew_outstanding: false,
             consecutive: 0,
             attempts: 0,
             outage_start: None,
@@ -778,8 +799,7 @@ impl Model {
                     Some(PublishError::Stopped)
                 } else if topic.is_empty() {
                     Some(PublishError::EmptyTopic)
-                } else if u64::try_from(payload.len()).unwrap_or(u64::MAX) > eff.max_payload_bytes
-                {
+                } else if u64::try_from(payload.len()).unwrap_or(u64::MAX) > eff.max_payload_bytes {
                     Some(PublishError::PayloadTooLarge)
                 } else if full && (eff.reject_when_full || !droppable) {
                     Some(PublishError::QueueFull)
@@ -813,14 +833,15 @@ impl Model {
                 Phase::Stopped => Answer::Input(Err(InputError::Stopped)),
                 _ => Answer::Input(Err(InputError::Unexpected)),
             },
-            Input::Credential(_) => match self.phase {
-                Phase::Renewing
-                | Phase::Connected {
-                    renewing: true, ..
-                } => Answer::Input(Ok(())),
-                Phase::Stopped => Answer::Input(Err(InputError::Stopped)),
-                _ => Answer::Input(Err(InputError::Unexpected)),
-            },
+            // An answer is taken whenever a renewal is outstanding, even when the
+            // flow moved on meanwhile (a late answer).
+            Input::Credential(_) => Answer::Input(if self.stopped() {
+                Err(InputError::Stopped)
+            } else if self.renew_outstanding {
+                Ok(())
+            } else {
+                Err(InputError::Unexpected)
+            }),
         }
     }
 
@@ -967,10 +988,9 @@ impl Model {
                         }
                         cause_is(d, None)?;
                         cur.exact(&Command::Renew)?;
+                        self.renew_outstanding = true;
                     }
-                    Phase::Backoff { until, .. } | Phase::PollWait { until, .. }
-                        if now < until =>
-                    {
+                    Phase::Backoff { until, .. } | Phase::PollWait { until, .. } if now < until => {
                         self.no_attempt_before(until, cur)?;
                     }
                     _ => {}
@@ -993,19 +1013,13 @@ impl Model {
                 match self.phase.clone() {
                     Phase::Opening { at, .. } => {
                         self.phase = Phase::Idle;
-                        self.handle_failure(eff, now, failure, c, now.saturating_sub(at), cur)?;
+                        let took = Some(now.saturating_sub(at));
+                        self.handle_failure(eff, now, failure, c, took, cur)?;
                     }
                     Phase::Connected { since, .. } => {
-                        let held = now.saturating_sub(since);
-                        if held >= eff.reset_after_ms {
-                            self.attempts = 0;
-                        }
-                        if self.attempts == 0 {
-                            self.outage_start = None;
-                        }
-                        self.in_flight.clear();
+                        self.link_lost(eff, now, since);
                         self.phase = Phase::Idle;
-                        self.handle_failure(eff, now, failure, c, 0, cur)?;
+                        self.handle_failure(eff, now, failure, c, None, cur)?;
                     }
                     other => return Err(format!("a link failure taken while {}", other.name())),
                 }
@@ -1108,6 +1122,7 @@ impl Model {
         c: Option<&Classification>,
         cur: &mut Cursor<'_>,
     ) -> Check {
+        self.renew_outstanding = false;
         match (self.phase.clone(), result) {
             (Phase::Renewing, Ok(cred)) => {
                 self.credential = Some(hold(eff, cred.secret.clone(), cred.lifetime_ms, now));
@@ -1138,14 +1153,14 @@ impl Model {
             (
                 Phase::Connected {
                     link,
+                    since,
                     renewing: true,
-                    ..
                 },
                 Ok(cred),
             ) => {
                 self.credential = Some(hold(eff, cred.secret.clone(), cred.lifetime_ms, now));
                 cur.exact(&Command::Close { link })?;
-                self.in_flight.clear();
+                self.link_lost(eff, now, since);
                 self.set_status(
                     now,
                     Status::DisconnectedRetrying,
@@ -1162,9 +1177,14 @@ impl Model {
                 },
                 Err(_),
             ) => {
+                // The link still works on the old credential: try again half way
+                // to its expiry, at least a second from now (never a 1 Hz storm
+                // against a failing credential source).
                 if let Some(held) = &mut self.credential {
-                    let retry = held.renew_at.map_or(now, |r| r.max(now));
-                    held.renew_at = Some(retry.saturating_add(1_000));
+                    let half_way = held.expires_at.map_or(now, |e| {
+                        now.saturating_add(e.saturating_sub(now).checked_div(2).unwrap_or(0))
+                    });
+                    held.renew_at = Some(half_way.max(now.saturating_add(1_000)));
                 }
                 self.phase = Phase::Connected {
                     link,
@@ -1173,7 +1193,14 @@ impl Model {
                 };
                 Ok(())
             }
-            (other, _) => Err(format!("a credential answer taken while {}", other.name())),
+            // A late answer (the link dropped while a routine renewal was out):
+            // a good credential is kept for the next attempt, a failure changes
+            // nothing.
+            (_, Ok(cred)) => {
+                self.credential = Some(hold(eff, cred.secret.clone(), cred.lifetime_ms, now));
+                Ok(())
+            }
+            (_, Err(_)) => Ok(()),
         }
     }
 
@@ -1259,7 +1286,9 @@ impl Model {
                 action_text(&d.action)
             ));
         }
-        cur.exact(&Command::Renew)
+        cur.exact(&Command::Renew)?;
+        self.renew_outstanding = true;
+        Ok(())
     }
 
     fn reprovision(
@@ -1279,7 +1308,7 @@ impl Model {
         now: u64,
         failure: &Failure,
         c: &Classification,
-        took: u64,
+        took: Option<u64>,
         cur: &mut Cursor<'_>,
     ) -> Check {
         self.outage_start.get_or_insert(now);
@@ -1300,7 +1329,11 @@ impl Model {
                 self.give_up(now, c, GiveUpReason::Unrecoverable, cur)
             }
             Verdict::Retry | Verdict::RetryThrottled => {
-                self.consecutive = self.consecutive.saturating_add(1);
+                // Only failed attempts are failed reconnects: a link that came up
+                // and dropped was a successful one.
+                if took.is_some() {
+                    self.consecutive = self.consecutive.saturating_add(1);
+                }
                 let next = match provisioning {
                     Some(p) if self.consecutive >= p.reprovision_after => {
                         self.consecutive = 0;
@@ -1314,7 +1347,7 @@ impl Model {
                     c,
                     curve_of(c.verdict),
                     failure.retry_after_ms,
-                    took,
+                    took.unwrap_or(0),
                     next,
                     cur,
                 )
@@ -1372,7 +1405,10 @@ impl Model {
         let (curve, exact) = match hint {
             Some(h) => {
                 let raw = h.max(eff.retry_after_min_ms).min(eff.retry_after_max_ms);
-                (Curve::ServerHint, Some(raw.max(floor).min(eff.max_delay_ms)))
+                (
+                    Curve::ServerHint,
+                    Some(raw.max(floor).min(eff.max_delay_ms)),
+                )
             }
             None => (curve, None),
         };
@@ -1409,11 +1445,36 @@ impl Model {
                         eff.retry_timeout_ms
                     ));
                 }
-                if plan.attempt != k || plan.curve != curve || plan.then_provision != then_provision
-                {
+                if plan.then_provision != then_provision {
+                    let rule = match (then_provision, eff.provisioning) {
+                        (true, Some(p))
+                            if c.verdict == Verdict::Retry
+                                || c.verdict == Verdict::RetryThrottled =>
+                        {
+                            format!(
+                                "{} consecutive failed reconnects reach reprovision-after {}",
+                                p.reprovision_after, p.reprovision_after
+                            )
+                        }
+                        (true, _) => format!(
+                            "verdict {:?} ({}) goes back to the provisioning service",
+                            c.verdict, c.rule
+                        ),
+                        (false, Some(p)) => format!(
+                            "only {} consecutive failed reconnects of reprovision-after {}, verdict {:?}",
+                            self.consecutive, p.reprovision_after, c.verdict
+                        ),
+                        (false, None) => "no provisioning section".to_string(),
+                    };
                     return Err(format!(
-                        "expected backoff attempt={k} curve={:?} then-provision={then_provision}, got {}",
-                        curve,
+                        "reprovisioning: expected then-provision={then_provision} ({rule}), got {}",
+                        action_text(&d.action)
+                    ));
+                }
+                if plan.attempt != k || plan.curve != curve {
+                    return Err(format!(
+                        "expected backoff attempt={k} curve={}, got {}",
+                        crate::names::curve_name(curve),
                         action_text(&d.action)
                     ));
                 }
@@ -1603,6 +1664,18 @@ impl Model {
         }
     }
 
+    /// A link that was up is gone: the backoff starts over only if it held for
+    /// reset-after-ms, and its unacknowledged messages go back to the queue.
+    fn link_lost(&mut self, eff: &Effective, now: u64, since: u64) {
+        if now.saturating_sub(since) >= eff.reset_after_ms {
+            self.attempts = 0;
+        }
+        if self.attempts == 0 {
+            self.outage_start = None;
+        }
+        self.in_flight.clear();
+    }
+
     fn can_renew(&self, eff: &Effective) -> bool {
         eff.renewable && !self.renewed_since_connect
     }
@@ -1645,5 +1718,185 @@ fn hold(eff: &Effective, secret: String, lifetime: Option<u64>, now: u64) -> Hel
                 .unwrap_or(0);
             now.saturating_add(u64::try_from(share).unwrap_or(u64::MAX))
         }),
+        expires_at: lifetime.map(|l| now.saturating_add(l)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The checker must catch what it is there to catch: each test feeds the model
+    //! a hand-made command stream with one thing wrong.
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use crate::dst::spec::{KindSpec, LimitsSpec, PolicySpec, ProvisioningSpec};
+    use crate::{BackoffPlan, ConnectPlan, FailureKind, Level, NetworkError};
+
+    fn refused() -> (Failure, Classification) {
+        (
+            Failure {
+                kind: FailureKind::Network(NetworkError::Refused),
+                retry_after_ms: None,
+                server_reference: None,
+            },
+            Classification {
+                level: Level::Network,
+                verdict: Verdict::Retry,
+                reason: Reason::CommunicationError,
+                rule: "net/refused".into(),
+            },
+        )
+    }
+
+    fn spec(provisioning: bool) -> Effective {
+        Spec {
+            provisioning: provisioning.then(|| ProvisioningSpec {
+                reprovision_after: Some(1),
+                ..ProvisioningSpec::default()
+            }),
+            policy: Some(PolicySpec {
+                kind: KindSpec::Immediate,
+                limits: LimitsSpec {
+                    max_delay_ms: Some(1_000),
+                    ..LimitsSpec::default()
+                },
+                throttled: None,
+            }),
+            ..Spec::minimal(1)
+        }
+        .effective()
+    }
+
+    fn decided(at: u64, cause: Option<Classification>, action: Action) -> Command {
+        Command::Decided(DecisionEvent {
+            at: at * NS_PER_MS,
+            cause,
+            action,
+        })
+    }
+
+    fn started(eff: &Effective) -> Model {
+        let mut m = Model::new(eff);
+        let open = [
+            decided(
+                0,
+                None,
+                Action::Connect(ConnectPlan {
+                    link: 1,
+                    hub: "hub-a".into(),
+                    attempt: 0,
+                }),
+            ),
+            Command::Open {
+                link: 1,
+                hub: "hub-a".into(),
+                device_id: None,
+                credential: None,
+            },
+        ];
+        let ok = Answer::Input(Ok(()));
+        m.step(eff, 0, &Input::Start, None, &ok, &open).unwrap();
+        m
+    }
+
+    fn failed_with(eff: &Effective, delay: u64, then_provision: bool) -> Result<(), String> {
+        let mut m = started(eff);
+        let (failure, c) = refused();
+        let status_reason = if then_provision {
+            Reason::Provisioning
+        } else {
+            Reason::CommunicationError
+        };
+        let commands = [
+            Command::Status(StatusChange {
+                at: 10 * NS_PER_MS,
+                status: Status::DisconnectedRetrying,
+                reason: status_reason,
+            }),
+            decided(
+                10,
+                Some(c.clone()),
+                Action::Backoff(BackoffPlan {
+                    delay_ms: delay,
+                    attempt: 1,
+                    curve: Curve::Normal,
+                    then_provision,
+                }),
+            ),
+            Command::WakeAt((10 + delay) * NS_PER_MS),
+        ];
+        let input = Input::Failed { link: 1, failure };
+        m.step(eff, 10, &input, Some(&c), &Answer::Input(Ok(())), &commands)
+    }
+
+    #[test]
+    fn a_correct_backoff_passes() {
+        failed_with(&spec(false), 0, false).unwrap();
+        failed_with(&spec(true), 0, true).unwrap();
+    }
+
+    #[test]
+    fn a_delay_above_the_cap_is_caught() {
+        let e = failed_with(&spec(false), 1_001, false).unwrap_err();
+        assert!(e.contains("above max-delay-ms 1000"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_or_extra_reprovision_is_caught() {
+        let e = failed_with(&spec(true), 0, false).unwrap_err();
+        assert!(
+            e.contains("reprovisioning: expected then-provision=true"),
+            "{e}"
+        );
+        let e = failed_with(&spec(false), 0, true).unwrap_err();
+        assert!(e.contains("then-provision=false"), "{e}");
+    }
+
+    #[test]
+    fn an_attempt_after_giving_up_is_caught() {
+        let eff = spec(false);
+        let mut m = started(&eff);
+        m.phase = Phase::Stopped;
+        let commands = [Command::Open {
+            link: 2,
+            hub: "hub-a".into(),
+            device_id: None,
+            credential: None,
+        }];
+        let e = m
+            .step(&eff, 20, &Input::Wake, None, &Answer::Done, &commands)
+            .unwrap_err();
+        assert!(e.contains("before any new start"), "{e}");
+    }
+
+    #[test]
+    fn a_repeated_status_and_a_wrong_answer_are_caught() {
+        let eff = spec(false);
+        let mut m = started(&eff);
+        let ok = Answer::Input(Ok(()));
+        let connected = Command::Status(StatusChange {
+            at: 5 * NS_PER_MS,
+            status: Status::Connected,
+            reason: Reason::ConnectionOk,
+        });
+        m.step(
+            &eff,
+            5,
+            &Input::Opened { link: 1 },
+            None,
+            &ok,
+            &[connected.clone()],
+        )
+        .unwrap();
+        // Acknowledging a message that was never sent must be refused.
+        let e = m
+            .step(&eff, 6, &Input::Acked { message: 9 }, None, &ok, &[])
+            .unwrap_err();
+        assert!(e.contains("unknown-message"), "{e}");
+        let mut again = started(&eff);
+        again.status = (Status::Connected, Reason::ConnectionOk);
+        let e = again
+            .step(&eff, 5, &Input::Opened { link: 1 }, None, &ok, &[connected])
+            .unwrap_err();
+        assert!(e.contains("twice in a row"), "{e}");
     }
 }

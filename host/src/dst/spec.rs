@@ -194,7 +194,12 @@ impl Spec {
         let provisioning = rng.chance(450).then(|| gen_provisioning(rng));
         // Without provisioning a hub is required; with it, a cached hub is optional.
         let hub = if provisioning.is_none() || rng.coin() {
-            Some((*rng.pick(&["hub-a", "hub-b.example:8883"]).unwrap_or(&"hub-a")).to_string())
+            Some(
+                (*rng
+                    .pick(&["hub-a", "hub-b.example:8883"])
+                    .unwrap_or(&"hub-a"))
+                .to_string(),
+            )
         } else {
             None
         };
@@ -314,9 +319,7 @@ impl Spec {
             retry_after_min_ms: limits.retry_after_min_ms.unwrap_or(1_000),
             retry_after_max_ms: limits.retry_after_max_ms.unwrap_or(600_000),
             capacity,
-            max_in_flight: queue
-                .max_in_flight
-                .map_or(16.min(capacity), u64::from),
+            max_in_flight: queue.max_in_flight.map_or(16.min(capacity), u64::from),
             operation_timeout_ms: queue.operation_timeout_ms,
             reject_when_full: queue.reject.unwrap_or(false),
             max_payload_bytes: u64::from(queue.max_payload_bytes.unwrap_or(262_144)),
@@ -399,7 +402,8 @@ fn kind_fields(o: &mut Map<String, Value>, kind: &KindSpec) {
 
 /// An optional duration, drawn wide.
 fn opt_ms(rng: &mut SimRng, permille: u64, typical: u64) -> Option<u64> {
-    rng.chance(permille).then(|| rng.duration_ms(typical, MAX_MS))
+    rng.chance(permille)
+        .then(|| rng.duration_ms(typical, MAX_MS))
 }
 
 /// Two ordered optional bounds, each with its default.
@@ -486,8 +490,7 @@ fn gen_policy(rng: &mut SimRng) -> PolicySpec {
     if kind == KindSpec::NoRetry && rng.coin() {
         kind = KindSpec::Immediate;
     }
-    let (retry_after_min_ms, retry_after_max_ms) =
-        ordered_pair(rng, 1_000, 600_000, 0, 20_000);
+    let (retry_after_min_ms, retry_after_max_ms) = ordered_pair(rng, 1_000, 600_000, 0, 20_000);
     let limits = LimitsSpec {
         max_attempts: rng.chance(300).then(|| {
             let n = rng.duration_ms(20, u64::from(u32::MAX)).max(1);
@@ -522,8 +525,7 @@ fn gen_provisioning(rng: &mut SimRng) -> ProvisioningSpec {
         };
         u32::try_from(n).unwrap_or(u32::MAX)
     });
-    let (retry_after_min_ms, retry_after_max_ms) =
-        ordered_pair(rng, 2_000, 300_000, 0, 20_000);
+    let (retry_after_min_ms, retry_after_max_ms) = ordered_pair(rng, 2_000, 300_000, 0, 20_000);
     ProvisioningSpec {
         reprovision_after,
         retry_after_min_ms,
@@ -579,7 +581,10 @@ mod tests {
     #[test]
     fn documents_are_json_and_defaults_follow_the_readme() {
         let e = Spec::minimal(3).effective();
-        assert_eq!((e.max_delay_ms, e.capacity, e.max_in_flight), (3_600_000, 64, 16));
+        assert_eq!(
+            (e.max_delay_ms, e.capacity, e.max_in_flight),
+            (3_600_000, 64, 16)
+        );
         let mut rng = SimRng::new(1);
         for _ in 0..200 {
             let spec = Spec::generate(&mut rng);

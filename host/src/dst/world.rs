@@ -124,9 +124,7 @@ impl Profile {
         Self {
             horizon_ms,
             max_inputs: rng.range(80, 600),
-            accept: *rng
-                .pick(&[1000, 950, 800, 600, 300, 0])
-                .unwrap_or(&800),
+            accept: *rng.pick(&[1000, 950, 800, 600, 300, 0]).unwrap_or(&800),
             blackhole: rng.range(0, 300),
             connect_timeout_ms: rng.range(1, 60_000),
             open_latency_ms: rng.range(1, 3_000),
@@ -165,20 +163,40 @@ impl Profile {
 enum Ev {
     Start,
     Stop,
-    Publish { topic: String, payload: Vec<u8> },
+    Publish {
+        topic: String,
+        payload: Vec<u8>,
+    },
     /// A deadline the component asked for.
     Wake,
     /// A wake-up nobody asked for: must do nothing.
     ExtraWake,
-    Opened { link: u64 },
-    Failed { link: u64, failure: Failure },
-    Closed { link: u64, failure: Failure },
-    HalfOpen { link: u64 },
-    Acked { link: u64, message: u64 },
-    DupAck { message: u64 },
+    Opened {
+        link: u64,
+    },
+    Failed {
+        link: u64,
+        failure: Failure,
+    },
+    Closed {
+        link: u64,
+        failure: Failure,
+    },
+    HalfOpen {
+        link: u64,
+    },
+    Acked {
+        link: u64,
+        message: u64,
+    },
+    DupAck {
+        message: u64,
+    },
     Provisioned(ProvisioningResult),
     Credential(Result<Credential, Failure>),
-    Jump { ms: u64 },
+    Jump {
+        ms: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -330,7 +348,10 @@ impl World {
         }
         self.h.finish()?;
         // Reports still on their way after the final stop must all be refused.
-        let late: Vec<Ev> = std::mem::take(&mut self.queue).into_values().take(8).collect();
+        let late: Vec<Ev> = std::mem::take(&mut self.queue)
+            .into_values()
+            .take(8)
+            .collect();
         for ev in late {
             let input = match ev {
                 Ev::Opened { link } => Input::Opened { link },
@@ -416,8 +437,10 @@ impl World {
             }
             Ev::Closed { link, failure } => {
                 if self.admit(link, LinkState::Open, LinkState::Closed) {
-                    self.h
-                        .note(format!("note hub drops link={link} {}", failure_text(&failure)));
+                    self.h.note(format!(
+                        "note hub drops link={link} {}",
+                        failure_text(&failure)
+                    ));
                     self.apply(Input::Closed { link, failure })?;
                 } else {
                     self.stale(Input::Closed { link, failure })?;
@@ -441,8 +464,9 @@ impl World {
                 if self.links.get(&link) == Some(&LinkState::Open) {
                     self.apply(Input::Acked { message })?;
                 } else {
-                    self.h
-                        .note(format!("note ack msg={message} lost: link={link} is closed"));
+                    self.h.note(format!(
+                        "note ack msg={message} lost: link={link} is closed"
+                    ));
                 }
             }
             Ev::DupAck { message } => {
@@ -500,7 +524,14 @@ impl World {
     fn link_fate(&mut self, link: u64) {
         let p = self.profile.clone();
         if self.rng.chance(p.drop) {
-            let life = self.rng.range(0, p.link_life_ms);
+            // Now and then exactly at the reset-after boundary (or one short of it),
+            // where a drop starts the backoff over or continues it.
+            let reset = self.h.effective().reset_after_ms;
+            let life = match self.rng.below(10) {
+                0 => reset,
+                1 => reset.saturating_sub(1),
+                _ => self.rng.range(0, p.link_life_ms),
+            };
             let family = if self.rng.chance(700) {
                 Family::Transient
             } else {
@@ -541,6 +572,10 @@ impl World {
                     if self.wakes.insert(at) {
                         self.at(at, Ev::Wake);
                     }
+                    // A wake-up one millisecond early must do nothing.
+                    if self.rng.chance(50) && at > self.h.now_ms() {
+                        self.at(at.saturating_sub(1), Ev::ExtraWake);
+                    }
                 }
                 Command::Status(_) | Command::Decided(_) | Command::Outcome { .. } => {}
             }
@@ -565,7 +600,9 @@ impl World {
                 2 => proto(ProtocolError::MqttReason(0x87)),
                 _ => app(ApplicationError::CredentialExpired),
             };
-            self.h.note(format!("note hub refuses an expired credential on link={link}"));
+            self.h.note(format!(
+                "note hub refuses an expired credential on link={link}"
+            ));
             self.after(latency, Ev::Failed { link, failure });
             return;
         }
@@ -614,9 +651,14 @@ impl World {
             return;
         }
         let p = self.profile.clone();
-        let latency = self.rng.range(0, p.ack_latency_ms);
+        // Now and then the ack lands exactly at the message's operation timeout.
+        let latency = match self.h.effective().operation_timeout_ms {
+            Some(t) if self.rng.chance(50) => t,
+            _ => self.rng.range(0, p.ack_latency_ms),
+        };
         if self.rng.chance(p.ack_loss) {
-            self.h.note(format!("note ack of msg={message} will be lost"));
+            self.h
+                .note(format!("note ack of msg={message} will be lost"));
         } else {
             self.after(latency, Ev::Acked { link, message });
         }
@@ -640,7 +682,10 @@ impl World {
         }
         let result = if self.rng.chance(p.prov_assign) {
             self.assigned = self.assigned.saturating_add(1);
-            let hub = *self.rng.pick(&["hub-a", "hub-b", "hub-c"]).unwrap_or(&"hub-a");
+            let hub = *self
+                .rng
+                .pick(&["hub-a", "hub-b", "hub-c"])
+                .unwrap_or(&"hub-a");
             let credential = self.rng.chance(400).then(|| Credential {
                 secret: format!("dps-{}", self.assigned),
                 lifetime_ms: self
@@ -759,11 +804,18 @@ impl World {
                 6 => http(404, Some(404_001)),
                 7 => proto(ProtocolError::Amqp("amqp:unauthorized-access".into())),
                 8 => proto(ProtocolError::Amqp("amqp:not-found".into())),
-                9 => proto(ProtocolError::Amqp("com.microsoft:iot-hub-suspended".into())),
-                _ => app(*rng.pick(&APPLICATION).unwrap_or(&ApplicationError::Unauthorized)),
+                9 => proto(ProtocolError::Amqp(
+                    "com.microsoft:iot-hub-suspended".into(),
+                )),
+                _ => app(*rng
+                    .pick(&APPLICATION)
+                    .unwrap_or(&ApplicationError::Unauthorized)),
             },
             Family::Server => match rng.below(6) {
-                0 => http(*rng.pick(&[500, 502, 503, 504, 507, 599]).unwrap_or(&500), None),
+                0 => http(
+                    *rng.pick(&[500, 502, 503, 504, 507, 599]).unwrap_or(&500),
+                    None,
+                ),
                 1 => http(503, Some(503_003)),
                 2 => proto(ProtocolError::MqttConnack(3)),
                 3 => proto(ProtocolError::MqttReason(
@@ -779,16 +831,17 @@ impl World {
                     0 => None,
                     1 => Some(String::new()),
                     _ => Some(
-                        (*rng.pick(&["hub-z", "hub-y.example:8883"]).unwrap_or(&"hub-z")).into(),
+                        (*rng
+                            .pick(&["hub-z", "hub-y.example:8883"])
+                            .unwrap_or(&"hub-z"))
+                        .into(),
                     ),
                 };
                 f
             }
             Family::Any => any_failure(rng),
         };
-        if f.retry_after_ms.is_none()
-            && (family == Family::Throttle || self.rng.chance(100))
-        {
+        if f.retry_after_ms.is_none() && (family == Family::Throttle || self.rng.chance(100)) {
             f.retry_after_ms = self.retry_after();
         }
         if f.server_reference.is_none() && self.rng.chance(20) {
@@ -863,16 +916,17 @@ pub(super) fn any_failure(rng: &mut SimRng) -> Failure {
         }
         5 => {
             let status = if rng.chance(700) {
-                *rng
-                    .pick(&[400, 401, 403, 404, 408, 412, 413, 429, 500, 502, 503, 504])
+                *rng.pick(&[400, 401, 403, 404, 408, 412, 413, 429, 500, 502, 503, 504])
                     .unwrap_or(&500)
             } else {
                 u16::try_from(rng.below(65_536)).unwrap_or(0)
             };
             let hub_code = match rng.below(4) {
                 0 => Some(
-                    *rng.pick(&[401_003, 403_002, 403_004, 404_104, 404_001, 429_001, 503_003])
-                        .unwrap_or(&403_002),
+                    *rng.pick(&[
+                        401_003, 403_002, 403_004, 404_104, 404_001, 429_001, 503_003,
+                    ])
+                    .unwrap_or(&403_002),
                 ),
                 1 => Some(u32::try_from(rng.below(1 << 32)).unwrap_or(0)),
                 _ => None,
@@ -884,7 +938,9 @@ pub(super) fn any_failure(rng: &mut SimRng) -> Failure {
             1 => ProtocolError::SessionExpired,
             _ => ProtocolError::LinkDetached,
         }),
-        _ => app(*rng.pick(&APPLICATION).unwrap_or(&ApplicationError::Throttled)),
+        _ => app(*rng
+            .pick(&APPLICATION)
+            .unwrap_or(&ApplicationError::Throttled)),
     };
     if rng.chance(150) {
         f.retry_after_ms = Some(rng.duration_ms(60_000, u64::MAX));

@@ -1,0 +1,269 @@
+// Type declarations for tether for Node (index.js), written by hand from the WIT
+// contract (wit/types.wit). Every u64 of the contract is a bigint; inputs also take
+// safe-integer numbers.
+
+import { EventEmitter } from 'node:events';
+
+/** A u64 as the inputs take it. */
+export type U64 = bigint | number;
+/** A monotonic clock reading, in nanoseconds. */
+export type Instant = bigint;
+/** A duration in milliseconds. */
+export type Millis = bigint;
+
+export type Status = 'connected' | 'disconnected-retrying' | 'disconnected' | 'disabled';
+export type Reason =
+  | 'connection-ok' | 'credential-renewal' | 'expired-credential' | 'bad-credential'
+  | 'device-disabled' | 'device-not-found' | 'retry-expired' | 'no-network'
+  | 'communication-error' | 'no-ping-response' | 'quota-exceeded' | 'throttled'
+  | 'server-busy' | 'server-moved' | 'provisioning' | 'protocol-error' | 'bad-endpoint'
+  | 'session-taken-over' | 'client-close';
+export type Level = 'network' | 'protocol' | 'application';
+export type Verdict = 'retry' | 'retry-throttled' | 'renew-credential' | 'reprovision' | 'fatal';
+export type NetworkError = 'dns' | 'refused' | 'reset' | 'unreachable' | 'timeout' | 'tls' | 'closed';
+export type ApplicationError =
+  | 'unauthorized' | 'credential-expired' | 'forbidden' | 'device-not-found'
+  | 'device-disabled' | 'quota-exceeded' | 'throttled' | 'bad-endpoint';
+export type Curve = 'normal' | 'throttled' | 'server-hint';
+export type GiveUpReason = 'no-retry' | 'max-attempts' | 'retry-timeout' | 'unrecoverable';
+export type MessageFailure =
+  | 'operation-timeout' | 'no-retry' | 'queue-full' | 'unrecoverable' | 'retry-expired' | 'client-close';
+/** Why an input was not taken (returned, not thrown: nothing changed). */
+export type InputError = 'stale-link' | 'unexpected' | 'unknown-message' | 'stopped';
+/** Why `publish` refused a message (thrown as PublishRefused). */
+export type PublishError = 'queue-full' | 'payload-too-large' | 'empty-topic' | 'stopped';
+
+export type ProtocolError =
+  | { tag: 'mqtt-connack'; val: number }
+  | { tag: 'mqtt-reason'; val: number }
+  | { tag: 'amqp'; val: string }
+  | { tag: 'http'; val: { status: number; hubCode?: number } }
+  | { tag: 'keep-alive-lost' }
+  | { tag: 'session-expired' }
+  | { tag: 'link-detached' };
+
+export type FailureKind =
+  | { tag: 'network'; val: NetworkError }
+  | { tag: 'protocol'; val: ProtocolError }
+  | { tag: 'application'; val: ApplicationError };
+
+/** One failure as the host saw it, with any hints the server gave. */
+export interface Failure {
+  kind: FailureKind;
+  /** The server's retry-after, in milliseconds. */
+  retryAfterMs?: U64;
+  /** Another server to use (MQTT 5 server reference). */
+  serverReference?: string;
+}
+
+/** Server hints, the last argument of every Failure constructor. */
+export interface Hints {
+  retryAfterMs?: U64;
+  serverReference?: string;
+}
+
+/** Failure constructors. */
+export const Failure: {
+  network(error: NetworkError, hints?: Hints): Failure;
+  /** An MQTT 3.1.1 CONNACK return code (1 to 5). */
+  mqttConnack(code: number, hints?: Hints): Failure;
+  /** An MQTT 5 reason code (0x80 to 0xA2). */
+  mqttReason(code: number, hints?: Hints): Failure;
+  amqp(condition: string, hints?: Hints): Failure;
+  http(status: number, hints?: Hints & { hubCode?: number }): Failure;
+  keepAliveLost(hints?: Hints): Failure;
+  sessionExpired(hints?: Hints): Failure;
+  linkDetached(hints?: Hints): Failure;
+  application(error: ApplicationError, hints?: Hints): Failure;
+};
+
+export interface Classification {
+  level: Level;
+  verdict: Verdict;
+  reason: Reason;
+  /** The table row that matched, for example `mqtt5/0x87`. */
+  rule: string;
+}
+
+export interface StatusChange {
+  at: Instant;
+  status: Status;
+  reason: Reason;
+}
+
+export interface ConnectPlan { link: bigint; hub: string; attempt: number }
+export interface BackoffPlan { delayMs: Millis; attempt: number; curve: Curve; thenProvision: boolean }
+
+export type Action =
+  | { tag: 'connect'; val: ConnectPlan }
+  | { tag: 'backoff'; val: BackoffPlan }
+  | { tag: 'renew-credential'; val: boolean }
+  | { tag: 'provision' }
+  | { tag: 'poll-provisioning'; val: Millis }
+  | { tag: 'give-up'; val: GiveUpReason };
+
+export interface DecisionEvent {
+  at: Instant;
+  /** The classified failure behind it; undefined for routine steps. */
+  cause?: Classification;
+  action: Action;
+}
+
+export type Outcome = { tag: 'delivered' } | { tag: 'failed'; val: MessageFailure };
+
+export type Decision = { tag: 'retry-after'; val: Millis } | { tag: 'give-up'; val: GiveUpReason };
+
+export interface Credential { secret: string; lifetimeMs?: U64 }
+
+export type ProvisioningAnswer =
+  | { assigned: { hub: string; deviceId: string; credential?: Credential } }
+  | { pending: { operationId: string; retryAfterMs?: U64 } }
+  | { failed: Failure };
+
+export type CredentialAnswer = { ok: Credential } | { error: Failure };
+
+/** The link the connection opens, sends on and closes. Each call returns at once. */
+export interface Transport {
+  open(link: bigint, hub: string, deviceId: string | undefined, credential: string | undefined): void;
+  send(link: bigint, message: bigint, topic: string, payload: Uint8Array): void;
+  close(link: bigint): void;
+}
+
+/** The provisioning service client; answer with `Connection.provisioned`. */
+export interface Provisioning {
+  register(): void;
+  poll(operationId: string): void;
+}
+
+/** Where fresh credentials come from; answer with `Connection.credential`. */
+export interface Credentials {
+  renew(): void;
+}
+
+/** A monotonic clock in nanoseconds. */
+export interface Clock {
+  nowNs(): bigint;
+}
+
+/** The real clock (`process.hrtime.bigint()`). */
+export const monotonicClock: Clock;
+
+/** A clock that moves only when told to. */
+export class VirtualClock implements Clock {
+  constructor(startNs?: U64);
+  nowNs(): bigint;
+  setMs(ms: U64): void;
+  advanceMs(ms: U64): void;
+}
+
+export class TetherError extends Error {}
+/** The transpiled component is missing: run `npm run build`. */
+export class ComponentMissing extends TetherError {}
+/** An invalid configuration or policy; `field` names the field, `detail` says what is wrong. */
+export class ConfigError extends TetherError {
+  readonly field: string;
+  readonly detail: string;
+}
+/** `publish` did not accept the message (it gets no outcome). */
+export class PublishRefused extends TetherError {
+  readonly reason: PublishError;
+}
+
+/** Where build.mjs leaves the transpiled component. */
+export const DIST: string;
+
+/** The transpiled component: one instance per Connection, one shared by the stateless decisions. */
+export class Runtime {
+  /** Load a directory made by build.mjs (default: ./dist). */
+  static load(dir?: string): Promise<Runtime>;
+  /** The runtime of ./dist, loaded when the module was imported; throws ComponentMissing without one. */
+  static default(): Runtime;
+  readonly dir: string;
+}
+
+export interface RuntimeOption {
+  runtime?: Runtime;
+}
+
+/** A configuration or policy document, as an object or its JSON text. */
+export type Document = string | Record<string, unknown>;
+
+export function classify(failure: Failure, options?: RuntimeOption): Classification;
+export function tableVersion(options?: RuntimeOption): number;
+/** Throws ConfigError naming the field. */
+export function validateConfig(config: Document, options?: RuntimeOption): void;
+
+/** A retry policy with its state, for apps that keep their own loop. */
+export class RetrySchedule {
+  /** Throws ConfigError naming the field. */
+  constructor(policy: Document, seed: U64, options?: RuntimeOption);
+  next(failure?: Failure, elapsedMs?: U64): Decision;
+  readonly attempts: number;
+  connected(): void;
+  dropped(heldMs: U64): void;
+  reset(): void;
+  close(): void;
+}
+
+export interface ConnectionOptions extends RuntimeOption {
+  transport: Transport;
+  provisioning?: Provisioning;
+  credentials?: Credentials;
+  /** Default: the real clock. */
+  clock?: Clock;
+  /** Entropy for the default seed (read only when the config has no `seed`). */
+  entropy?: () => U64;
+  /** Set a timer for every wake-at and call wake() (default: true with the real clock). */
+  timers?: boolean;
+}
+
+export interface ConnectionEvents {
+  status: [change: StatusChange];
+  decision: [event: DecisionEvent];
+  outcome: [message: bigint, outcome: Outcome];
+  'wake-at': [deadline: Instant];
+}
+
+/**
+ * One device link to its hub, as the tether component runs it. Listeners and the
+ * transport are called after the component call that caused them has returned.
+ */
+export class Connection extends EventEmitter<ConnectionEvents> {
+  /** Throws ConfigError naming the field. */
+  constructor(config: Document, options: ConnectionOptions);
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly timers: boolean;
+
+  start(): InputError | undefined;
+  opened(link: U64): InputError | undefined;
+  failed(link: U64, failure: Failure): InputError | undefined;
+  closed(link: U64, failure: Failure): InputError | undefined;
+  acked(message: U64): InputError | undefined;
+  provisioned(answer: ProvisioningAnswer): InputError | undefined;
+  credential(answer: CredentialAnswer): InputError | undefined;
+  /** Early or extra calls do nothing. */
+  wake(): void;
+  /** Returns the message id; throws PublishRefused when not accepted. */
+  publish(topic: string, payload: string | Uint8Array): bigint;
+  stop(): void;
+  /** Resolves with the outcome of an accepted message. */
+  waitForOutcome(id: U64): Promise<Outcome>;
+  nextWake(): Instant | undefined;
+  status(): StatusChange;
+  readonly pendingMessages: number;
+  /** Release the component's connection (after stop()). */
+  close(): void;
+}
+
+export function u64(value: U64, what?: string): bigint;
+/** `net:refused`, `mqtt5:0x87`, `http:403:403002`, ... */
+export function formatFailure(failure: Failure): string;
+/** `backoff 1000 1 normal reconnect`, ... (the conformance rendering). */
+export function formatAction(action: Action): string;
+/** `<action> cause=<rule or ->`. */
+export function formatDecision(event: DecisionEvent): string;
+/** `delivered` or `failed <reason>`. */
+export function formatOutcome(outcome: Outcome): string;
+/** `<level> <verdict> <reason> <rule>`. */
+export function formatClassification(c: Classification): string;
