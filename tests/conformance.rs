@@ -316,8 +316,13 @@ fn conformance_node() -> Result {
 
 #[test]
 fn conformance_c() -> Result {
-    let root = workspace_root();
-    let binary = root.join("target").join("c").join("tether_conformance");
+    // Builds host/c (and the wasmtime C API) when needed, so this test also runs
+    // on its own on a fresh machine.
+    let out = match tether_tests::c_host::build() {
+        Ok(out) => out,
+        Err(e) => return fail(format!("building the C host failed: {e}")),
+    };
+    let binary = out.join("tether_conformance");
     require_file(
         &binary,
         "build the C runner (the C host in host/c, linked against the wasmtime C API static \

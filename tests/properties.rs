@@ -122,7 +122,7 @@ fn arb_policy() -> impl Strategy<Value = PolicySpec> {
             proptest::option::of(1u64..100_000),
             proptest::option::of(1_000u32..=10_000),
             proptest::option::of(0u8..=100),
-            0u8..5,
+            0u8..6,
             proptest::option::of(any::<bool>()),
         )
             .prop_map(|(initial, multiplier, percent, jitter, first)| {
@@ -136,7 +136,8 @@ fn arb_policy() -> impl Strategy<Value = PolicySpec> {
                         1 => JitterSpec::Equal,
                         2 => JitterSpec::None,
                         3 => JitterSpec::Symmetric(percent),
-                        _ => JitterSpec::Upward(percent),
+                        4 => JitterSpec::Upward(percent),
+                        _ => JitterSpec::Phase,
                     }),
                     first_immediate: first,
                 }

@@ -277,7 +277,8 @@ impl FailureOp {
     }
 }
 
-fn kind_spec(k: &KindOp) -> Option<KindSpec> {
+/// The kind; `throttled` selects the throttled curve's defaults (initial 5 s).
+fn kind_spec(k: &KindOp, throttled: bool) -> Option<KindSpec> {
     Some(match k {
         KindOp::Default => return None,
         KindOp::Exponential {
@@ -295,15 +296,18 @@ fn kind_spec(k: &KindOp) -> Option<KindSpec> {
                 max_ms: match (initial_ms, span) {
                     (Some(i), Some(s)) => Some(i.saturating_add(u64::from(*s))),
                     (Some(i), None) => Some(i.max(60_000)),
-                    (None, Some(s)) => Some(u64::from(*s).max(1_000)),
+                    (None, Some(s)) => {
+                        Some(u64::from(*s).max(if throttled { 5_000 } else { 1_000 }))
+                    }
                     (None, None) => None,
                 },
-                jitter: Some(match jitter % 5 {
+                jitter: Some(match jitter % 6 {
                     0 => JitterSpec::Full,
                     1 => JitterSpec::Equal,
                     2 => JitterSpec::None,
                     3 => JitterSpec::Symmetric(percent.map(|p| p.min(100))),
-                    _ => JitterSpec::Upward(percent.map(|p| p.min(100))),
+                    4 => JitterSpec::Upward(percent.map(|p| p.min(100))),
+                    _ => JitterSpec::Phase,
                 }),
                 first_immediate: *first,
             }
@@ -372,8 +376,8 @@ impl ConfigOp {
                 None
             },
         });
-        let kind = kind_spec(&self.kind);
-        let throttled = match (&kind, self.throttled.as_ref().and_then(kind_spec)) {
+        let kind = kind_spec(&self.kind, false);
+        let throttled = match (&kind, self.throttled.as_ref().and_then(|k| kind_spec(k, true))) {
             (Some(KindSpec::Preset(_) | KindSpec::NoRetry), _) => None,
             (_, Some(KindSpec::Preset(_) | KindSpec::NoRetry)) => None,
             (_, t) => t,

@@ -21,6 +21,7 @@ pub mod classify;
 pub mod config;
 pub mod connection;
 pub mod json;
+mod phase;
 pub mod policy;
 pub mod rng;
 pub mod types;

@@ -162,6 +162,12 @@ pub enum Jitter {
         /// The spread `p`, 0 to 100.
         percent: u8,
     },
+    /// Each device walks the curve at its own phase, drawn once per outage: retry
+    /// k at `T(k - 1 + u)` after the first failure, where `T` runs through the
+    /// curve's values continuously and turns into one retry every `max-ms` where
+    /// its slope reaches `max-ms` (see the `phase` module). A fleet's retries are
+    /// spread evenly, settling at one per device per `max-ms`.
+    Phase,
 }
 
 /// The parameters of an exponential curve.
@@ -205,7 +211,26 @@ impl Exponential {
         exponential_base(self.initial_ms, self.multiplier_permille, self.max_ms, n)
     }
 
-    fn delay(&self, k: u32, rng: &mut Rng) -> Millis {
+    fn delay(&self, k: u32, rng: &mut Rng, phase: &mut Option<u32>) -> Millis {
+        if self.jitter == Jitter::Phase {
+            let k = if self.first_immediate {
+                if k <= 1 {
+                    return 0;
+                }
+                k.saturating_sub(1)
+            } else {
+                k
+            };
+            // The phase is drawn once per outage, shared by both curves.
+            let u = *phase.get_or_insert_with(|| (rng.next_u64() >> 32) as u32);
+            return crate::phase::delay(
+                self.initial_ms,
+                self.multiplier_permille,
+                self.max_ms,
+                k,
+                u,
+            );
+        }
         let n = if self.first_immediate {
             if k <= 1 {
                 return 0;
@@ -229,6 +254,8 @@ impl Exponential {
             Jitter::Upward { percent } => {
                 d.saturating_add(rng.below_inclusive(percent_of(d, u64::from(percent))))
             }
+            // Handled above.
+            Jitter::Phase => d,
         }
     }
 }
@@ -348,10 +375,16 @@ impl Formula {
 
     /// The delay for attempt `k`. `prev` is this curve's previous delay, kept
     /// only by decorrelated jitter.
-    fn delay(&self, k: u32, rng: &mut Rng, prev: &mut Option<Millis>) -> Millis {
+    fn delay(
+        &self,
+        k: u32,
+        rng: &mut Rng,
+        prev: &mut Option<Millis>,
+        phase: &mut Option<u32>,
+    ) -> Millis {
         let n = k.saturating_sub(1);
         match *self {
-            Formula::Exponential(e) => e.delay(k, rng),
+            Formula::Exponential(e) => e.delay(k, rng, phase),
             Formula::Fixed {
                 interval_ms,
                 first_ms,
@@ -591,6 +624,8 @@ pub struct Schedule {
     attempts: u32,
     prev_normal: Option<Millis>,
     prev_throttled: Option<Millis>,
+    /// The outage's phase, for `phase` jitter (drawn at its first delay).
+    phase: Option<u32>,
     waited_ms: Millis,
 }
 
@@ -603,6 +638,7 @@ impl Schedule {
             attempts: 0,
             prev_normal: None,
             prev_throttled: None,
+            phase: None,
             waited_ms: 0,
         }
     }
@@ -646,11 +682,13 @@ impl Schedule {
             (Some(h), _) => h
                 .max(limits.retry_after_min_ms)
                 .min(limits.retry_after_max_ms),
-            (None, CurveSel::Normal) => formula.delay(k, &mut self.rng, &mut self.prev_normal),
+            (None, CurveSel::Normal) => {
+                formula.delay(k, &mut self.rng, &mut self.prev_normal, &mut self.phase)
+            }
             (None, CurveSel::Throttled) => {
                 self.cfg
                     .throttled
-                    .delay(k, &mut self.rng, &mut self.prev_throttled)
+                    .delay(k, &mut self.rng, &mut self.prev_throttled, &mut self.phase)
             }
         };
         let floor = limits
@@ -697,6 +735,7 @@ impl Schedule {
         self.attempts = 0;
         self.prev_normal = None;
         self.prev_throttled = None;
+        self.phase = None;
         self.waited_ms = 0;
     }
 
@@ -1042,11 +1081,12 @@ fn read_exponential(o: &mut Obj, ctx: Ctx) -> Result<Exponential, ConfigError> {
         Some("none") => Jitter::None,
         Some("symmetric") => Jitter::Symmetric { percent: spread },
         Some("upward") => Jitter::Upward { percent: spread },
+        Some("phase") => Jitter::Phase,
         Some(other) => {
             return Err(o.error(
                 "jitter",
                 format!(
-                    "unknown jitter {}; expected one of: full, equal, none, symmetric, upward",
+                    "unknown jitter {}; expected one of: full, equal, none, symmetric, upward, phase",
                     crate::json::quoted(other)
                 ),
             ));

@@ -24,6 +24,9 @@
 //!   credential source in virtual time, and writes a transcript; [`syntax`] reads
 //!   and writes failures as words like `mqtt5:0x87`; [`names`] spells the
 //!   contract's values in kebab-case.
+//! - [`dst`] is deterministic simulation testing: seeded random worlds (faults,
+//!   configurations, clock jumps, application behaviour) drive the component
+//!   while a reference model checks every step against the documented flow.
 //! - [`fleet`] runs a storm: thousands to millions of devices (connections of a
 //!   few instances) against a rate-limited hub, to compare retry policies.
 //!

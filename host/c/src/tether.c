@@ -1253,6 +1253,9 @@ static void dispatch(tether_connection *c) {
 
 /* After an input: deliver the callbacks, honour a free asked for meanwhile. */
 static tether_rc finish(tether_connection *c, tether_rc rc) {
+    /* A re-entrant call (from `now` or `random_u64`) was refused; the component is
+     * still running, and its calls are delivered when it returns. */
+    if (c->si->in_call) return rc;
     if (c->si->h->oom && rc == TETHER_OK) rc = TETHER_ERR_ENGINE;
     c->si->h->oom = false;
     dispatch(c);

@@ -1,8 +1,9 @@
 //! The harness that delivers inputs to the component, and the checker that judges
 //! every step.
 //!
-//! The checker is a reference model of the reconnection flow written from the README
-//! (not from the guest's code): for each input it predicts whether the component
+//! The checker is a reference model of the reconnection flow, written from its
+//! documentation (the README's flows, the WIT docs, the stated rules), separately
+//! from the guest's code: for each input it predicts whether the component
 //! takes it, then walks the commands the component actually made, in order, and
 //! checks each against what the documented flow allows at that point. Where the
 //! component has a free choice (a jittered delay) the model reads the choice from
@@ -874,6 +875,23 @@ impl Model {
             }
             return Ok(());
         }
+        if self.stopped() && *input == Input::Stop {
+            // The application closing a connection that gave up is still news
+            // (once): disabled / client-close. Nothing else happens.
+            let mut cur = Cursor {
+                commands,
+                pos: 0,
+                now,
+            };
+            self.set_status(now, Status::Disabled, Reason::ClientClose, &mut cur)?;
+            if let Some(extra) = cur.peek() {
+                return Err(format!(
+                    "stopping a stopped connection made `{}`",
+                    command_text(extra)
+                ));
+            }
+            return Ok(());
+        }
         if self.stopped() && !matches!(input, Input::Start) {
             // Nothing but start leaves a stopped connection: no attempt, no event.
             if let Some(first) = commands.first() {
@@ -1726,7 +1744,7 @@ fn hold(eff: &Effective, secret: String, lifetime: Option<u64>, now: u64) -> Hel
 mod tests {
     //! The checker must catch what it is there to catch: each test feeds the model
     //! a hand-made command stream with one thing wrong.
-    #![allow(clippy::unwrap_used, clippy::panic)]
+    #![allow(clippy::unwrap_used, clippy::panic, clippy::arithmetic_side_effects)]
     use super::*;
     use crate::dst::spec::{KindSpec, LimitsSpec, PolicySpec, ProvisioningSpec};
     use crate::{BackoffPlan, ConnectPlan, FailureKind, Level, NetworkError};

@@ -56,6 +56,8 @@ pub enum JitterSpec {
     None,
     Symmetric(Option<u8>),
     Upward(Option<u8>),
+    /// Each device at its own phase of the curve (`jitter: "phase"`).
+    Phase,
 }
 
 /// The presets' names.
@@ -358,6 +360,7 @@ fn kind_fields(o: &mut Map<String, Value>, kind: &KindSpec) {
                     JitterSpec::None => ("none", None),
                     JitterSpec::Symmetric(p) => ("symmetric", *p),
                     JitterSpec::Upward(p) => ("upward", *p),
+                    JitterSpec::Phase => ("phase", None),
                 };
                 o.insert("jitter".into(), name.into());
                 put(o, "jitter-percent", percent);
@@ -440,12 +443,13 @@ fn gen_kind(rng: &mut SimRng, throttled: bool) -> KindSpec {
                 let percent = rng
                     .chance(500)
                     .then(|| u8::try_from(rng.range(0, 100)).unwrap_or(100));
-                match rng.below(5) {
+                match rng.below(6) {
                     0 => JitterSpec::Full,
                     1 => JitterSpec::Equal,
                     2 => JitterSpec::None,
                     3 => JitterSpec::Symmetric(percent),
-                    _ => JitterSpec::Upward(percent),
+                    4 => JitterSpec::Upward(percent),
+                    _ => JitterSpec::Phase,
                 }
             });
             KindSpec::Exponential {

@@ -1,0 +1,352 @@
+/*
+ * tether_api_test: the C API's contract at its edges: bad input gives an error
+ * value (never an abort), refusals come back as codes, callbacks arrive after the
+ * component call and in the component's order, callbacks may call back in, and
+ * a connection may be freed from inside its own callback.
+ *
+ *   tether_api_test <tether.wasm>
+ *
+ * Ends with `api: N passed, N failed`; exit status 1 when any check failed.
+ * tests/c_host.rs runs it, also under valgrind.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tether.h"
+
+static int passed, failed;
+
+static void check(bool ok, const char *fmt, ...) {
+    if (ok) {
+        passed++;
+        return;
+    }
+    failed++;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "FAILED: ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- a recording of the callbacks ---- */
+
+typedef struct rec {
+    char log[8192];
+    uint64_t now_ns;
+    uint64_t last_link;
+    tether_connection *conn;
+    tether_runtime *rt;
+    bool fail_open_at_once; /* answer `open` with on_failed from inside the callback */
+    tether_rc nested_rc;
+    bool free_in_status;     /* free the connection from inside `status` */
+    bool reenter_from_now;   /* call tether from inside `now` */
+    tether_rc reentrant_rc;
+    bool in_now;
+} rec;
+
+static void logf_(rec *r, const char *fmt, ...) {
+    size_t len = strlen(r->log);
+    if (len) {
+        strncat(r->log, " ; ", sizeof r->log - len - 1);
+        len = strlen(r->log);
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->log + len, sizeof r->log - len, fmt, ap);
+    va_end(ap);
+}
+
+static void cb_open(void *u, uint64_t link, const char *hub, const char *device_id,
+                    const char *credential) {
+    rec *r = u;
+    r->last_link = link;
+    logf_(r, "open %llu %s %s %s", (unsigned long long)link, hub, device_id ? device_id : "-",
+          credential ? credential : "-");
+    if (r->fail_open_at_once) {
+        r->fail_open_at_once = false;
+        tether_failure f = tether_failure_network(TETHER_NET_REFUSED);
+        r->nested_rc = tether_on_failed(r->conn, link, &f);
+        logf_(r, "(on_failed returned)");
+    }
+}
+static void cb_close(void *u, uint64_t link) { logf_(u, "close %llu", (unsigned long long)link); }
+static void cb_status(void *u, const tether_status_change *s) {
+    rec *r = u;
+    logf_(r, "status %s %s", tether_status_name(s->status), tether_reason_name(s->reason));
+    if (r->free_in_status) {
+        r->free_in_status = false;
+        tether_connection_free(r->conn);
+        r->conn = NULL;
+        logf_(r, "(freed)");
+    }
+}
+static void cb_decided(void *u, const tether_decision_event *d) {
+    logf_(u, "decide %s cause=%s", tether_action_name(d->action),
+          d->has_cause ? d->cause.rule : "-");
+}
+static void cb_outcome(void *u, uint64_t m, const tether_outcome *o) {
+    logf_(u, "outcome %llu %s", (unsigned long long)m,
+          o->delivered ? "delivered" : tether_message_failure_name(o->failure));
+}
+static void cb_wake_at(void *u, uint64_t d) {
+    logf_(u, "wake-at %llu", (unsigned long long)(d / 1000000u));
+}
+static uint64_t cb_now(void *u) {
+    rec *r = u;
+    if (r->reenter_from_now && !r->in_now) {
+        r->in_now = true;
+        r->reentrant_rc = tether_on_wake(r->conn);
+        r->in_now = false;
+    }
+    return r->now_ns;
+}
+
+static const tether_callbacks CALLBACKS = {
+    .open = cb_open,
+    .close = cb_close,
+    .status = cb_status,
+    .decided = cb_decided,
+    .outcome = cb_outcome,
+    .wake_at = cb_wake_at,
+    .now = cb_now,
+};
+
+#define CONFIG "{\"hub\": \"hub-a\", \"device-id\": \"d1\", \"seed\": 5}"
+
+static tether_connection *connect_rec(tether_runtime *rt, rec *r) {
+    memset(r, 0, sizeof *r);
+    r->rt = rt;
+    tether_error *err = NULL;
+    r->conn = tether_connection_new(rt, CONFIG, &CALLBACKS, r, &err);
+    check(r->conn != NULL, "connection_new: %s", tether_error_message(err));
+    tether_error_free(err);
+    err = NULL;
+    return r->conn;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: tether_api_test <tether.wasm>\n");
+        return 2;
+    }
+    tether_error *err = NULL;
+
+    /* ---- loading ---- */
+    check(tether_runtime_new(NULL, &err) == NULL && tether_error_kind_of(err) ==
+                                                         TETHER_ERROR_ARGUMENT,
+          "a NULL path is an argument error");
+    tether_error_free(err);
+    err = NULL;
+    check(tether_runtime_new("/nonexistent/tether.wasm", &err) == NULL &&
+              tether_error_kind_of(err) == TETHER_ERROR_IO &&
+              strstr(tether_error_message(err), "/nonexistent/tether.wasm"),
+          "a missing file names the path: %s", tether_error_message(err));
+    tether_error_free(err);
+    err = NULL;
+    const uint8_t junk[] = "not wasm";
+    check(tether_runtime_new_from_bytes(junk, sizeof junk, &err) == NULL &&
+              tether_error_kind_of(err) == TETHER_ERROR_ENGINE &&
+              strstr(tether_error_message(err), "compiling the tether component"),
+          "junk bytes do not compile: %s", tether_error_message(err));
+    tether_error_free(err);
+    err = NULL;
+    check(tether_runtime_new("/nonexistent", NULL) == NULL, "a NULL err pointer is allowed");
+
+    tether_runtime *rt = tether_runtime_new(argv[1], &err);
+    if (!rt) {
+        fprintf(stderr, "cannot load %s: %s\n", argv[1], tether_error_message(err));
+        tether_error_free(err);
+    err = NULL;
+        return 2;
+    }
+
+    /* ---- decisions ---- */
+    tether_classification c;
+    tether_failure f = tether_failure_mqtt_reason(0x87);
+    check(tether_classify(rt, &f, &c) == TETHER_OK && strcmp(c.rule, "mqtt5/0x87") == 0 &&
+              c.verdict == TETHER_VERDICT_RENEW_CREDENTIAL,
+          "classify 0x87: %s", c.rule);
+    f = (tether_failure){.kind = TETHER_FAILURE_HTTP, .http_status = 403, .has_hub_code = true,
+                         .hub_code = 403002};
+    check(tether_classify(rt, &f, &c) == TETHER_OK && strcmp(c.rule, "http/403002") == 0,
+          "classify 403002: %s", c.rule);
+    check(tether_classify(rt, NULL, &c) == TETHER_ERR_ARGUMENT, "classify NULL");
+    f = (tether_failure){.kind = (tether_failure_kind)99};
+    check(tether_classify(rt, &f, &c) == TETHER_ERR_ARGUMENT &&
+              strstr(tether_runtime_last_error(rt), "out of range"),
+          "a failure kind out of range: %s", tether_runtime_last_error(rt));
+    f = tether_failure_network((tether_network_error)42);
+    check(tether_classify(rt, &f, &c) == TETHER_ERR_ARGUMENT, "a network error out of range");
+    f = (tether_failure){.kind = TETHER_FAILURE_AMQP, .amqp = "amqp:\xff\xfe"};
+    check(tether_classify(rt, &f, &c) == TETHER_ERR_ARGUMENT &&
+              strstr(tether_runtime_last_error(rt), "UTF-8"),
+          "an AMQP condition that is not UTF-8: %s", tether_runtime_last_error(rt));
+    f = (tether_failure){.kind = TETHER_FAILURE_AMQP, .amqp = NULL};
+    check(tether_classify(rt, &f, &c) == TETHER_ERR_ARGUMENT, "a NULL AMQP condition");
+    f = (tether_failure){.kind = TETHER_FAILURE_AMQP, .amqp = "amqp:not-found",
+                         .server_reference = "hub-\xc0"};
+    check(tether_classify(rt, &f, &c) == TETHER_ERR_ARGUMENT, "an overlong UTF-8 encoding");
+    f = tether_failure_network(TETHER_NET_DNS);
+    check(tether_classify(rt, &f, &c) == TETHER_OK && strcmp(c.rule, "net/dns") == 0,
+          "the runtime still works after refused arguments");
+    check(tether_table_version(rt) >= 1, "table version");
+
+    check(tether_validate_config(rt, "{\"hub\": \"h\", \"policy\": {\"initial-ms\": \"fast\"}}",
+                                 &err) == TETHER_CONFIG_INVALID &&
+              strcmp(tether_error_field(err), "policy.initial-ms") == 0,
+          "validate names the field: %s", tether_error_field(err));
+    tether_error_free(err);
+    err = NULL;
+    check(tether_validate_config(rt, "{\"hub\": \"h\"}", &err) == TETHER_OK && err == NULL,
+          "validate ok");
+    check(tether_validate_config(rt, NULL, &err) == TETHER_ERR_ARGUMENT, "validate NULL");
+    tether_error_free(err);
+    err = NULL;
+
+    tether_schedule *s = tether_schedule_new(rt, "{\"kind\": \"bogus\"}", 1, &err);
+    check(s == NULL && tether_error_kind_of(err) == TETHER_ERROR_CONFIG &&
+              strcmp(tether_error_field(err), "policy.kind") == 0,
+          "a bad policy names its field: %s: %s", tether_error_field(err),
+          tether_error_message(err));
+    tether_error_free(err);
+    err = NULL;
+    s = tether_schedule_new(rt, "{\"kind\": \"fixed\", \"interval-ms\": 250}", 1, &err);
+    check(s != NULL, "schedule_new: %s", s ? "" : tether_error_message(err));
+    if (s) {
+        tether_decision d;
+        check(tether_schedule_next(s, NULL, NULL, &d) == TETHER_OK && !d.is_give_up &&
+                  d.delay_ms == 250,
+              "fixed 250: %llu", (unsigned long long)d.delay_ms);
+        check(tether_schedule_attempts(s) == 1, "one attempt counted");
+        f = tether_failure_mqtt_reason(0x8A); /* banned: unrecoverable */
+        check(tether_schedule_next(s, &f, NULL, &d) == TETHER_OK && d.is_give_up &&
+                  d.give_up == TETHER_GIVE_UP_UNRECOVERABLE,
+              "an unrecoverable failure gives up");
+        check(tether_schedule_reset(s) == TETHER_OK && tether_schedule_attempts(s) == 0,
+              "reset");
+        check(tether_schedule_next(s, NULL, NULL, NULL) == TETHER_ERR_ARGUMENT, "next NULL out");
+        tether_schedule_free(s);
+    }
+    tether_schedule_free(NULL);
+
+    /* ---- connections: creating ---- */
+    tether_connection *conn =
+        tether_connection_new(rt, "{\"hub\": \"h\", \"policy\": {\"kind\": \"bogus\"}}", NULL,
+                              NULL, &err);
+    check(conn == NULL && tether_error_kind_of(err) == TETHER_ERROR_CONFIG &&
+              strcmp(tether_error_field(err), "policy.kind") == 0,
+          "a bad config names its field: %s", tether_error_field(err));
+    tether_error_free(err);
+    err = NULL;
+    check(tether_connection_new(rt, "{\"hub\": \"\xff\"}", NULL, NULL, &err) == NULL &&
+              tether_error_kind_of(err) == TETHER_ERROR_ARGUMENT,
+          "a config that is not UTF-8 is an argument error");
+    tether_error_free(err);
+    err = NULL;
+    check(tether_connection_new(NULL, CONFIG, NULL, NULL, &err) == NULL, "NULL runtime");
+    tether_error_free(err);
+    err = NULL;
+    check(tether_start(NULL) == TETHER_ERR_ARGUMENT && tether_publish(NULL, "t", NULL, 0, NULL) ==
+                                                          TETHER_ERR_ARGUMENT,
+          "NULL connections are argument errors");
+    tether_connection_free(NULL);
+
+    /* ---- a normal exchange, in order ---- */
+    rec r;
+    conn = connect_rec(rt, &r);
+    if (conn) {
+        check(tether_start(conn) == TETHER_OK, "start");
+        check(strcmp(r.log, "decide connect cause=- ; open 1 hub-a d1 -") == 0,
+              "start connects: %s", r.log);
+        check(tether_on_opened(conn, 7) == TETHER_INPUT_UNEXPECTED,
+              "a link never opened is unexpected");
+        r.log[0] = '\0';
+        r.now_ns = 50000000;
+        check(tether_on_opened(conn, 1) == TETHER_OK, "opened");
+        check(strcmp(r.log, "status connected connection-ok") == 0, "connected: %s", r.log);
+        uint64_t id = 0;
+        check(tether_publish(conn, "t\xff", (const uint8_t *)"x", 1, &id) == TETHER_ERR_ARGUMENT &&
+                  strstr(tether_connection_last_error(conn), "UTF-8"),
+              "a topic that is not UTF-8: %s", tether_connection_last_error(conn));
+        check(tether_publish(conn, "t", NULL, 3, &id) == TETHER_ERR_ARGUMENT,
+              "a NULL payload with a length");
+        check(tether_publish(conn, "", (const uint8_t *)"x", 1, &id) == TETHER_PUBLISH_EMPTY_TOPIC,
+              "an empty topic is refused by the component");
+        check(tether_publish(conn, "t", NULL, 0, &id) == TETHER_OK && id == 1,
+              "an empty payload is a message");
+        check(tether_on_acked(conn, 99) == TETHER_INPUT_UNKNOWN_MESSAGE, "unknown ack");
+        check(tether_pending_messages(conn) == 1, "one pending");
+        tether_status_change st;
+        check(tether_current_status(conn, &st) == TETHER_OK &&
+                  st.status == TETHER_STATUS_CONNECTED,
+              "current status");
+        check(tether_on_credential(conn, NULL, NULL) == TETHER_ERR_ARGUMENT,
+              "a credential answer needs exactly one of ok and error");
+        tether_provisioning_result pr = {.kind = TETHER_PROVISIONING_ASSIGNED, .hub = NULL};
+        check(tether_on_provisioned(conn, &pr) == TETHER_ERR_ARGUMENT, "an assignment without hub");
+        r.log[0] = '\0';
+        check(tether_stop(conn) == TETHER_OK, "stop");
+        check(strstr(r.log, "outcome 1 client-close") && strstr(r.log, "close 1") &&
+                  strstr(r.log, "status disabled client-close"),
+              "stop closes and fails the queue: %s", r.log);
+        check(tether_on_opened(conn, 1) == TETHER_INPUT_STOPPED,
+              "a stopped connection refuses inputs");
+        tether_connection_free(conn);
+    }
+
+    /* ---- a callback answers at once: order is kept ---- */
+    conn = connect_rec(rt, &r);
+    if (conn) {
+        r.fail_open_at_once = true;
+        check(tether_start(conn) == TETHER_OK, "start (failing open)");
+        check(r.nested_rc == TETHER_OK, "on_failed from inside open: %s",
+              tether_rc_name(r.nested_rc));
+        /* The nested input's calls follow everything the outer input made. */
+        const char *open = strstr(r.log, "open 1"), *ret = strstr(r.log, "(on_failed returned)"),
+                   *backoff = strstr(r.log, "decide backoff cause=net/refused");
+        check(open && ret && backoff && open < ret && ret < backoff,
+              "nested events are delivered after the call, in order: %s", r.log);
+        uint64_t wake;
+        check(tether_next_wake(conn, &wake) && wake > 0, "a wake-up is due");
+        /* re-entering from inside `now` is refused, and the outer call still works */
+        r.reenter_from_now = true;
+        r.now_ns = wake;
+        check(tether_on_wake(conn) == TETHER_OK, "on_wake with a re-entering clock");
+        check(r.reentrant_rc == TETHER_ERR_REENTRANT, "re-entry from now: %s",
+              tether_rc_name(r.reentrant_rc));
+        r.reenter_from_now = false;
+        check(r.last_link == 2, "the wake opened link 2: %llu", (unsigned long long)r.last_link);
+        tether_connection_free(conn);
+    }
+
+    /* ---- a connection freed from inside its own callback ---- */
+    conn = connect_rec(rt, &r);
+    if (conn) {
+        tether_start(conn);
+        r.free_in_status = true;
+        r.log[0] = '\0';
+        tether_rc rc = tether_on_opened(conn, 1); /* status connected -> freed */
+        check(rc == TETHER_OK && r.conn == NULL && strstr(r.log, "(freed)"),
+              "freed from inside status: %s", r.log);
+    }
+
+    /* ---- names ---- */
+    for (int rc = -3; rc <= 9; rc++) check(tether_rc_name((tether_rc)rc)[0] != '\0', "rc name");
+    check(strcmp(tether_rc_name(TETHER_INPUT_STALE_LINK), "stale-link") == 0 &&
+              strcmp(tether_rc_name(TETHER_PUBLISH_PAYLOAD_TOO_LARGE), "payload-too-large") == 0,
+          "refusals have their WIT names");
+    check(strcmp(tether_reason_name(TETHER_REASON_CLIENT_CLOSE), "client-close") == 0 &&
+              tether_reason_name((tether_reason)99)[0] == '\0',
+          "reason names");
+    check(tether_network_error_from_name("tls") == TETHER_NET_TLS &&
+              tether_network_error_from_name("bogus") == -1,
+          "network error from name");
+
+    tether_runtime_free(rt);
+    printf("api: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
