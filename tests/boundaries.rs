@@ -253,7 +253,7 @@ fn retry_timeout_gives_up_when_the_retry_would_start_1_ms_late() {
 /// the backoff plan that follows.
 fn reset_after_rig(held_ms: u64) -> (u64, u32) {
     let mut rig = Rig::new(
-        r#"{"hub": "hub-a", "seed": 6, "policy": {"kind": "exponential", "initial-ms": 1000, "max-ms": 60000, "jitter": "none"}}"#,
+        r#"{"hub": "hub-a", "seed": 6, "policy": {"kind": "exponential", "initial-ms": 1000, "multiplier": 2, "max-ms": 60000, "jitter": "none"}}"#,
     );
     let _ = rig.at(0).start().unwrap();
     let _ = rig.at(0).on_failed(1, &refused()).unwrap();

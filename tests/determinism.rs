@@ -76,11 +76,15 @@ fn a_different_seed_gives_different_jitter() {
     let one = jittered_sim(r#"{"provisioning": {}, "seed": 1}"#, 0);
     let two = jittered_sim(r#"{"provisioning": {}, "seed": 2}"#, 0);
     assert_ne!(delays(&one), delays(&two));
-    // Full jitter: each delay stays within [0, 1000 * 2^(k-1)] on the normal curve.
+    // The default's phase jitter: retry 1 within [1 s, 2 s], retry k within
+    // [3^(k-2) s, 3^(k-1) s], never past the 55 s period.
     for b in backoffs(&one).iter().chain(backoffs(&two).iter()) {
         if b.curve == tether_host::Curve::Normal {
-            let cap = (1_000u64 << (b.attempt - 1).min(16)).min(60_000);
-            assert!(b.delay_ms <= cap, "{b:?}");
+            let (lo, hi) = match b.attempt {
+                1 => (1_000, 2_000),
+                k => (3u64.pow((k - 2).min(10)) * 1_000, 3u64.pow((k - 1).min(10)) * 1_000),
+            };
+            assert!(b.delay_ms >= lo.min(27_000) && b.delay_ms <= hi.min(55_000), "{b:?}");
         }
     }
 }

@@ -17,7 +17,7 @@ use tether_host::{
 };
 
 /// Seeds the test command runs: at least a thousand. `cargo run -- dst` runs more.
-const SEEDS: u64 = 2_000;
+const SEEDS: u64 = 5_000;
 
 fn runtime() -> &'static Runtime {
     Runtime::shared().unwrap()

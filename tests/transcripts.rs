@@ -71,7 +71,7 @@ fn finish(name: &str, config: &str, sim: &Sim) {
 
 #[test]
 fn hub_only_recoverable_outage_then_reconnect() {
-    let config = r#"{"hub": "hub-a", "device-id": "sensor-17", "seed": 7, "policy": {"kind": "exponential", "initial-ms": 1000, "max-ms": 8000, "jitter": "none"}}"#;
+    let config = r#"{"hub": "hub-a", "device-id": "sensor-17", "seed": 7, "policy": {"kind": "exponential", "initial-ms": 1000, "multiplier": 2, "max-ms": 8000, "jitter": "none"}}"#;
     let hub = ScriptedHub::new()
         .drop_at(10_000, failure::net(NetworkError::Reset))
         .refuse_between(
@@ -397,7 +397,7 @@ fn http_404_reprovisions() {
 
 #[test]
 fn quota_403002_backs_off_on_the_throttled_curve_without_reprovisioning() {
-    let config = r#"{"hub": "hub-a", "provisioning": {}, "seed": 7, "policy": {"kind": "exponential", "initial-ms": 1000, "jitter": "none", "throttled": {"kind": "exponential", "initial-ms": 5000, "max-ms": 120000, "jitter": "none"}}}"#;
+    let config = r#"{"hub": "hub-a", "provisioning": {}, "seed": 7, "policy": {"kind": "exponential", "initial-ms": 1000, "multiplier": 2, "max-ms": 60000, "jitter": "none", "throttled": {"kind": "exponential", "initial-ms": 5000, "multiplier": 2, "max-ms": 120000, "jitter": "none"}}}"#;
     let quota = failure::http(403, Some(403_002));
     let hub = ScriptedHub::new().answers([
         OpenAnswer::refuse(40, quota.clone()),
@@ -492,7 +492,7 @@ fn provisioning_429_retry_after_is_honoured_and_clamped_both_ways() {
 
 #[test]
 fn provisioning_500_backs_off_on_the_normal_curve() {
-    let config = r#"{"provisioning": {}, "seed": 9, "policy": {"kind": "exponential", "initial-ms": 1000, "jitter": "none"}}"#;
+    let config = r#"{"provisioning": {}, "seed": 9, "policy": {"kind": "exponential", "initial-ms": 1000, "multiplier": 2, "max-ms": 60000, "jitter": "none"}}"#;
     let provisioning = ScriptedProvisioning::new([
         ProvisioningAnswer::failed(100, failure::http(500, None)),
         ProvisioningAnswer::failed(100, failure::http(500, None)),
@@ -773,7 +773,7 @@ fn mqtt5_server_moved_sends_the_next_attempt_to_the_referenced_hub() {
 
 #[test]
 fn throttled_failures_use_the_throttled_curve_and_the_server_hint() {
-    let config = r#"{"hub": "hub-a", "seed": 15, "policy": {"kind": "exponential", "initial-ms": 1000, "jitter": "none", "throttled": {"kind": "exponential", "initial-ms": 5000, "max-ms": 120000, "jitter": "none"}}}"#;
+    let config = r#"{"hub": "hub-a", "seed": 15, "policy": {"kind": "exponential", "initial-ms": 1000, "multiplier": 2, "max-ms": 60000, "jitter": "none", "throttled": {"kind": "exponential", "initial-ms": 5000, "multiplier": 2, "max-ms": 120000, "jitter": "none"}}}"#;
     let hub = ScriptedHub::new().answers([
         OpenAnswer::refuse(40, failure::mqtt5(0x89)),
         OpenAnswer::refuse(
@@ -987,7 +987,7 @@ fn stop_disables_and_fails_queued_messages_with_client_close() {
 /// The first open fails, the second holds for `held_ms`, then drops: the attempt
 /// the next backoff counts says whether the backoff started over.
 fn backoff_reset(held_ms: u64) -> (Sim, Vec<(u64, u32)>) {
-    let config = r#"{"hub": "hub-a", "seed": 20, "policy": {"kind": "exponential", "initial-ms": 1000, "max-ms": 60000, "jitter": "none", "reset-after-ms": 10000}}"#;
+    let config = r#"{"hub": "hub-a", "seed": 20, "policy": {"kind": "exponential", "initial-ms": 1000, "multiplier": 2, "max-ms": 60000, "jitter": "none", "reset-after-ms": 10000}}"#;
     let name = format!("backoff-reset-held-{held_ms}");
     let hub =
         ScriptedHub::new().answers([OpenAnswer::refuse(30, failure::net(NetworkError::Refused))]);

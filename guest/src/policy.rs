@@ -35,7 +35,7 @@ const DEFAULT_RESET_AFTER_MS: Millis = 30_000;
 const DEFAULT_RETRY_AFTER_MIN_MS: Millis = 1_000;
 const DEFAULT_RETRY_AFTER_MAX_MS: Millis = 600_000;
 
-const DEFAULT_MULTIPLIER_PERMILLE: u32 = 2_000;
+const DEFAULT_MULTIPLIER_PERMILLE: u32 = 3_000;
 const MIN_MULTIPLIER_PERMILLE: u32 = 1_000;
 const MAX_MULTIPLIER_PERMILLE: u32 = 10_000;
 const DEFAULT_JITTER_PERCENT: u8 = 20;
@@ -146,7 +146,8 @@ pub fn kind_names() -> &'static [&'static str] {
 /// How an exponential delay is spread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Jitter {
-    /// Uniform in `[0, d]` ("full jitter"): the best spread for a crowd of devices.
+    /// Uniform in `[0, d]` ("full jitter"): a wide spread, but a fleet on it
+    /// settles at twice the load of its mean delay's.
     Full,
     /// Uniform in `[d/2, d]`: never shorter than half the curve.
     Equal,
@@ -186,22 +187,28 @@ pub struct Exponential {
 }
 
 impl Exponential {
-    /// tether's normal curve: 1 s doubling to 60 s, full jitter.
+    /// tether's normal curve: from 1 s, growing x3, flat at one retry every 55 s,
+    /// phase jitter. The first retry comes within 1-2 s (a short blip costs
+    /// little); a fleet that dropped at once settles at N / 55 s attempts per second
+    /// with no bursts, and every device tries within 55 s of a hub's return.
+    /// `tether simulate` (examples/scenarios/) shows why against other choices.
     pub const DEFAULT: Self = Self {
         initial_ms: 1_000,
         multiplier_permille: DEFAULT_MULTIPLIER_PERMILLE,
-        max_ms: 60_000,
-        jitter: Jitter::Full,
+        max_ms: 55_000,
+        jitter: Jitter::Phase,
         first_immediate: false,
     };
 
-    /// tether's throttled curve: 5 s doubling to 120 s, equal jitter, so a throttled
-    /// device never comes back sooner than half the curve.
+    /// tether's throttled curve: the normal curve started at 5 s (a throttled
+    /// device waits at least 5 s), growing x3, flat at one retry every 55 s. After
+    /// a long outage both curves are flat, so a hub's refusals never push a device
+    /// further out than its normal period.
     pub const THROTTLED_DEFAULT: Self = Self {
         initial_ms: 5_000,
         multiplier_permille: DEFAULT_MULTIPLIER_PERMILLE,
-        max_ms: 120_000,
-        jitter: Jitter::Equal,
+        max_ms: 55_000,
+        jitter: Jitter::Phase,
         first_immediate: false,
     };
 
@@ -566,8 +573,9 @@ impl Default for PolicyConfig {
     ///
     /// # Defaults
     ///
-    /// - normal curve: exponential, 1 s doubling to 60 s, full jitter;
-    /// - throttled curve: exponential, 5 s doubling to 120 s, equal jitter;
+    /// - normal curve: exponential from 1 s, x3, flat at one retry per 55 s, phase
+    ///   jitter ([`Exponential::DEFAULT`]);
+    /// - throttled curve: the same from 5 s ([`Exponential::THROTTLED_DEFAULT`]);
     /// - no attempt or time limit; delays capped at 1 h; no minimum interval;
     /// - backoff starts over after a link held 30 s;
     /// - server retry-after honoured within [1 s, 10 min].
@@ -1192,15 +1200,21 @@ pub fn describe_formulas_markdown() -> String {
             "`d = min(initial-ms * multiplier^(k-1), max-ms)`, then `jitter`: `full` uniform \
              `[0, d]`, `equal` `[d/2, d]`, `none` `d`, `symmetric` uniform `[d - p%, d + p%]`, \
              `upward` uniform `[d, d + p%]` with p = `jitter-percent` (jitter comes after the \
-             cap, so these two can pass max-ms). With `first-immediate`, retry 1 waits 0 \
-             and retry k waits what retry k-1 would have"
+             cap, so these two can pass max-ms); `phase`: the device draws u uniform in \
+             `[0, 1)` once per outage and retries at `T(k - 1 + u)` after the first failure, \
+             `T(x) = initial-ms * (1 + (multiplier^x - 1) / (multiplier - 1))` until its slope \
+             reaches max-ms, then one retry every max-ms: retry 1 in `[initial-ms, 2 * \
+             initial-ms]`, then the curve's steps scaled by `multiplier^u` (a fleet's retries \
+             spread evenly, at most one per device per max-ms). With `first-immediate`, retry \
+             1 waits 0 and retry k waits what retry k-1 would have"
                 .into(),
             format!(
                 "the default kind; initial-ms {}, multiplier {} (1 to 10, rounded to 0.001), max-ms {}, \
-                 jitter `full`, jitter-percent {DEFAULT_JITTER_PERCENT}, first-immediate false",
+                 jitter `{}`, jitter-percent {DEFAULT_JITTER_PERCENT}, first-immediate false",
                 e.initial_ms,
                 permille_text(e.multiplier_permille),
-                e.max_ms
+                e.max_ms,
+                jitter_name(e.jitter)
             ),
         ),
         (
@@ -1304,11 +1318,13 @@ pub fn describe_formulas_markdown() -> String {
         "Presets have fixed formulas: setting one of their formula fields is an error. \
          Every kind takes the limits below. The throttled curve (`throttled`, a plain kind \
          without limits) defaults to exponential, initial-ms {}, multiplier {}, max-ms {}, \
-         jitter `equal` (azure-node: its own throttled curve); an exponential `throttled` \
-         object takes these as its defaults. Both curves share the attempt counter k.",
+         jitter `{}` (azure-node: its own throttled curve); an exponential `throttled` \
+         object takes these as its defaults. Both curves share the attempt counter k (and \
+         the phase u).",
         t.initial_ms,
         permille_text(t.multiplier_permille),
-        t.max_ms
+        t.max_ms,
+        jitter_name(t.jitter)
     );
     let _ = writeln!(s);
     let _ = writeln!(s, "| limit | meaning | default |");
@@ -1369,6 +1385,18 @@ pub fn describe_formulas_markdown() -> String {
          Every duration is an integer number of milliseconds, at most {MAX_MS}."
     );
     s
+}
+
+/// The `jitter` value that selects `j`.
+fn jitter_name(j: Jitter) -> &'static str {
+    match j {
+        Jitter::Full => "full",
+        Jitter::Equal => "equal",
+        Jitter::None => "none",
+        Jitter::Symmetric { .. } => "symmetric",
+        Jitter::Upward { .. } => "upward",
+        Jitter::Phase => "phase",
+    }
 }
 
 fn node_text(c: NodeCurve) -> String {
@@ -1471,9 +1499,9 @@ mod tests {
             d.kind(),
             &Kind::Retry(Formula::Exponential(Exponential {
                 initial_ms: 1000,
-                multiplier_permille: 2000,
-                max_ms: 60_000,
-                jitter: Jitter::Full,
+                multiplier_permille: 3000,
+                max_ms: 55_000,
+                jitter: Jitter::Phase,
                 first_immediate: false,
             }))
         );
@@ -1481,9 +1509,9 @@ mod tests {
             d.throttled(),
             &Formula::Exponential(Exponential {
                 initial_ms: 5000,
-                multiplier_permille: 2000,
-                max_ms: 120_000,
-                jitter: Jitter::Equal,
+                multiplier_permille: 3000,
+                max_ms: 55_000,
+                jitter: Jitter::Phase,
                 first_immediate: false,
             })
         );
@@ -1501,21 +1529,62 @@ mod tests {
         );
     }
 
-    #[test]
-    fn default_policy_is_full_jitter_doubling_to_a_minute() {
-        let c = PolicyConfig::default();
-        for k in 1..=12_u32 {
-            let d = (1000_u64 << (k - 1)).min(60_000);
-            assert_spans(&c, CurveSel::Normal, k, 0, d);
+    /// Over many seeds, every delay of retry `k` lies in `[lo, hi]`.
+    fn assert_within(c: &PolicyConfig, curve: CurveSel, k: u32, lo: Millis, hi: Millis) {
+        for seed in 0..SEEDS {
+            let d = delay_at(c, seed, k, curve);
+            assert!(lo <= d && d <= hi, "k={k} seed={seed}: {d} not in [{lo}, {hi}]");
         }
     }
 
     #[test]
-    fn default_throttled_curve_is_equal_jitter_from_five_seconds() {
+    fn default_policy_grows_threefold_from_a_second_to_a_flat_55_seconds() {
         let c = PolicyConfig::default();
-        for k in 1..=12_u32 {
-            let d = (5000_u64 << (k - 1)).min(120_000);
-            assert_spans(&c, CurveSel::Throttled, k, d / 2, d);
+        // Retry 1 in [1 s, 2 s]; retry k the curve's step 3^(k-2) s scaled by 3^u.
+        assert_spans(&c, CurveSel::Normal, 1, 1000, 2000);
+        assert_spans(&c, CurveSel::Normal, 2, 1000, 3000);
+        assert_spans(&c, CurveSel::Normal, 3, 3000, 9000);
+        assert_spans(&c, CurveSel::Normal, 4, 9000, 27_000);
+        // The slope reaches 55 s near x = 4.19: retries 5 and 6 straddle it.
+        assert_within(&c, CurveSel::Normal, 5, 27_000, 55_000);
+        assert_within(&c, CurveSel::Normal, 6, 27_000, 55_000);
+        for k in [7, 8, 20, 1000, u32::MAX] {
+            assert_within(&c, CurveSel::Normal, k, 55_000, 55_000);
+        }
+    }
+
+    #[test]
+    fn the_phase_is_drawn_once_per_outage() {
+        let c = PolicyConfig::default();
+        let mut s = Schedule::new(c.clone(), 9);
+        let first: Vec<Millis> = (0..4).map(|_| retry(s.next(CurveSel::Normal, None, 0, 0))).collect();
+        // One phase: each step on the geometric part is three times the last.
+        for w in first.windows(2).skip(1) {
+            assert!(w[1].abs_diff(w[0] * 3) <= 2, "{first:?}");
+        }
+        // Both curves share it: the throttled step at k is the normal one's scaled
+        // by the initial delays' ratio while both are geometric.
+        let mut a = Schedule::new(c.clone(), 4);
+        let mut b = Schedule::new(c.clone(), 4);
+        let n = retry(a.next(CurveSel::Normal, None, 0, 0));
+        let t = retry(b.next(CurveSel::Throttled, None, 0, 0));
+        assert!((1000..=2000).contains(&n) && (5000..=10_000).contains(&t));
+        assert!(t.abs_diff(5 * n) <= 5, "{n} {t}");
+        // A reset starts a new outage with a new phase.
+        s.reset();
+        let again: Vec<Millis> = (0..4).map(|_| retry(s.next(CurveSel::Normal, None, 0, 0))).collect();
+        assert_ne!(first, again);
+    }
+
+    #[test]
+    fn default_throttled_curve_is_the_normal_one_from_five_seconds() {
+        let c = PolicyConfig::default();
+        assert_spans(&c, CurveSel::Throttled, 1, 5000, 10_000);
+        assert_spans(&c, CurveSel::Throttled, 2, 5000, 15_000);
+        assert_within(&c, CurveSel::Throttled, 3, 15_000, 55_000);
+        assert_within(&c, CurveSel::Throttled, 4, 15_000, 55_000);
+        for k in [5, 6, 100, u32::MAX] {
+            assert_within(&c, CurveSel::Throttled, k, 55_000, 55_000);
         }
         let mut s = Schedule::new(c, 1);
         assert_eq!(s.next(CurveSel::Throttled, None, 0, 0).1, Curve::Throttled);
@@ -1716,7 +1785,7 @@ mod tests {
 
     #[test]
     fn exponential_without_jitter_doubles_to_its_cap() {
-        let c = cfg(json!({"jitter": "none"}));
+        let c = cfg(json!({"jitter": "none", "multiplier": 2, "max-ms": 60000}));
         let got: Vec<Millis> = (1..=9)
             .map(|k| delay_at(&c, 0, k, CurveSel::Normal))
             .collect();
@@ -1731,7 +1800,8 @@ mod tests {
 
     #[test]
     fn exponential_first_immediate_shifts_the_curve() {
-        let c = cfg(json!({"jitter": "none", "first-immediate": true}));
+        let c = cfg(json!({"jitter": "none", "first-immediate": true, "multiplier": 2,
+                           "max-ms": 60000}));
         let got: Vec<Millis> = (1..=5)
             .map(|k| delay_at(&c, 0, k, CurveSel::Normal))
             .collect();
@@ -1772,9 +1842,16 @@ mod tests {
             (json!({"jitter": "upward"}), d, d + d / 5),
             (json!({"jitter": "symmetric", "jitter-percent": 0}), d, d),
         ];
-        for (doc, lo, hi) in cases {
+        for (mut doc, lo, hi) in cases {
+            // On the doubling curve, whatever the defaults.
+            if let Value::Object(m) = &mut doc {
+                m.insert("multiplier".into(), json!(2));
+            }
             assert_spans(&cfg(doc), CurveSel::Normal, 3, lo, hi);
         }
+        // Phase: retry 3 is the curve's step 2 s scaled by 2^u.
+        let c = cfg(json!({"jitter": "phase", "multiplier": 2}));
+        assert_spans(&c, CurveSel::Normal, 3, 2000, 4000);
     }
 
     #[test]
@@ -2306,7 +2383,7 @@ mod tests {
             (
                 json!({"throttled": {"initial-ms": 200_000}}),
                 "policy.throttled.initial-ms",
-                "120000, the default"
+                "55000, the default"
             ),
             (
                 json!({"throttled": {"kind": "random", "min-ms": 9, "max-ms": 8}}),
@@ -2449,12 +2526,12 @@ mod tests {
 
     /// A valid plain-kind curve, as its JSON fields.
     fn arb_curve() -> BoxedStrategy<Map<String, Value>> {
-        const JITTERS: [&str; 5] = ["full", "equal", "none", "symmetric", "upward"];
+        const JITTERS: [&str; 6] = ["full", "equal", "none", "symmetric", "upward", "phase"];
         prop_oneof![
             (
                 arb_ordered(),
                 1000_u32..=10_000,
-                0_usize..5,
+                0_usize..6,
                 0_u64..=100,
                 any::<bool>()
             )
@@ -2465,7 +2542,7 @@ mod tests {
                         "multiplier": f64::from(permille) / 1000.0, "jitter": JITTERS[j],
                         "first-immediate": first
                     }));
-                    if j >= 3 {
+                    if j == 3 || j == 4 {
                         m.insert("jitter-percent".into(), json!(percent));
                     }
                     m

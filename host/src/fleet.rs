@@ -227,8 +227,12 @@ fn coordinate(
         let out = receive(from)?;
         absorb(out, s, &mut requests, &mut next, &mut status);
     }
+    let mut troute = 0u128; let mut twait = 0u128; let mut slices = 0u64;
     loop {
+        let t0 = std::time::Instant::now();
         route(&mut world, &mut requests, ranges, per_shard, &mut answers);
+        troute += t0.elapsed().as_nanos();
+        slices += 1;
         let earliest_answer = answers.iter().flatten().map(|(at, _)| *at).min();
         let start = next.iter().flatten().copied().chain(earliest_answer).min();
         let Some(start) = start else { break };
@@ -240,10 +244,12 @@ fn coordinate(
             to.send(ToShard::Slice(std::mem::take(a), until))
                 .map_err(|_| anyhow::anyhow!("a shard stopped"))?;
         }
+        let t1 = std::time::Instant::now();
         for (s, (_, from)) in links.iter().enumerate() {
             let out = receive(from)?;
             absorb(out, s, &mut requests, &mut next, &mut status);
         }
+        twait += t1.elapsed().as_nanos();
         let (connected, gave_up) = status.iter().fold((0_u32, 0_u32), |(c, g), &(a, b)| {
             (c.saturating_add(a), g.saturating_add(b))
         });
@@ -254,6 +260,7 @@ fn coordinate(
             devices: scenario.devices,
         });
     }
+    eprintln!("route {} ms, wait {} ms, slices {}", troute/1_000_000, twait/1_000_000, slices);
     Ok(world)
 }
 

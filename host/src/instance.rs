@@ -85,6 +85,13 @@ impl Instance {
         self.store.data().linear_memory_bytes()
     }
 
+    /// Let this instance hold up to `limit` resources (connections and retry
+    /// schedules) at once. wasmtime's default is 100,000 per store; a host that
+    /// runs a large fleet in one instance raises it.
+    pub fn set_max_resources(&mut self, limit: usize) {
+        self.store.set_max_component_handles(limit);
+    }
+
     /// One call into the component, and what it asked for meanwhile.
     fn input<R>(
         &mut self,

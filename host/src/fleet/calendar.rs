@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn pushing_while_draining_and_wrapping_the_ring() {
-        let mut c = Calendar::new();
+        let mut c: Calendar<u32> = Calendar::new();
         let mut t = 0;
         let mut seen = Vec::new();
         c.push(0, 0);

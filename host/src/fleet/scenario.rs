@@ -164,10 +164,12 @@ pub fn comparison() -> Vec<PolicySpec> {
         PolicySpec::new(DEFAULT_POLICY_NAME, serde_json::json!({})),
         PolicySpec::new(
             "tether 0.1 default",
-            serde_json::json!({"kind": "exponential", "initial-ms": 1000, "max-ms": 60000,
-                               "jitter": "full", "retry-after-min-ms": 1000,
+            serde_json::json!({"kind": "exponential", "initial-ms": 1000, "multiplier": 2,
+                               "max-ms": 60000, "jitter": "full",
+                               "retry-after-min-ms": 1000, "retry-after-max-ms": 600000,
                                "throttled": {"kind": "exponential", "initial-ms": 5000,
-                                             "max-ms": 120000, "jitter": "equal"}}),
+                                             "multiplier": 2, "max-ms": 120000,
+                                             "jitter": "equal"}}),
         ),
     ];
     for name in crate::fleet::PRESETS {

@@ -101,6 +101,7 @@ impl Shard {
         let mut instance = runtime.instantiate(clock.clone(), Entropy::fixed(scenario.seed))?;
         let memory_empty = instance.linear_memory_bytes();
         let n = usize::try_from(count).unwrap_or(usize::MAX);
+        instance.set_max_resources(n.saturating_add(1024));
         let mut conns = Vec::with_capacity(n);
         for i in 0..count {
             let index = first.saturating_add(i);
@@ -188,6 +189,12 @@ impl Shard {
     }
 
     fn deliver(&mut self, now: u64, due: Due) -> anyhow::Result<()> {
+        let t0 = std::time::Instant::now();
+        let r = self.deliver2(now, due);
+        PROF.with(|p| p.set(p.get() + t0.elapsed().as_nanos() as u64));
+        r
+    }
+    fn deliver2(&mut self, now: u64, due: Due) -> anyhow::Result<()> {
         let i = usize::try_from(due.device).unwrap_or(usize::MAX);
         let Some(conn) = self.conns.get(i) else {
             anyhow::bail!("no device {} in this shard", due.device);
@@ -233,6 +240,7 @@ impl Shard {
             }
         };
         self.totals.inputs = self.totals.inputs.saturating_add(1);
+        let t1 = std::time::Instant::now();
         handle(
             &mut self.out,
             &mut self.totals,
@@ -243,6 +251,7 @@ impl Shard {
             now,
             step,
         );
+        PROF2.with(|p| p.set(p.get() + t1.elapsed().as_nanos() as u64));
         Ok(())
     }
 
@@ -261,6 +270,7 @@ impl Shard {
 
     /// The run is over: what the shard counted.
     pub(crate) fn finish(mut self) -> ShardTotals {
+        PROF.with(|p| PROF2.with(|q| eprintln!("deliver {} ms, handle {} ms", p.get()/1_000_000, q.get()/1_000_000)));
         self.totals.memory_end = self.instance.linear_memory_bytes();
         self.totals
     }
@@ -329,4 +339,9 @@ fn handle(
             | Command::Outcome { .. } => {}
         }
     }
+}
+
+thread_local! {
+    static PROF: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static PROF2: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }

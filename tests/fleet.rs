@@ -1,0 +1,224 @@
+//! The fleet storm simulator (`tether simulate`): its metrics on storms small
+//! enough to work out by hand, its JSON, its determinism, and tether's default
+//! policy against the storm targets at a tenth of the reference scale (the same
+//! ratios: a 60 s outage, N / C = 50 s).
+//!
+//! Every assertion is on virtual-time figures; none depends on wall-clock time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use serde_json::{Value, json};
+use tether_host::Runtime;
+use tether_host::fleet::report::Report;
+use tether_host::fleet::{
+    DEFAULT_POLICY_NAME, DEFAULT_SCENARIO, PolicyResult, PolicySpec, RetryAfter, Scenario,
+    comparison, run_policy,
+};
+
+fn runtime() -> &'static Runtime {
+    Runtime::shared().unwrap()
+}
+
+fn run(scenario: &Scenario, policy: Value, shards: usize) -> PolicyResult {
+    let spec = PolicySpec::new("under test", policy);
+    run_policy(runtime(), scenario, &spec, shards, &mut |_| {}).unwrap()
+}
+
+fn scenario(doc: Value) -> Scenario {
+    Scenario::from_json(&doc.to_string()).unwrap()
+}
+
+/// 2,000 devices on a fixed 1 s policy, all in lockstep (no network jitter): the
+/// hub answers after exactly 100 ms, so every device attempts at 1000 + 1100 j ms.
+/// The outage ends at 10 s; the first attempt after it is at 10 900 ms, then one
+/// burst every 1.1 s, each in its own second of the hub's, each admitting 100.
+fn lockstep() -> Scenario {
+    scenario(json!({
+        "devices": 2000,
+        "outage": {"duration-ms": 10_000, "latency-ms": 100},
+        "hub": {"capacity-per-s": 100, "latency-ms": 100, "latency-jitter-ms": 0},
+    }))
+}
+
+#[test]
+fn a_fixed_second_in_lockstep_gives_the_figures_worked_out_by_hand() {
+    let r = run(&lockstep(), json!({"kind": "fixed", "interval-ms": 1000}), 2);
+    // Every device attempts in the first burst after the return.
+    assert_eq!(r.peak_attempts_per_s, 2000);
+    assert_eq!(r.capacity_per_s, Some(100));
+    assert_eq!(r.peak_ratio, Some(20.0));
+    // 9 attempts each during the outage (1000 .. 9800 ms).
+    assert_eq!(r.attempts_during_outage, 9 * 2000);
+    // Bursts of 2000, 1900, ..., 100: 21 000 attempts, 19 000 refused.
+    assert_eq!(r.refused, 19_000);
+    assert_eq!(r.attempts_per_device, (18_000.0 + 21_000.0) / 2000.0);
+    // Burst j (from 0) at 10 900 + 1100 j ms admits 100, connected 100 ms later.
+    assert_eq!(r.t50_s, Some(20.9)); // the 10th burst
+    assert_eq!(r.t99_s, Some(31.9)); // the 20th: 1980 > 99% needs it
+    assert_eq!(r.t100_s, Some(31.9));
+    assert_eq!(r.floor_s, 30.0); // 10 s + 2000 / 100
+    assert_eq!(r.connected, 2000);
+    assert_eq!(r.gave_up, 0);
+    assert_eq!(r.reprovisions, 0);
+    // The series: attempts per second of virtual time.
+    assert_eq!(r.attempts_per_s[1], 2000); // the attempt at 1000 ms
+    assert_eq!(r.attempts_per_s[10], 2000); // the burst at 10 900 ms
+    assert_eq!(r.attempts_per_s[12], 1900); // at 12 000 ms
+    assert_eq!(r.attempts_per_s.iter().map(|&a| u64::from(a)).sum::<u64>(), 39_000);
+    assert!(r.memory_per_connection_bytes > 0.0 && r.memory_per_connection_bytes < 4096.0);
+}
+
+#[test]
+fn the_result_is_the_same_for_any_number_of_shards_and_changes_with_the_seed() {
+    let s = scenario(json!({
+        "devices": 3000, "seed": 5,
+        "outage": {"duration-ms": 20_000},
+        "hub": {"capacity-per-s": 100},
+    }));
+    let policy = json!({});
+    let one = run(&s, policy.clone(), 1);
+    let three = run(&s, policy.clone(), 3);
+    let again = run(&s, policy.clone(), 3);
+    for r in [&three, &again] {
+        assert_eq!(r.attempts_per_s, one.attempts_per_s);
+        assert_eq!((r.t50_s, r.t99_s, r.t100_s), (one.t50_s, one.t99_s, one.t100_s));
+        assert_eq!((r.refused, r.peak_attempts_per_s), (one.refused, one.peak_attempts_per_s));
+    }
+    let mut other = s.clone();
+    other.seed = 6;
+    let other = run(&other, policy, 2);
+    assert_ne!(other.attempts_per_s, one.attempts_per_s);
+}
+
+#[test]
+fn the_json_report_has_the_documented_keys() {
+    let s = lockstep();
+    let mut report = Report::new(s.clone());
+    report
+        .results
+        .push(run(&s, json!({"kind": "fixed", "interval-ms": 1000}), 1));
+    let doc = report.to_json();
+    let r = &doc["results"][0];
+    for key in [
+        "policy",
+        "peak_attempts_per_s",
+        "capacity_per_s",
+        "t50_s",
+        "t99_s",
+        "t100_s",
+        "floor_s",
+        "attempts_per_device",
+        "reprovisions",
+    ] {
+        assert!(r.get(key).is_some(), "{key} missing from {r}");
+    }
+    assert_eq!(r["policy"], "under test");
+    assert_eq!(r["capacity_per_s"], 100);
+    assert_eq!(r["floor_s"], 30.0);
+    assert_eq!(doc["floor_s"], 30.0);
+    assert_eq!(doc["scenario"]["devices"], 2000);
+    // The table and the chart name the policy too.
+    assert!(report.table().contains("| under test | 2000 (20.00x) |"));
+    let svg = report.svg();
+    assert!(svg.starts_with("<svg") && svg.contains("under test") && svg.contains("<polyline"));
+}
+
+#[test]
+fn every_scenario_in_examples_parses_and_unknown_fields_are_refused() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/scenarios");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        seen += 1;
+    }
+    assert!(seen >= 5, "only {seen} scenarios in {}", dir.display());
+    let built_in = Scenario::from_json(DEFAULT_SCENARIO).unwrap();
+    assert_eq!((built_in.devices, built_in.hub.capacity_per_s), (100_000, Some(2000)));
+    assert_eq!(built_in.floor_s(), 110.0);
+    assert!(Scenario::from_json(r#"{"devcies": 10}"#).is_err());
+    let e = Scenario::from_json(r#"{"hub": {"refusal": "mqtt9:1"}}"#).unwrap_err();
+    assert!(format!("{e:#}").contains("hub.refusal"), "{e:#}");
+    // The comparison: the default first, every preset, Paho and mqtt.js.
+    let names: Vec<String> = comparison().into_iter().map(|s| s.name).collect();
+    assert_eq!(names[0], DEFAULT_POLICY_NAME);
+    for preset in tether_host::fleet::PRESETS {
+        assert!(names.iter().any(|n| n == preset), "{preset}");
+    }
+    assert_eq!(names.len(), 2 + 7 + 2);
+}
+
+#[test]
+fn reprovisioning_is_counted_and_billed() {
+    // A fixed second through a 20 s outage: 10 failed reconnects and the device
+    // goes back to the provisioning service, twice.
+    let s = scenario(json!({
+        "devices": 200,
+        "outage": {"duration-ms": 20_000},
+        "hub": {"capacity-per-s": null},
+        "provisioning": {"capacity-per-s": null, "cost-per-registration": 0.5},
+    }));
+    let r = run(&s, json!({"kind": "fixed", "interval-ms": 1000}), 2);
+    assert_eq!(r.connected, 200);
+    assert!(r.reprovisions >= 200, "{}", r.reprovisions);
+    assert_eq!(r.reprovision_cost, r.reprovisions as f64 * 0.5);
+    // tether's default makes a handful of attempts in the same outage: none.
+    let r = run(&s, json!({}), 2);
+    assert_eq!((r.connected, r.reprovisions), (200, 0));
+}
+
+/// The reference storm at a tenth of its size, same ratios: 10 000 devices, a
+/// 60 s outage, a hub admitting 200 per second (floor 110 s).
+fn tenth(hints: RetryAfter, refusal: &str) -> Scenario {
+    let mut s = scenario(json!({"devices": 10_000, "hub": {"capacity-per-s": 200}}));
+    s.hub.retry_after = hints;
+    s.hub.refusal = refusal.into();
+    s
+}
+
+#[test]
+fn the_default_meets_the_storm_targets_without_hints() {
+    let r = run(&tenth(RetryAfter::None, "mqtt311:3"), json!({}), 2);
+    assert_eq!(r.connected, 10_000);
+    // Peak attempts after the hub's return at most 1.2 x its capacity.
+    assert!(r.peak_ratio.unwrap() <= 1.2, "peak {:?}", r.peak_ratio);
+    // 99% back within 1.4 x the floor.
+    assert!(r.t99_ratio.unwrap() <= 1.4, "t99 {:?}", r.t99_ratio);
+    // And better on both counts than tether 0.1's default (full jitter to 60 s).
+    let old = comparison()
+        .into_iter()
+        .find(|s| s.name == "tether 0.1 default")
+        .unwrap();
+    let o = run(&tenth(RetryAfter::None, "mqtt311:3"), old.policy, 2);
+    assert!(r.peak_attempts_per_s < o.peak_attempts_per_s);
+    assert!(r.t99_s < o.t99_s && r.attempts_per_device < o.attempts_per_device);
+}
+
+#[test]
+fn the_default_meets_the_storm_target_with_hints() {
+    for (hint, refusal) in [
+        (RetryAfter::Queue, "mqtt5:0x9F"),
+        (RetryAfter::None, "mqtt5:0x9F"),
+    ] {
+        let r = run(&tenth(hint, refusal), json!({}), 2);
+        assert!(r.t99_ratio.unwrap() <= 1.1, "{hint:?} {refusal}: t99 {:?}", r.t99_ratio);
+    }
+}
+
+#[test]
+fn a_lone_device_that_loses_its_link_for_a_second_is_back_within_two_at_the_median() {
+    // Many devices that do not compete (no rate limit), each its own seed: the
+    // median of their times back is the median over seeds.
+    let s = scenario(json!({
+        "devices": 2000,
+        "outage": {"duration-ms": 1000, "failure": "net:unreachable"},
+        "hub": {"capacity-per-s": null},
+    }));
+    let r = run(&s, json!({}), 2);
+    assert!(r.t50_s.unwrap() <= 2.0, "median {:?}", r.t50_s);
+}
