@@ -82,9 +82,15 @@ fn a_different_seed_gives_different_jitter() {
         if b.curve == tether_host::Curve::Normal {
             let (lo, hi) = match b.attempt {
                 1 => (1_000, 2_000),
-                k => (3u64.pow((k - 2).min(10)) * 1_000, 3u64.pow((k - 1).min(10)) * 1_000),
+                k => (
+                    3u64.pow((k - 2).min(10)) * 1_000,
+                    3u64.pow((k - 1).min(10)) * 1_000,
+                ),
             };
-            assert!(b.delay_ms >= lo.min(27_000) && b.delay_ms <= hi.min(55_000), "{b:?}");
+            assert!(
+                b.delay_ms >= lo.min(27_000) && b.delay_ms <= hi.min(55_000),
+                "{b:?}"
+            );
         }
     }
 }

@@ -46,7 +46,11 @@ fn lockstep() -> Scenario {
 
 #[test]
 fn a_fixed_second_in_lockstep_gives_the_figures_worked_out_by_hand() {
-    let r = run(&lockstep(), json!({"kind": "fixed", "interval-ms": 1000}), 2);
+    let r = run(
+        &lockstep(),
+        json!({"kind": "fixed", "interval-ms": 1000}),
+        2,
+    );
     // Every device attempts in the first burst after the return.
     assert_eq!(r.peak_attempts_per_s, 2000);
     assert_eq!(r.capacity_per_s, Some(100));
@@ -68,7 +72,10 @@ fn a_fixed_second_in_lockstep_gives_the_figures_worked_out_by_hand() {
     assert_eq!(r.attempts_per_s[1], 2000); // the attempt at 1000 ms
     assert_eq!(r.attempts_per_s[10], 2000); // the burst at 10 900 ms
     assert_eq!(r.attempts_per_s[12], 1900); // at 12 000 ms
-    assert_eq!(r.attempts_per_s.iter().map(|&a| u64::from(a)).sum::<u64>(), 39_000);
+    assert_eq!(
+        r.attempts_per_s.iter().map(|&a| u64::from(a)).sum::<u64>(),
+        39_000
+    );
     assert!(r.memory_per_connection_bytes > 0.0 && r.memory_per_connection_bytes < 4096.0);
 }
 
@@ -85,8 +92,14 @@ fn the_result_is_the_same_for_any_number_of_shards_and_changes_with_the_seed() {
     let again = run(&s, policy.clone(), 3);
     for r in [&three, &again] {
         assert_eq!(r.attempts_per_s, one.attempts_per_s);
-        assert_eq!((r.t50_s, r.t99_s, r.t100_s), (one.t50_s, one.t99_s, one.t100_s));
-        assert_eq!((r.refused, r.peak_attempts_per_s), (one.refused, one.peak_attempts_per_s));
+        assert_eq!(
+            (r.t50_s, r.t99_s, r.t100_s),
+            (one.t50_s, one.t99_s, one.t100_s)
+        );
+        assert_eq!(
+            (r.refused, r.peak_attempts_per_s),
+            (one.refused, one.peak_attempts_per_s)
+        );
     }
     let mut other = s.clone();
     other.seed = 6;
@@ -139,7 +152,10 @@ fn every_scenario_in_examples_parses_and_unknown_fields_are_refused() {
     }
     assert!(seen >= 5, "only {seen} scenarios in {}", dir.display());
     let built_in = Scenario::from_json(DEFAULT_SCENARIO).unwrap();
-    assert_eq!((built_in.devices, built_in.hub.capacity_per_s), (100_000, Some(2000)));
+    assert_eq!(
+        (built_in.devices, built_in.hub.capacity_per_s),
+        (100_000, Some(2000))
+    );
     assert_eq!(built_in.floor_s(), 110.0);
     assert!(Scenario::from_json(r#"{"devcies": 10}"#).is_err());
     let e = Scenario::from_json(r#"{"hub": {"refusal": "mqtt9:1"}}"#).unwrap_err();
@@ -206,7 +222,11 @@ fn the_default_meets_the_storm_target_with_hints() {
         (RetryAfter::None, "mqtt5:0x9F"),
     ] {
         let r = run(&tenth(hint, refusal), json!({}), 2);
-        assert!(r.t99_ratio.unwrap() <= 1.1, "{hint:?} {refusal}: t99 {:?}", r.t99_ratio);
+        assert!(
+            r.t99_ratio.unwrap() <= 1.1,
+            "{hint:?} {refusal}: t99 {:?}",
+            r.t99_ratio
+        );
     }
 }
 

@@ -6,8 +6,8 @@ use arbitrary::Arbitrary;
 use tether_guest::connection::{Command as NCommand, Connection as NConnection};
 use tether_guest::types as n;
 use tether_host::dst::{
-    Answer, CredentialSpec, Harness, Input, JitterSpec, KindSpec, LimitsSpec, PRESETS,
-    PolicySpec, ProvisioningSpec, QueueSpec, Spec,
+    Answer, CredentialSpec, Harness, Input, JitterSpec, KindSpec, LimitsSpec, PRESETS, PolicySpec,
+    ProvisioningSpec, QueueSpec, Spec,
 };
 use tether_host::{
     Action, ApplicationError, Assignment, BackoffPlan, Classification, Command, ConnectPlan,
@@ -31,7 +31,7 @@ pub struct Case {
 pub struct ConfigOp {
     pub seed: u64,
     pub hub: bool,
-    pub provisioning: Option<(Option<u8>, Option<u16>, Option<u32>, Option<u16>)>,
+    pub provisioning: Option<ProvisioningOp>,
     pub renewable: Option<bool>,
     pub percent: Option<u8>,
     pub secret: bool,
@@ -44,6 +44,17 @@ pub struct ConfigOp {
     pub op_timeout: Option<u32>,
     pub reject: Option<bool>,
     pub max_payload: Option<u8>,
+}
+
+/// The provisioning section: reprovision-after, the retry-after window (its lower
+/// bound and its span) and the default poll interval.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+#[allow(missing_docs)]
+pub struct ProvisioningOp {
+    pub after: Option<u8>,
+    pub lo: Option<u16>,
+    pub span: Option<u32>,
+    pub poll: Option<u16>,
 }
 
 /// A policy kind and its formula fields.
@@ -100,7 +111,10 @@ pub struct LimitsOp {
 pub enum Op {
     Start,
     Stop,
-    Publish { empty_topic: bool, len: u8 },
+    Publish {
+        empty_topic: bool,
+        len: u8,
+    },
     Advance(u16),
     AdvanceLong(u32),
     /// Move to the deadline the component asked for and wake it.
@@ -113,7 +127,9 @@ pub enum Op {
     Closed(LinkSel, FailureOp),
     Acked(MsgSel),
     Provisioned(ProvOp),
-    CredentialOk { lifetime: Option<u32> },
+    CredentialOk {
+        lifetime: Option<u32>,
+    },
     CredentialErr(FailureOp),
 }
 
@@ -351,7 +367,13 @@ fn kind_spec(k: &KindOp, throttled: bool) -> Option<KindSpec> {
 impl ConfigOp {
     /// The configuration this case describes (always a valid one).
     pub fn spec(&self) -> Spec {
-        let provisioning = self.provisioning.map(|(after, lo, span, poll)| {
+        let provisioning = self.provisioning.map(|p| {
+            let ProvisioningOp {
+                after,
+                lo,
+                span,
+                poll,
+            } = p;
             let lo = lo.map(u64::from);
             let hi = match (lo, span) {
                 (Some(l), Some(s)) => Some(l.saturating_add(u64::from(s))),
@@ -377,7 +399,10 @@ impl ConfigOp {
             },
         });
         let kind = kind_spec(&self.kind, false);
-        let throttled = match (&kind, self.throttled.as_ref().and_then(|k| kind_spec(k, true))) {
+        let throttled = match (
+            &kind,
+            self.throttled.as_ref().and_then(|k| kind_spec(k, true)),
+        ) {
             (Some(KindSpec::Preset(_) | KindSpec::NoRetry), _) => None,
             (_, Some(KindSpec::Preset(_) | KindSpec::NoRetry)) => None,
             (_, t) => t,
@@ -488,7 +513,12 @@ pub fn run(case: &Case) -> Result<(), String> {
             Op::Provisioned(p) => Input::Provisioned(match p {
                 ProvOp::Assigned { hub, credential } => {
                     ProvisioningResult::Assigned(Assignment {
-                        hub: format!("hub-{}", hub % 4),
+                        // An empty hub is valid in the WIT: the transport will fail on it.
+                        hub: if hub % 5 == 4 {
+                            String::new()
+                        } else {
+                            format!("hub-{}", hub % 4)
+                        },
                         device_id: "dev".into(),
                         credential: credential.map(|lifetime| Credential {
                             secret: "dps".into(),
@@ -814,7 +844,10 @@ fn command_out(c: NCommand) -> Command {
             cause: d.cause.as_ref().map(classification),
             action: action(&d.action),
         }),
-        NCommand::Outcome { message, outcome: o } => Command::Outcome {
+        NCommand::Outcome {
+            message,
+            outcome: o,
+        } => Command::Outcome {
             message,
             outcome: outcome(o),
         },

@@ -67,23 +67,26 @@ const EXP2_TABLE: [u64; 32] = [
 ];
 
 /// 1.0 in Q62.
+#[cfg(test)]
 const ONE_Q62: u128 = 1 << 62;
 
-/// `log2(v)` for `v` in Q32 (`v > 0`), in Q32, rounded down. `log2(0)` is taken
-/// as `log2` of the smallest positive value.
+/// `log2(v)` for `v` in Q32 (`v > 0`), in Q32, to within 2^-30. `log2(0)` is
+/// taken as `log2` of the smallest positive value. The mantissa is squared in
+/// `u64` (Q31), which wasm does natively.
 fn log2_q32(v: u128) -> i128 {
     let v = v.max(1);
     let msb = 127_u32.saturating_sub(v.leading_zeros());
-    // Normalise to [1, 2) in Q62.
-    let mut y = if msb >= 62 {
-        v >> msb.saturating_sub(62)
+    // The mantissa, normalised to [1, 2) in Q31.
+    let y128 = if msb >= 31 {
+        v >> msb.saturating_sub(31)
     } else {
-        v << 62_u32.saturating_sub(msb)
+        v << 31_u32.saturating_sub(msb)
     };
+    let mut y = u64::try_from(y128).unwrap_or(u64::MAX);
     let mut frac: i128 = 0;
     for bit in (0..32).rev() {
-        y = y.saturating_mul(y) >> 62;
-        if y >= 2 * ONE_Q62 {
+        y = y.saturating_mul(y) >> 31;
+        if y >= 1 << 32 {
             y >>= 1;
             frac |= 1 << bit;
         }
@@ -93,7 +96,8 @@ fn log2_q32(v: u128) -> i128 {
 }
 
 /// `2^e` for `e` in Q32, in Q32. Saturates far beyond anything a delay needs
-/// (exponents of 64 and more give 2^64).
+/// (exponents of 64 and more give 2^64). The exact reference for [`exp2_int`].
+#[cfg(test)]
 fn exp2_q32(e: u128) -> u128 {
     let whole = e >> 32;
     if whole >= 64 {
@@ -120,18 +124,166 @@ fn mul_div(a: u128, b: u128, c: u128) -> u128 {
     a.saturating_mul(b).checked_div(c).unwrap_or(u128::MAX)
 }
 
-/// Milliseconds from a Q32 value, rounded to nearest, saturating.
-fn to_ms(q: u128) -> Millis {
-    u64::try_from(q.saturating_add(ONE >> 1) >> 32).unwrap_or(u64::MAX)
+/// `2^(e / 2^32)` as an integer (rounded to nearest), for `e` in Q32 below
+/// `63 * 2^32`; saturates above. Only `u64` arithmetic: this is the hot path.
+fn exp2_int(e: u64) -> u64 {
+    let whole = e >> 32;
+    if whole >= 63 {
+        return u64::MAX;
+    }
+    // 2^frac in Q31, from the table's top 31 bits (Q62 >> 31).
+    let mut r: u64 = 1 << 31;
+    for (j, factor) in EXP2_TABLE.iter().enumerate() {
+        if e & (1 << (31_usize.saturating_sub(j))) != 0 {
+            r = r.saturating_mul(factor >> 31) >> 31;
+        }
+    }
+    let whole = u32::try_from(whole).unwrap_or(63);
+    if whole >= 31 {
+        r.checked_shl(whole.saturating_sub(31)).unwrap_or(u64::MAX)
+    } else {
+        r.saturating_add(1 << (30_u32.saturating_sub(whole))) >> (31_u32.saturating_sub(whole))
+    }
 }
 
-/// The delay before retry `k` (1 for the first) of a device at phase `u` (a
-/// fraction of 2^32): `T(k - 1 + u) - T(k - 2 + u)`, with `T(-1 + u)` taken as 0.
-///
-/// `initial_ms <= max_ms` and a multiplier of at least 1 are the parser's
-/// guarantees; the result never exceeds `max_ms` except for the first retry,
-/// which lies in `[initial, 2 * initial)` and so within `max_ms` whenever
-/// `initial_ms <= max_ms / 2`.
+/// One exponential curve's constants for the phase spread, computed once (with
+/// `u128` logarithms) so that each delay costs a comparison, an `exp2` and a few
+/// `u64` operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PhaseCurve {
+    initial: Millis,
+    permille: u32,
+    max: Millis,
+    /// log2(m) in Q32 (0 for m = 1).
+    l: u64,
+    /// log2(initial * 2^16) in Q32: `i * m^x` in Q16 is `2^(li + x * l)`.
+    li: u64,
+    /// x0 in Q32, where the slope reaches `max` (`u64::MAX`: never).
+    x0: u64,
+    /// T(x0) in Q16 ms (saturating: only absurd curves reach 2^48 ms).
+    t_x0: u64,
+}
+
+impl PhaseCurve {
+    /// The constants of the curve `initial` x `permille / 1000` capped at `max`.
+    pub(crate) fn new(initial: Millis, permille: u32, max: Millis) -> Self {
+        let i = u128::from(initial.max(1));
+        let w = u128::from(max.max(initial).max(1));
+        let p = u128::from(permille.max(1000));
+        let li = u64::try_from(log2_q32(i.saturating_mul(ONE) << 16)).unwrap_or(0);
+        let mut c = Self {
+            initial,
+            permille,
+            max,
+            l: 0,
+            li,
+            x0: u64::MAX,
+            t_x0: 0,
+        };
+        if p == 1000 {
+            // m = 1: a line of slope i <= W, flat from the start when i == W.
+            if i >= w {
+                c.x0 = 0;
+                c.t_x0 = initial.saturating_mul(1 << 16);
+            }
+            return c;
+        }
+        let l = u128::try_from(log2_q32(mul_div(p, ONE, 1000)))
+            .unwrap_or(0)
+            .max(1);
+        let ln_m = mul_div(l, LN2_Q32, ONE).max(1);
+        // m^x0 = W (m - 1) / (i ln m), at least 1 since ln m <= m - 1 and i <= W.
+        let r = mul_div(
+            w.saturating_mul(p.saturating_sub(1000)),
+            ONE.saturating_mul(ONE),
+            i.saturating_mul(1000).saturating_mul(ln_m),
+        )
+        .max(ONE);
+        let lr = u128::try_from(log2_q32(r)).unwrap_or(0);
+        let x0 = mul_div(lr, ONE, l);
+        // T(x0) = i (1 + (m^x0 - 1) / (m - 1)), in Q32 ms, then ms.
+        let geo = mul_div(r.saturating_sub(ONE), 1000, p.saturating_sub(1000));
+        let t_x0 = i.saturating_mul(ONE.saturating_add(geo));
+        c.l = u64::try_from(l).unwrap_or(u64::MAX);
+        c.x0 = u64::try_from(x0).unwrap_or(u64::MAX);
+        c.t_x0 = u64::try_from(t_x0.saturating_add(1 << 15) >> 16).unwrap_or(u64::MAX);
+        c
+    }
+
+    /// Whether these are the constants of that curve.
+    pub(crate) fn is_for(&self, initial: Millis, permille: u32, max: Millis) -> bool {
+        (self.initial, self.permille, self.max) == (initial, permille, max)
+    }
+
+    /// `i * m^x` in Q16 ms, for x (Q32) on the geometric part.
+    fn g_q16(&self, x: u64) -> u64 {
+        let e = (u128::from(x).saturating_mul(u128::from(self.l))) >> 32;
+        exp2_int(self.li.saturating_add(u64::try_from(e).unwrap_or(u64::MAX)))
+    }
+
+    /// `T(x) - i` in Q16 ms, on the geometric part: `(i m^x - i) / (m - 1)`.
+    fn rise_q16(&self, x: u64) -> u64 {
+        if self.l == 0 {
+            // m = 1: T(x) = i (1 + x).
+            let i = u128::from(self.initial);
+            return u64::try_from((i.saturating_mul(u128::from(x))) >> 16).unwrap_or(u64::MAX);
+        }
+        let g = self.g_q16(x);
+        let i = self.initial.saturating_mul(1 << 16);
+        g.saturating_sub(i)
+            .saturating_mul(1000)
+            .checked_div(u64::from(self.permille.saturating_sub(1000)))
+            .unwrap_or(u64::MAX)
+    }
+
+    /// The delay before retry `k` (1 for the first) of a device at phase `u` (a
+    /// fraction of 2^32): `T(k - 1 + u) - T(k - 2 + u)`, with `T(-1 + u)` taken
+    /// as 0, never more than `max`.
+    pub(crate) fn delay(&self, k: u32, u: u32) -> Millis {
+        let (i, w) = (self.initial, self.max.max(self.initial));
+        let u = u64::from(u);
+        // The straight line's part of a step ending at x_hi, W (x_hi - x0), in Q16.
+        let line = |x_hi: u64| {
+            let q = u128::from(w).saturating_mul(u128::from(x_hi.saturating_sub(self.x0)));
+            u64::try_from(q >> 16).unwrap_or(u64::MAX)
+        };
+        let ms = |q16: u64| q16.saturating_add(1 << 15) >> 16;
+        let i_q16 = i.saturating_mul(1 << 16);
+        if k <= 1 {
+            let t = if u <= self.x0 {
+                i_q16.saturating_add(self.rise_q16(u))
+            } else {
+                self.t_x0.saturating_add(line(u))
+            };
+            return ms(t).min(w);
+        }
+        let lo = u64::from(k.saturating_sub(2))
+            .saturating_mul(1 << 32)
+            .saturating_add(u);
+        if lo >= self.x0 {
+            // Both ends on the straight line.
+            return w;
+        }
+        let hi = lo.saturating_add(1 << 32);
+        let d = if hi <= self.x0 {
+            // Both ends on the geometric part: T(x + 1) - T(x) = i * m^x.
+            if self.l == 0 {
+                i
+            } else {
+                self.g_q16(lo).saturating_add(1 << 15) >> 16
+            }
+        } else {
+            // Straddling x0: the rest of the geometric part, then the line.
+            let t_lo = i_q16.saturating_add(self.rise_q16(lo));
+            ms(self.t_x0.saturating_sub(t_lo).saturating_add(line(hi)))
+        };
+        d.min(w)
+    }
+}
+
+/// The delay before retry `k` of a device at phase `u` on the curve `initial` x
+/// `permille / 1000` capped at `max` (see [`PhaseCurve::delay`]).
+#[cfg(test)]
 pub(crate) fn delay(
     initial_ms: Millis,
     multiplier_permille: u32,
@@ -139,67 +291,39 @@ pub(crate) fn delay(
     k: u32,
     u: u32,
 ) -> Millis {
-    let i = u128::from(initial_ms.max(1));
-    let w = u128::from(max_ms.max(initial_ms).max(1));
-    let u = u128::from(u);
-    let p = u128::from(multiplier_permille.max(1000));
-    if p == 1000 {
-        // m = 1: T(x) = i * (1 + x), a line of slope i <= W.
-        return if k <= 1 {
-            to_ms(i.saturating_mul(ONE.saturating_add(u)))
-        } else {
-            initial_ms
+    PhaseCurve::new(initial_ms, multiplier_permille, max_ms).delay(k, u)
+}
+
+/// A schedule's phase state: the outage's phase, drawn at its first delay, and
+/// the constants of the last phase curve used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PhaseState {
+    pub(crate) u: Option<u32>,
+    pub(crate) curve: Option<PhaseCurve>,
+}
+
+impl PhaseState {
+    /// The delay before retry `k` on the curve, with this outage's phase (drawn
+    /// by `draw` if there is none yet).
+    pub(crate) fn delay(
+        &mut self,
+        initial_ms: Millis,
+        multiplier_permille: u32,
+        max_ms: Millis,
+        k: u32,
+        draw: impl FnOnce() -> u32,
+    ) -> Millis {
+        let u = *self.u.get_or_insert_with(draw);
+        let curve = match self.curve {
+            Some(c) if c.is_for(initial_ms, multiplier_permille, max_ms) => c,
+            _ => {
+                let c = PhaseCurve::new(initial_ms, multiplier_permille, max_ms);
+                self.curve = Some(c);
+                c
+            }
         };
+        curve.delay(k, u)
     }
-    // log2(m) and ln(m) in Q32.
-    let l = u128::try_from(log2_q32(mul_div(p, ONE, 1000))).unwrap_or(0).max(1);
-    let ln_m = mul_div(l, LN2_Q32, ONE).max(1);
-    // m^x0 = W (m - 1) / (i ln m): where the curve's slope reaches W. At least 1,
-    // since ln m <= m - 1 and i <= W.
-    let r = mul_div(
-        w.saturating_mul(p.saturating_sub(1000)),
-        ONE.saturating_mul(ONE),
-        i.saturating_mul(1000).saturating_mul(ln_m),
-    )
-    .max(ONE);
-    // (m^x - 1) / (m - 1) in Q32, for m^x in Q32.
-    let geo = |mx: u128| mul_div(mx.saturating_sub(ONE), 1000, p.saturating_sub(1000));
-    // m^x for x in Q32.
-    let pow = |x: u128| exp2_q32(mul_div(x, l, ONE));
-    // x0 in Q32 (only needed where a step straddles it).
-    let x0 = || {
-        let lg = u128::try_from(log2_q32(r)).unwrap_or(0);
-        mul_div(lg, ONE, l)
-    };
-    // T(x0) in Q32 ms.
-    let t_x0 = || i.saturating_mul(ONE.saturating_add(geo(r)));
-    if k <= 1 {
-        let mu = pow(u);
-        let t = if mu <= r {
-            i.saturating_mul(ONE.saturating_add(geo(mu)))
-        } else {
-            t_x0().saturating_add(w.saturating_mul(u.saturating_sub(x0())))
-        };
-        return to_ms(t).min(max_ms.max(initial_ms));
-    }
-    let lo = u128::from(k.saturating_sub(2)).saturating_mul(ONE).saturating_add(u);
-    let m_lo = pow(lo);
-    if m_lo >= r {
-        // Both ends on the straight line.
-        return max_ms;
-    }
-    let m_hi = m_lo.saturating_mul(p) / 1000;
-    let d = if m_hi <= r {
-        // Both ends on the geometric part: T(x + 1) - T(x) = i * m^x.
-        i.saturating_mul(m_lo)
-    } else {
-        // Straddling x0: the rest of the geometric part, then the line.
-        let x0 = x0();
-        let hi = lo.saturating_add(ONE);
-        let geometric = mul_div(i, r.saturating_sub(m_lo).saturating_mul(1000), p - 1000);
-        geometric.saturating_add(w.saturating_mul(hi.saturating_sub(x0)))
-    };
-    to_ms(d).min(max_ms)
 }
 
 #[cfg(test)]
@@ -219,7 +343,7 @@ mod tests {
             return n;
         }
         let mut x = n;
-        let mut y = (x + 1) / 2;
+        let mut y = x.div_ceil(2);
         while y < x {
             x = y;
             y = (x + n / x) / 2;
@@ -242,15 +366,18 @@ mod tests {
         for v in [1_u128, 2, 3, 10, 1000, 2500, 123_456_789, 1 << 40] {
             let got = log2_q32(v * ONE) as f64 / 4_294_967_296.0;
             let want = (v as f64).log2();
-            assert!((got - want).abs() < 1e-8, "log2({v}) = {got}, want {want}");
+            assert!((got - want).abs() < 2e-9, "log2({v}) = {got}, want {want}");
         }
         let half = log2_q32(ONE / 2);
         assert_eq!(half, -(1 << 32));
-        for e in [0.0_f64, 0.5, 1.0, 1.321928, 3.3219, 10.25, 40.0] {
+        for e in [0.0_f64, 0.5, 1.0, 1.3, 3.25, 10.25, 40.0] {
             let q = (e * 4_294_967_296.0) as u128;
             let got = exp2_q32(q) as f64 / 4_294_967_296.0;
             let want = e.exp2();
-            assert!((got / want - 1.0).abs() < 1e-8, "2^{e} = {got}, want {want}");
+            assert!(
+                (got / want - 1.0).abs() < 1e-8,
+                "2^{e} = {got}, want {want}"
+            );
         }
     }
 
@@ -310,7 +437,12 @@ mod tests {
         }
         // Extreme but valid inputs neither panic nor overflow.
         let big = 1_000_000_000_000;
-        for (i, p, w) in [(1, 10_000, big), (big, 10_000, big), (1, 1001, big), (big, 1000, big)] {
+        for (i, p, w) in [
+            (1, 10_000, big),
+            (big, 10_000, big),
+            (1, 1001, big),
+            (big, 1000, big),
+        ] {
             for k in [1, 2, 3, 1000, u32::MAX] {
                 assert!(delay(i, p, w, k, u32::MAX) <= w.max(i.saturating_mul(2)));
             }
@@ -331,7 +463,10 @@ mod tests {
             }
         }
         for w in 10..40 {
-            let n = times.iter().filter(|&&t| t >= w * 10_000 && t < (w + 1) * 10_000).count();
+            let n = times
+                .iter()
+                .filter(|&&t| t >= w * 10_000 && t < (w + 1) * 10_000)
+                .count();
             assert!((150..=183).contains(&n), "window {w}: {n}");
         }
     }

@@ -22,6 +22,7 @@ use core::fmt::Write as _;
 use serde_json::Value;
 
 use crate::json::Obj;
+use crate::phase::PhaseState;
 use crate::rng::Rng;
 use crate::types::{ConfigError, Curve, Decision, GiveUpReason, Millis};
 
@@ -218,7 +219,7 @@ impl Exponential {
         exponential_base(self.initial_ms, self.multiplier_permille, self.max_ms, n)
     }
 
-    fn delay(&self, k: u32, rng: &mut Rng, phase: &mut Option<u32>) -> Millis {
+    fn delay(&self, k: u32, rng: &mut Rng, phase: &mut PhaseState) -> Millis {
         if self.jitter == Jitter::Phase {
             let k = if self.first_immediate {
                 if k <= 1 {
@@ -229,13 +230,12 @@ impl Exponential {
                 k
             };
             // The phase is drawn once per outage, shared by both curves.
-            let u = *phase.get_or_insert_with(|| (rng.next_u64() >> 32) as u32);
-            return crate::phase::delay(
+            return phase.delay(
                 self.initial_ms,
                 self.multiplier_permille,
                 self.max_ms,
                 k,
-                u,
+                || (rng.next_u64() >> 32) as u32,
             );
         }
         let n = if self.first_immediate {
@@ -387,7 +387,7 @@ impl Formula {
         k: u32,
         rng: &mut Rng,
         prev: &mut Option<Millis>,
-        phase: &mut Option<u32>,
+        phase: &mut PhaseState,
     ) -> Millis {
         let n = k.saturating_sub(1);
         match *self {
@@ -632,8 +632,9 @@ pub struct Schedule {
     attempts: u32,
     prev_normal: Option<Millis>,
     prev_throttled: Option<Millis>,
-    /// The outage's phase, for `phase` jitter (drawn at its first delay).
-    phase: Option<u32>,
+    /// The outage's phase, for `phase` jitter (drawn at its first delay), and the
+    /// constants of the phase curve last used.
+    phase: PhaseState,
     waited_ms: Millis,
 }
 
@@ -646,7 +647,7 @@ impl Schedule {
             attempts: 0,
             prev_normal: None,
             prev_throttled: None,
-            phase: None,
+            phase: PhaseState::default(),
             waited_ms: 0,
         }
     }
@@ -693,11 +694,12 @@ impl Schedule {
             (None, CurveSel::Normal) => {
                 formula.delay(k, &mut self.rng, &mut self.prev_normal, &mut self.phase)
             }
-            (None, CurveSel::Throttled) => {
-                self.cfg
-                    .throttled
-                    .delay(k, &mut self.rng, &mut self.prev_throttled, &mut self.phase)
-            }
+            (None, CurveSel::Throttled) => self.cfg.throttled.delay(
+                k,
+                &mut self.rng,
+                &mut self.prev_throttled,
+                &mut self.phase,
+            ),
         };
         let floor = limits
             .min_interval_ms
@@ -743,7 +745,7 @@ impl Schedule {
         self.attempts = 0;
         self.prev_normal = None;
         self.prev_throttled = None;
-        self.phase = None;
+        self.phase.u = None;
         self.waited_ms = 0;
     }
 
@@ -1533,7 +1535,10 @@ mod tests {
     fn assert_within(c: &PolicyConfig, curve: CurveSel, k: u32, lo: Millis, hi: Millis) {
         for seed in 0..SEEDS {
             let d = delay_at(c, seed, k, curve);
-            assert!(lo <= d && d <= hi, "k={k} seed={seed}: {d} not in [{lo}, {hi}]");
+            assert!(
+                lo <= d && d <= hi,
+                "k={k} seed={seed}: {d} not in [{lo}, {hi}]"
+            );
         }
     }
 
@@ -1557,7 +1562,9 @@ mod tests {
     fn the_phase_is_drawn_once_per_outage() {
         let c = PolicyConfig::default();
         let mut s = Schedule::new(c.clone(), 9);
-        let first: Vec<Millis> = (0..4).map(|_| retry(s.next(CurveSel::Normal, None, 0, 0))).collect();
+        let first: Vec<Millis> = (0..4)
+            .map(|_| retry(s.next(CurveSel::Normal, None, 0, 0)))
+            .collect();
         // One phase: each step on the geometric part is three times the last.
         for w in first.windows(2).skip(1) {
             assert!(w[1].abs_diff(w[0] * 3) <= 2, "{first:?}");
@@ -1572,7 +1579,9 @@ mod tests {
         assert!(t.abs_diff(5 * n) <= 5, "{n} {t}");
         // A reset starts a new outage with a new phase.
         s.reset();
-        let again: Vec<Millis> = (0..4).map(|_| retry(s.next(CurveSel::Normal, None, 0, 0))).collect();
+        let again: Vec<Millis> = (0..4)
+            .map(|_| retry(s.next(CurveSel::Normal, None, 0, 0)))
+            .collect();
         assert_ne!(first, again);
     }
 
@@ -1800,8 +1809,10 @@ mod tests {
 
     #[test]
     fn exponential_first_immediate_shifts_the_curve() {
-        let c = cfg(json!({"jitter": "none", "first-immediate": true, "multiplier": 2,
-                           "max-ms": 60000}));
+        let c = cfg(
+            json!({"jitter": "none", "first-immediate": true, "multiplier": 2,
+                           "max-ms": 60000}),
+        );
         let got: Vec<Millis> = (1..=5)
             .map(|k| delay_at(&c, 0, k, CurveSel::Normal))
             .collect();

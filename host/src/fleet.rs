@@ -146,9 +146,7 @@ pub fn run_policy(
     scenario.validate()?;
     let wall = WallClock::now();
     let n = scenario.devices;
-    let shards = u32::try_from(shards.max(1))
-        .unwrap_or(1)
-        .min(n.max(1));
+    let shards = u32::try_from(shards.max(1)).unwrap_or(1).min(n.max(1));
     let per_shard = n.div_ceil(shards);
     let ranges: Vec<(u32, u32)> = (0..shards)
         .map(|s| {
@@ -200,7 +198,13 @@ pub fn run_policy(
         }
         Ok((totals, outcome?))
     })?;
-    Ok(measure(scenario, spec, &totals, world, wall.elapsed().as_secs_f64()))
+    Ok(measure(
+        scenario,
+        spec,
+        &totals,
+        world,
+        wall.elapsed().as_secs_f64(),
+    ))
 }
 
 type Link = (
@@ -227,12 +231,8 @@ fn coordinate(
         let out = receive(from)?;
         absorb(out, s, &mut requests, &mut next, &mut status);
     }
-    let mut troute = 0u128; let mut twait = 0u128; let mut slices = 0u64;
     loop {
-        let t0 = std::time::Instant::now();
         route(&mut world, &mut requests, ranges, per_shard, &mut answers);
-        troute += t0.elapsed().as_nanos();
-        slices += 1;
         let earliest_answer = answers.iter().flatten().map(|(at, _)| *at).min();
         let start = next.iter().flatten().copied().chain(earliest_answer).min();
         let Some(start) = start else { break };
@@ -244,12 +244,10 @@ fn coordinate(
             to.send(ToShard::Slice(std::mem::take(a), until))
                 .map_err(|_| anyhow::anyhow!("a shard stopped"))?;
         }
-        let t1 = std::time::Instant::now();
         for (s, (_, from)) in links.iter().enumerate() {
             let out = receive(from)?;
             absorb(out, s, &mut requests, &mut next, &mut status);
         }
-        twait += t1.elapsed().as_nanos();
         let (connected, gave_up) = status.iter().fold((0_u32, 0_u32), |(c, g), &(a, b)| {
             (c.saturating_add(a), g.saturating_add(b))
         });
@@ -260,7 +258,6 @@ fn coordinate(
             devices: scenario.devices,
         });
     }
-    eprintln!("route {} ms, wait {} ms, slices {}", troute/1_000_000, twait/1_000_000, slices);
     Ok(world)
 }
 

@@ -85,6 +85,13 @@ impl Instance {
         self.store.data().linear_memory_bytes()
     }
 
+    /// Give back the command list of a [`Step`] once it has been handled, so that
+    /// the next input reuses its allocation (a host running many inputs saves an
+    /// allocation per input). Optional.
+    pub fn recycle(&mut self, commands: Vec<Command>) {
+        self.store.data_mut().recycle(commands);
+    }
+
     /// Let this instance hold up to `limit` resources (connections and retry
     /// schedules) at once. wasmtime's default is 100,000 per store; a host that
     /// runs a large fleet in one instance raises it.

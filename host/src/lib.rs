@@ -49,8 +49,8 @@
 mod bindings;
 mod clock;
 pub mod demo;
-pub mod dst;
 mod driver;
+pub mod dst;
 pub mod fleet;
 mod instance;
 pub mod names;

@@ -74,6 +74,9 @@ pub struct HostState {
     clock: Box<dyn Clock>,
     entropy: Entropy,
     outbox: Vec<Command>,
+    /// An empty vector with capacity, handed back by
+    /// [`Instance::recycle`](crate::Instance::recycle), to become the next outbox.
+    spare: Vec<Command>,
     memory: MemoryMeter,
 }
 
@@ -115,6 +118,7 @@ impl HostState {
             clock: Box::new(clock),
             entropy,
             outbox: Vec::new(),
+            spare: Vec::new(),
             memory: MemoryMeter::default(),
         }
     }
@@ -141,7 +145,16 @@ impl HostState {
 
     /// Take the commands made so far.
     pub(crate) fn drain(&mut self) -> Vec<Command> {
-        std::mem::take(&mut self.outbox)
+        let spare = std::mem::take(&mut self.spare);
+        std::mem::replace(&mut self.outbox, spare)
+    }
+
+    /// Keep `commands`' allocation for the next outbox.
+    pub(crate) fn recycle(&mut self, mut commands: Vec<Command>) {
+        commands.clear();
+        if commands.capacity() > self.spare.capacity() {
+            self.spare = commands;
+        }
     }
 
     /// Forget anything left over from a call that trapped.

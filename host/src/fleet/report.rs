@@ -77,7 +77,15 @@ impl Report {
             "| policy | peak attempts/s after return (x capacity) | attempts per device \
              (during outage) | t50 s (x floor) | t99 s (x floor) | t100 s (x floor) |"
         );
-        let _ = write!(out, "{}", if with_cost { " reprovisions (cost) |\n" } else { "\n" });
+        let _ = write!(
+            out,
+            "{}",
+            if with_cost {
+                " reprovisions (cost) |\n"
+            } else {
+                "\n"
+            }
+        );
         let _ = write!(out, "| --- | ---: | ---: | ---: | ---: | ---: |");
         let _ = write!(out, "{}", if with_cost { " ---: |\n" } else { "\n" });
         for r in &self.results {
@@ -333,7 +341,8 @@ fn colour_of(i: usize, r: &PolicyResult) -> (&'static str, f64) {
     if r.policy == DEFAULT_POLICY_NAME {
         (DEFAULT_COLOUR, 3.0)
     } else {
-        (PALETTE.get(i % PALETTE.len()).copied().unwrap_or("#000000"), 1.4)
+        let colour = i.checked_rem(PALETTE.len()).and_then(|j| PALETTE.get(j));
+        (colour.copied().unwrap_or("#000000"), 1.4)
     }
 }
 

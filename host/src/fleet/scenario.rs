@@ -275,7 +275,10 @@ impl Scenario {
                 p.capacity_per_s != Some(0),
                 "provisioning.capacity-per-s: must be at least 1 (null for no limit)"
             );
-            anyhow::ensure!(p.latency_ms > 0, "provisioning.latency-ms: must be at least 1 ms");
+            anyhow::ensure!(
+                p.latency_ms > 0,
+                "provisioning.latency-ms: must be at least 1 ms"
+            );
             anyhow::ensure!(
                 p.device_config.is_object(),
                 "provisioning.device-config: must be an object"

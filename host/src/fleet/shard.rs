@@ -11,7 +11,7 @@ use super::calendar::Calendar;
 use super::scenario::{Failures, HUB, Scenario};
 use super::world::{Answer, Request, RequestKind};
 use crate::clock::{Entropy, NS_PER_MS, VirtualClock};
-use crate::instance::{Conn, Instance, Step};
+use crate::instance::{Conn, Instance};
 use crate::runtime::Runtime;
 use crate::state::Command;
 use crate::{Assignment, ProvisioningResult, Status};
@@ -148,11 +148,7 @@ impl Shard {
                 .context("a started device opened no link")?;
             let opened = self.instance.on_opened(conn, link)?;
             anyhow::ensure!(opened.result.is_ok(), "on-opened was refused");
-            let closed = self.instance.on_closed(conn, link, &drop)?;
-            let closed = Step {
-                result: (),
-                commands: closed.commands,
-            };
+            let mut closed = self.instance.on_closed(conn, link, &drop)?.commands;
             let device = u32::try_from(i).unwrap_or(u32::MAX);
             handle(
                 &mut self.out,
@@ -162,7 +158,7 @@ impl Shard {
                 self.first,
                 device,
                 0,
-                closed,
+                &mut closed,
             );
         }
         Ok(())
@@ -189,17 +185,11 @@ impl Shard {
     }
 
     fn deliver(&mut self, now: u64, due: Due) -> anyhow::Result<()> {
-        let t0 = std::time::Instant::now();
-        let r = self.deliver2(now, due);
-        PROF.with(|p| p.set(p.get() + t0.elapsed().as_nanos() as u64));
-        r
-    }
-    fn deliver2(&mut self, now: u64, due: Due) -> anyhow::Result<()> {
         let i = usize::try_from(due.device).unwrap_or(usize::MAX);
         let Some(conn) = self.conns.get(i) else {
             anyhow::bail!("no device {} in this shard", due.device);
         };
-        let step = match due.what {
+        let mut commands = match due.what {
             What::Wake => {
                 // Only the deadline the device announced last: an earlier one it
                 // replaced would be an extra wake-up (harmless, but a wasted call).
@@ -207,11 +197,7 @@ impl Shard {
                     Some(w) if *w == now => *w = NEVER,
                     _ => return Ok(()),
                 }
-                let step = self.instance.on_wake(conn)?;
-                Step {
-                    result: (),
-                    commands: step.commands,
-                }
+                self.instance.on_wake(conn)?.commands
             }
             What::Answer(answer) => {
                 let step = match answer {
@@ -233,14 +219,10 @@ impl Shard {
                         self.instance.on_provisioned(conn, &result)?
                     }
                 };
-                Step {
-                    result: (),
-                    commands: step.commands,
-                }
+                step.commands
             }
         };
         self.totals.inputs = self.totals.inputs.saturating_add(1);
-        let t1 = std::time::Instant::now();
         handle(
             &mut self.out,
             &mut self.totals,
@@ -249,9 +231,9 @@ impl Shard {
             self.first,
             due.device,
             now,
-            step,
+            &mut commands,
         );
-        PROF2.with(|p| p.set(p.get() + t1.elapsed().as_nanos() as u64));
+        self.instance.recycle(commands);
         Ok(())
     }
 
@@ -270,7 +252,6 @@ impl Shard {
 
     /// The run is over: what the shard counted.
     pub(crate) fn finish(mut self) -> ShardTotals {
-        PROF.with(|p| PROF2.with(|q| eprintln!("deliver {} ms, handle {} ms", p.get()/1_000_000, q.get()/1_000_000)));
         self.totals.memory_end = self.instance.linear_memory_bytes();
         self.totals
     }
@@ -286,11 +267,11 @@ fn handle(
     first: u32,
     device: u32,
     now: u64,
-    step: Step<()>,
+    commands: &mut Vec<Command>,
 ) {
     let i = usize::try_from(device).unwrap_or(usize::MAX);
     let global = first.saturating_add(device);
-    for command in step.commands {
+    for command in commands.drain(..) {
         match command {
             Command::Open { link, .. } => out.requests.push(Request {
                 at: now,
@@ -339,9 +320,4 @@ fn handle(
             | Command::Outcome { .. } => {}
         }
     }
-}
-
-thread_local! {
-    static PROF: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-    static PROF2: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }

@@ -126,7 +126,8 @@ impl Gate {
                     .origin
                     .saturating_add(self.window.saturating_add(1).saturating_mul(1000));
                 let turn = self.next_turn_us.max(next_second.saturating_mul(1000));
-                self.next_turn_us = turn.saturating_add(1_000_000 / capacity);
+                self.next_turn_us =
+                    turn.saturating_add(1_000_000_u64.checked_div(capacity).unwrap_or(1));
                 let wait = turn.div_ceil(1000).saturating_sub(at);
                 Some(wait.div_ceil(grain.max(1)).saturating_mul(grain))
             }
@@ -201,7 +202,7 @@ impl World {
             dps,
             dps_hint,
             dps_latency,
-            rng: s.seed ^ 0x5EED_0F_7E7E,
+            rng: s.seed ^ 0x5EED_0F7E,
             counts: WorldCounts::default(),
         }
     }
@@ -225,7 +226,7 @@ impl World {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 31;
-        z % self.jitter.saturating_add(1)
+        z.checked_rem(self.jitter.saturating_add(1)).unwrap_or(0)
     }
 
     /// Answer one request: when, and what.
@@ -243,10 +244,9 @@ impl World {
                     &mut self.counts.attempts_after_return,
                     r.at.saturating_sub(self.outage_end) / 1000,
                 );
-                let at = r
-                    .at
-                    .saturating_add(self.latency)
-                    .saturating_add(self.network_jitter());
+                let at =
+                    r.at.saturating_add(self.latency)
+                        .saturating_add(self.network_jitter());
                 if self.hub.admit(r.at) {
                     (at, Answer::Opened(link))
                 } else {
@@ -286,10 +286,7 @@ mod tests {
             .iter()
             .map(|&t| g.admit(t))
             .collect();
-        assert_eq!(
-            admitted,
-            [true, true, true, false, true, true, true, false]
-        );
+        assert_eq!(admitted, [true, true, true, false, true, true, true, false]);
         let mut open = Gate::new(None, 0);
         assert!((0..10_000).all(|t| open.admit(t)));
     }
