@@ -293,3 +293,40 @@ fn seed_58_a_failed_routine_renewal_retries_half_way_to_expiry() {
         "{renewals} renewals in the last 20 s of the token"
     );
 }
+
+/// The fuzzer found it (input `crash-19bc82910fcd7951d068afef852c9f0646f54ce5`): with
+/// the host clock near the end of its range (u64 nanoseconds, about 584 years), a
+/// backoff deadline past the last instant a WIT `instant` can express was announced
+/// as the saturated `u64::MAX` ns, which the connection read back as a millisecond
+/// before its deadline: it never came due and the connection never reconnected.
+/// Deadlines are now clamped to that last instant.
+#[test]
+fn fuzz_19bc8291_a_deadline_past_the_clock_range_still_comes_due() {
+    const LAST_MS: u64 = u64::MAX / NS_PER_MS;
+    let mut h = harness(&Spec::minimal(19));
+    h.advance_to(LAST_MS - 500);
+    apply(&mut h, Input::Start);
+    apply(&mut h, Input::Opened { link: 1 });
+    let reset = tether_host::Failure {
+        kind: tether_host::FailureKind::Network(tether_host::NetworkError::Reset),
+        retry_after_ms: Some(1_000),
+        server_reference: None,
+    };
+    let (_, commands) = apply(
+        &mut h,
+        Input::Closed {
+            link: 1,
+            failure: reset,
+        },
+    );
+    assert!(
+        commands.contains(&Command::WakeAt(LAST_MS * NS_PER_MS)),
+        "{commands:?}"
+    );
+    h.advance_to(LAST_MS);
+    let (_, commands) = apply(&mut h, Input::Wake);
+    assert!(
+        matches!(commands.last(), Some(Command::Open { link: 2, .. })),
+        "{commands:?}"
+    );
+}

@@ -360,7 +360,7 @@ impl Connection {
                     .clamp(prov.retry_after_min_ms, prov.retry_after_max_ms)
                     .min(self.schedule.config().limits().max_delay_ms);
                 self.state = State::PollWait {
-                    until: now.saturating_add(delay),
+                    until: deadline(now, delay),
                     operation_id: p.operation_id.clone(),
                 };
                 self.decide(now, None, Action::PollProvisioning(delay), out);
@@ -481,7 +481,7 @@ impl Connection {
                     let half_way = held.expires_at.map_or(now, |e| {
                         now.saturating_add(e.saturating_sub(now).checked_div(2).unwrap_or(0))
                     });
-                    held.renew_at = Some(half_way.max(now.saturating_add(1_000)));
+                    held.renew_at = Some(half_way.max(deadline(now, 1_000)));
                 }
                 self.state = State::Connected {
                     link,
@@ -586,7 +586,7 @@ impl Connection {
                 .config
                 .queue
                 .operation_timeout_ms
-                .map(|t| now.saturating_add(t)),
+                .map(|t| deadline(now, t)),
         });
         self.flush(out);
         self.finish(now, out);
@@ -791,7 +791,7 @@ impl Connection {
         match decision {
             Decision::RetryAfter(delay) => {
                 self.state = State::Backoff {
-                    until: now.saturating_add(delay),
+                    until: deadline(now, delay),
                     next,
                 };
                 let reason = if next == Next::Provision {
@@ -848,9 +848,9 @@ impl Connection {
             secret,
             renew_at: lifetime.map(|l| {
                 let share = u128::from(l).saturating_mul(u128::from(percent)) / 100;
-                now.saturating_add(u64::try_from(share).unwrap_or(u64::MAX))
+                deadline(now, u64::try_from(share).unwrap_or(u64::MAX))
             }),
-            expires_at: lifetime.map(|l| now.saturating_add(l)),
+            expires_at: lifetime.map(|l| deadline(now, l)),
         }
     }
 
@@ -978,6 +978,17 @@ impl Connection {
             }
         }
     }
+}
+
+/// The last millisecond a WIT `instant` (nanoseconds in a `u64`) can express.
+pub const LAST_INSTANT: Instant = u64::MAX / 1_000_000;
+
+/// `delay` after `now`, clamped to [`LAST_INSTANT`]: a deadline past it could not
+/// be announced with `wake-at` (the nanoseconds would saturate early) and would
+/// never come due, leaving a host whose clock reached the end of its range with a
+/// connection that never wakes.
+fn deadline(now: Instant, delay: Millis) -> Instant {
+    now.saturating_add(delay).min(LAST_INSTANT)
 }
 
 fn fallback_classification() -> Classification {

@@ -968,7 +968,7 @@ impl Model {
                 let id = self.next_message;
                 self.next_message = id.saturating_add(1);
                 self.pending
-                    .insert(id, eff.operation_timeout_ms.map(|t| now.saturating_add(t)));
+                    .insert(id, eff.operation_timeout_ms.map(|t| deadline(now, t)));
                 let _ = (topic, payload);
                 self.flush(eff, cur)?;
             }
@@ -1107,7 +1107,7 @@ impl Model {
                     ));
                 }
                 self.phase = Phase::PollWait {
-                    until: now.saturating_add(delay),
+                    until: deadline(now, delay),
                     op: p.operation_id.clone(),
                 };
                 Ok(())
@@ -1202,7 +1202,7 @@ impl Model {
                     let half_way = held.expires_at.map_or(now, |e| {
                         now.saturating_add(e.saturating_sub(now).checked_div(2).unwrap_or(0))
                     });
-                    held.renew_at = Some(half_way.max(now.saturating_add(1_000)));
+                    held.renew_at = Some(half_way.max(deadline(now, 1_000)));
                 }
                 self.phase = Phase::Connected {
                     link,
@@ -1502,7 +1502,7 @@ impl Model {
                     c.reason
                 };
                 self.phase = Phase::Backoff {
-                    until: now.saturating_add(delay),
+                    until: deadline(now, delay),
                     next,
                 };
                 self.set_status(now, Status::DisconnectedRetrying, reason, cur)?;
@@ -1725,6 +1725,13 @@ fn curve_of(verdict: Verdict) -> Curve {
     }
 }
 
+/// `delay` after `now`, clamped to the last millisecond a WIT `instant` (u64
+/// nanoseconds) can express: a later deadline could never be announced or come due.
+fn deadline(now: u64, delay: u64) -> u64 {
+    now.saturating_add(delay)
+        .min(u64::MAX.checked_div(NS_PER_MS).unwrap_or(0))
+}
+
 /// A credential held from `now`: renewed at `renew-at-percent` of its lifetime.
 fn hold(eff: &Effective, secret: String, lifetime: Option<u64>, now: u64) -> Held {
     Held {
@@ -1734,9 +1741,9 @@ fn hold(eff: &Effective, secret: String, lifetime: Option<u64>, now: u64) -> Hel
                 .saturating_mul(u128::from(eff.renew_at_percent))
                 .checked_div(100)
                 .unwrap_or(0);
-            now.saturating_add(u64::try_from(share).unwrap_or(u64::MAX))
+            deadline(now, u64::try_from(share).unwrap_or(u64::MAX))
         }),
-        expires_at: lifetime.map(|l| now.saturating_add(l)),
+        expires_at: lifetime.map(|l| deadline(now, l)),
     }
 }
 

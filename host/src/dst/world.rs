@@ -72,6 +72,10 @@ const FAMILIES: [Family; 7] = [
 /// How hostile this seed's world is.
 #[derive(Clone, Debug)]
 struct Profile {
+    /// Where the virtual clock starts: 0, or rarely far out, up to the end of the
+    /// range a WIT instant (u64 nanoseconds) can express.
+    origin_ms: u64,
+    /// The run ends at `origin_ms + horizon_ms`.
     horizon_ms: u64,
     max_inputs: u64,
     /// Outside outages: opens accepted, per mille.
@@ -112,16 +116,23 @@ impl Profile {
             1 | 2 => rng.range(120_000, 3_600_000),
             _ => rng.range(3_600_000, 24 * 3_600_000),
         };
+        let last_ms = u64::MAX / NS_PER_MS;
+        let origin_ms = match rng.below(100) {
+            0 => last_ms.saturating_sub(rng.range(0, horizon_ms)),
+            1 => rng.range(1_000_000_000_000, last_ms),
+            _ => 0,
+        };
         let pick = |rng: &mut SimRng| *rng.pick(&FAMILIES).unwrap_or(&Family::Transient);
         let family = pick(rng);
         let outages = (0..rng.below(4))
             .map(|_| {
-                let from = rng.below(horizon_ms);
+                let from = origin_ms.saturating_add(rng.below(horizon_ms));
                 let len = rng.duration_ms(120_000, horizon_ms);
                 (from, from.saturating_add(len), pick(rng))
             })
             .collect();
         Self {
+            origin_ms,
             horizon_ms,
             max_inputs: rng.range(80, 600),
             accept: *rng.pick(&[1000, 950, 800, 600, 300, 0]).unwrap_or(&800),
@@ -262,6 +273,12 @@ impl World {
         self.queue.insert((t, self.seq), ev);
     }
 
+    /// At `t` after the world's origin.
+    fn at_planned(&mut self, t: u64, ev: Ev) {
+        let t = self.profile.origin_ms.saturating_add(t);
+        self.at(t, ev);
+    }
+
     fn after(&mut self, delay: u64, ev: Ev) {
         let t = self.h.now_ms().saturating_add(delay);
         self.at(t, ev);
@@ -276,7 +293,7 @@ impl World {
         } else {
             self.rng.below(horizon.min(60_000))
         };
-        self.at(start, Ev::Start);
+        self.at_planned(start, Ev::Start);
         for (from, until, family) in self.profile.outages.clone() {
             self.h.note(format!(
                 "note outage {from}ms..{until}ms {family:?} planned"
@@ -295,20 +312,20 @@ impl World {
                 _ => self.rng.range(0, 16),
             };
             let payload = vec![0x5a; usize::try_from(len).unwrap_or(0)];
-            self.at(t, Ev::Publish { topic, payload });
+            self.at_planned(t, Ev::Publish { topic, payload });
         }
         for _ in 0..self.rng.below(4) {
             let t = self.rng.below(horizon);
-            self.at(t, Ev::Stop);
+            self.at_planned(t, Ev::Stop);
             if self.rng.chance(800) {
                 let back = self.rng.duration_ms(60_000, horizon);
-                self.at(t.saturating_add(back), Ev::Start);
+                self.at_planned(t.saturating_add(back), Ev::Start);
             }
         }
         for _ in 0..self.rng.below(3) {
             // A start while running must be refused.
             let t = self.rng.below(horizon);
-            self.at(t, Ev::Start);
+            self.at_planned(t, Ev::Start);
         }
         for _ in 0..self.rng.below(4) {
             let t = self.rng.below(horizon);
@@ -318,11 +335,11 @@ impl World {
                 2 => self.rng.range(3_600_000, 3 * 86_400_000),
                 _ => self.rng.range(1, 1_000),
             };
-            self.at(t, Ev::Jump { ms });
+            self.at_planned(t, Ev::Jump { ms });
         }
         for _ in 0..self.rng.below(8) {
             let t = self.rng.below(horizon);
-            self.at(t, Ev::ExtraWake);
+            self.at_planned(t, Ev::ExtraWake);
         }
     }
 
@@ -335,7 +352,11 @@ impl World {
             let Some((&(t, seq), _)) = self.queue.first_key_value() else {
                 break;
             };
-            if t > self.profile.horizon_ms {
+            if t > self
+                .profile
+                .origin_ms
+                .saturating_add(self.profile.horizon_ms)
+            {
                 break;
             }
             let Some(ev) = self.queue.remove(&(t, seq)) else {

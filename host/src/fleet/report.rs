@@ -229,7 +229,7 @@ fn chart(report: &Report) -> String {
         s,
         r##"<text x="{:.1}" y="{:.1}" fill="#777777">hub down</text>"##,
         left + 6.0,
-        top + ph - 8.0
+        top + 16.0
     );
     // Axes and grid.
     let mut d = 0.0;
@@ -302,7 +302,13 @@ fn chart(report: &Report) -> String {
     for (i, r) in &order {
         let (colour, width) = colour_of(*i, r);
         let mut points = String::new();
-        for (sec, &a) in r.attempts_per_s.iter().enumerate() {
+        // Up to the last second with attempts, and one more to show the drop.
+        let last = r.attempts_per_s.iter().rposition(|&a| a > 0).unwrap_or(0);
+        let shown = r
+            .attempts_per_s
+            .get(..=last.saturating_add(1))
+            .unwrap_or(&r.attempts_per_s);
+        for (sec, &a) in shown.iter().enumerate() {
             let t = sec as f64 + 0.5;
             if t > x_max {
                 break;
@@ -311,7 +317,12 @@ fn chart(report: &Report) -> String {
         }
         let _ = writeln!(
             s,
-            r#"<polyline fill="none" stroke="{colour}" stroke-width="{width}" stroke-linejoin="round" points="{}"/>"#,
+            r#"<polyline fill="none" stroke="{colour}" stroke-width="{width}" stroke-opacity="{}" stroke-linejoin="round" points="{}"/>"#,
+            if r.policy == DEFAULT_POLICY_NAME {
+                1.0
+            } else {
+                0.7
+            },
             points.trim_end()
         );
     }
