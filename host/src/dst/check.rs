@@ -1909,7 +1909,7 @@ mod tests {
             &Input::Opened { link: 1 },
             None,
             &ok,
-            &[connected.clone()],
+            std::slice::from_ref(&connected),
         )
         .unwrap();
         // Acknowledging a message that was never sent must be refused.
