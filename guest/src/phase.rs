@@ -22,6 +22,7 @@
 //!
 //! All arithmetic is integer: fixed point with 32 fraction bits ("Q32") in `u128`,
 //! `log2` by repeated squaring and `exp2` from a table of `2^(2^-j)`.
+#![forbid(unsafe_code)]
 
 use crate::types::Millis;
 
