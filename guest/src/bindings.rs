@@ -106,14 +106,7 @@ impl dec_x::Guest for Component {
 }
 
 struct RetrySchedule {
-    inner: RefCell<ScheduleState>,
-}
-
-struct ScheduleState {
-    schedule: policy::Schedule,
-    /// The delays handed out since the outage began, for callers that do not
-    /// measure elapsed time themselves.
-    summed: u64,
+    inner: RefCell<policy::Schedule>,
 }
 
 impl dec_x::GuestRetrySchedule for RetrySchedule {
@@ -121,10 +114,7 @@ impl dec_x::GuestRetrySchedule for RetrySchedule {
         let value = crate::json::parse_root(&policy).map_err(config_error_out)?;
         let cfg = policy::parse_policy(&value, "policy").map_err(config_error_out)?;
         Ok(dec_x::RetrySchedule::new(RetrySchedule {
-            inner: RefCell::new(ScheduleState {
-                schedule: policy::Schedule::new(cfg, seed),
-                summed: 0,
-            }),
+            inner: RefCell::new(policy::Schedule::new(cfg, seed)),
         }))
     }
 
@@ -150,34 +140,25 @@ impl dec_x::GuestRetrySchedule for RetrySchedule {
                 core_t::GiveUpReason::Unrecoverable,
             ));
         };
-        let elapsed = elapsed_ms.unwrap_or(st.summed);
-        let (d, _) = st.schedule.next(curve, hint, elapsed, 0);
-        if let core_t::Decision::RetryAfter(ms) = d {
-            st.summed = st.summed.saturating_add(ms);
-        }
-        decision_out(d)
+        // Without a measured elapsed time, the delays handed out so far stand in.
+        let elapsed = elapsed_ms.unwrap_or(st.waited_ms());
+        decision_out(st.next(curve, hint, elapsed, 0).0)
     }
 
     fn attempts(&self) -> u32 {
-        self.inner.borrow().schedule.attempts()
+        self.inner.borrow().attempts()
     }
 
     fn connected(&self) {
-        self.inner.borrow_mut().schedule.connected();
+        self.inner.borrow_mut().connected();
     }
 
     fn dropped(&self, held_ms: u64) {
-        let mut st = self.inner.borrow_mut();
-        st.schedule.dropped(held_ms);
-        if st.schedule.attempts() == 0 {
-            st.summed = 0;
-        }
+        self.inner.borrow_mut().dropped(held_ms);
     }
 
     fn reset(&self) {
-        let mut st = self.inner.borrow_mut();
-        st.schedule.reset();
-        st.summed = 0;
+        self.inner.borrow_mut().reset();
     }
 }
 
