@@ -9,7 +9,12 @@
 //!   statuses in order, no status repeated, one outcome per accepted message, opens.
 //! - [`conformance`]: conformance vectors (`tests/conformance/`): parsing, replaying
 //!   through the component, rendering the canonical lines.
-//! - [`broker`]: a real mosquitto on a loopback port (start, kill, restart).
+//! - [`broker`]: a real mosquitto on a loopback port: password file and SIGHUP
+//!   reload, TLS, MQTT 3.1.1 and 5, pause (SIGSTOP), graceful stop, kill, restart.
+//! - [`tls`]: a generated CA and server certificate for the TLS broker.
+//! - [`proxy`]: a fault proxy in front of the broker: latency, blackhole, reset, heal.
+//! - [`recorder`]: a subscriber that counts each number of a numbered stream, for
+//!   the lost / duplicated / unexpected accounting.
 //! - [`hosts`]: the Python and Node host libraries, made ready with the current
 //!   component.
 //! - [`c_host`]: the C host (`host/c`), built with cmake into `target/c/`.
@@ -22,6 +27,9 @@ pub mod broker;
 pub mod c_host;
 pub mod conformance;
 pub mod hosts;
+pub mod proxy;
+pub mod recorder;
+pub mod tls;
 
 /// The workspace root (the folder holding `Cargo.toml`, `wit/` and `target/`).
 pub fn workspace_root() -> PathBuf {
