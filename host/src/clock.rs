@@ -40,6 +40,14 @@ impl SystemClock {
     }
 }
 
+impl SystemClock {
+    /// The moment at which this clock reads `ns`: where a `wake-at` deadline falls
+    /// on tokio's timer. `None` when it is too far away to represent.
+    pub fn instant_at(&self, ns: u64) -> Option<Instant> {
+        self.origin.checked_add(std::time::Duration::from_nanos(ns))
+    }
+}
+
 impl Default for SystemClock {
     fn default() -> Self {
         Self::new()

@@ -27,6 +27,10 @@
 //! - [`dst`] is deterministic simulation testing: seeded random worlds (faults,
 //!   configurations, clock jumps, application behaviour) drive the component
 //!   while a reference model checks every step against the documented flow.
+//! - [`net`] is the real device runtime: an MQTT transport over `rumqttc`, a DPS
+//!   provisioning client, a token source and the tokio event loop behind
+//!   `tether run`; [`emulator`] is a DPS-shaped provisioning service that also
+//!   hands out credentials and keeps a mosquitto password file in step.
 //! - [`fleet`] runs a storm: thousands to millions of devices (connections of a
 //!   few instances) against a rate-limited hub, to compare retry policies.
 //!
@@ -51,9 +55,11 @@ mod clock;
 pub mod demo;
 mod driver;
 pub mod dst;
+pub mod emulator;
 pub mod fleet;
 mod instance;
 pub mod names;
+pub mod net;
 mod runtime;
 pub mod sim;
 mod state;

@@ -14,6 +14,8 @@ use tether_host::names::{give_up_name, level_name, reason_name, verdict_name};
 use tether_host::syntax::{failure_text, parse_failure};
 use tether_host::{ConfigError, Decision, Failure, Instance, Runtime, Verdict, demo};
 
+mod run;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tether",
@@ -40,7 +42,29 @@ enum Cmd {
         /// failures, decisions and status changes.
         #[arg(long)]
         verbose: bool,
+        /// Run a real device against the MQTT broker at HOST:PORT (anonymous,
+        /// plain MQTT 5) instead of the scripted outage, in real time.
+        #[arg(long, value_name = "HOST:PORT")]
+        broker: Option<String>,
+        /// With --broker: how long to run, in seconds.
+        #[arg(long, value_name = "S", default_value_t = 60, requires = "broker")]
+        seconds: u64,
     },
+    /// Run a real device (MQTT broker, and provisioning service when configured)
+    /// until Ctrl-C or SIGTERM, printing status changes as they happen.
+    Run {
+        /// The device file: `connection` (the component's configuration), `mqtt`,
+        /// `provisioning`, `credentials`, `publish`.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Print every input, command and publish, not just status changes.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// A provisioning service emulator shaped like Azure DPS (register, 202 and
+    /// polling, assignment with a credential), and a token service; optionally
+    /// keeps a mosquitto password file in step with the tokens it hands out.
+    DpsEmulator(run::EmulatorArgs),
     /// Explain how tether classifies a failure: level, verdict, reason and rule.
     #[command(after_help = FAILURE_SYNTAX)]
     Classify {
@@ -138,7 +162,20 @@ fn config_error(path: &Path, e: &ConfigError) -> anyhow::Error {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Demo { seed, verbose } => run_demo(seed, verbose),
+        Cmd::Demo {
+            seed,
+            verbose: _,
+            broker: Some(broker),
+            seconds,
+        } => run::demo_broker(&broker, seconds, seed),
+        Cmd::Demo {
+            seed,
+            verbose,
+            broker: None,
+            ..
+        } => run_demo(seed, verbose),
+        Cmd::Run { config, verbose } => run::run(&config, verbose),
+        Cmd::DpsEmulator(args) => run::dps_emulator(&args),
         Cmd::Classify {
             failures,
             retry_after_ms,
