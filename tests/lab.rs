@@ -507,6 +507,13 @@ fn graceful_stop_and_kill_both_close_connections_and_restart_reuses_the_port() {
         }
     };
     eprintln!("MQTT 5 client at SIGTERM: events {seen:?}, then {end:?}");
+    assert!(
+        matches!(
+            end,
+            rumqttc::v5::ConnectionError::MqttState(rumqttc::v5::StateError::ConnectionAborted)
+        ),
+        "{end:?}"
+    );
     let got_disconnect = seen.iter().any(|e| e.contains("Disconnect"))
         || matches!(
             end,
@@ -528,10 +535,30 @@ fn graceful_stop_and_kill_both_close_connections_and_restart_reuses_the_port() {
     assert_eq!(ok, [0x20, 0x02, 0x00, 0x00]);
 
     // Kill: SIGKILL, no goodbye from mosquitto; the kernel closes the socket.
+    let options = rumqttc::v5::MqttOptions::new(unique_id("v5-kill"), host, p.parse().unwrap());
+    let (_c5, mut conn5) = rumqttc::v5::Client::new(options, 10);
+    let first = conn5.recv_timeout(WAIT).unwrap();
+    assert!(
+        matches!(first, Ok(rumqttc::v5::Event::Incoming(Packet5::ConnAck(_)))),
+        "{first:?}"
+    );
     let terminations = broker.log().matches("terminating").count();
     broker.kill().unwrap();
     assert!(!broker.is_running());
     closed_by_peer(&mut raw).unwrap();
+    let killed = loop {
+        if let Err(e) = conn5.recv_timeout(WAIT).unwrap() {
+            break e;
+        }
+    };
+    // A client cannot tell the two apart: the same error after SIGTERM and SIGKILL.
+    assert!(
+        matches!(
+            killed,
+            rumqttc::v5::ConnectionError::MqttState(rumqttc::v5::StateError::ConnectionAborted)
+        ),
+        "{killed:?}"
+    );
     assert_eq!(
         broker.log().matches("terminating").count(),
         terminations,

@@ -41,7 +41,9 @@
 //! - SIGHUP rereads the password file (the log says `Reloading config.`); see
 //!   [`Broker::set_users`] for what happens to clients already connected;
 //! - SIGTERM closes every client connection and exits 0 (log: `terminating`); SIGKILL
-//!   leaves the kernel to close the sockets;
+//!   leaves the kernel to close the sockets. A client cannot tell them apart: no
+//!   MQTT 5 DISCONNECT is sent at SIGTERM, and rumqttc reports
+//!   `StateError::ConnectionAborted` both times;
 //! - SIGSTOP leaves connections open with nobody answering: a client sees its
 //!   keep-alive ping go unanswered.
 

@@ -26,6 +26,8 @@
 //!   accepted but nothing passes), like a path that drops every packet: senders fill
 //!   their socket buffers, keep-alives go unanswered. Bytes already read are held,
 //!   not dropped, so a stream is never corrupted: after [`Proxy::heal`] they flow on.
+//!   An end that closes during the blackhole is noticed only after the heal, as the
+//!   far end of a real dead path would only learn it then.
 //! - Reset sets `SO_LINGER` to 0 on both sockets of every open connection and closes
 //!   them: the device and the broker each get a TCP RST (`ECONNRESET`).
 //! - A connection the broker refuses (broker down) is reset the same way, since the
