@@ -66,6 +66,8 @@ pub struct Tally {
     /// Accepted messages: message id to the stream's sequence number (`None` for
     /// messages the application published itself).
     pub accepted: BTreeMap<u64, Option<u64>>,
+    /// When each message was accepted.
+    pub accepted_at: BTreeMap<u64, Instant>,
     /// Outcomes by message id.
     pub outcomes: BTreeMap<u64, Outcome>,
     /// When each outcome arrived.
@@ -401,6 +403,7 @@ impl Loop {
             match result {
                 Ok(id) => {
                     t.accepted.insert(id, seq);
+                    t.accepted_at.insert(id, Instant::now());
                 }
                 Err(_) => t.refused = t.refused.saturating_add(1),
             }

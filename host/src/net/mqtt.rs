@@ -369,7 +369,10 @@ pub fn v4_failure(e: &rumqttc::ConnectionError) -> Failure {
         E::MqttState(S::AwaitPingResp) => {
             plain(FailureKind::Protocol(ProtocolError::KeepAliveLost))
         }
-        E::MqttState(S::Io(io)) | E::Io(io) => net(io_failure(io)),
+        // Socket errors met while reading arrive wrapped as decoding errors.
+        E::MqttState(S::Io(io) | S::Deserialization(rumqttc::Error::Io(io))) | E::Io(io) => {
+            net(io_failure(io))
+        }
         E::Tls(t) => net(tls_failure(t)),
         E::NetworkTimeout | E::FlushTimeout => net(NetworkError::Timeout),
         E::MqttState(_) | E::NotConnAck(_) | E::RequestsDone => net(NetworkError::Closed),
@@ -387,7 +390,9 @@ pub fn v5_failure(e: &rumqttc::v5::ConnectionError) -> Failure {
         E::MqttState(S::AwaitPingResp) => {
             plain(FailureKind::Protocol(ProtocolError::KeepAliveLost))
         }
-        E::MqttState(S::Io(io)) | E::Io(io) => net(io_failure(io)),
+        // Socket errors met while reading arrive wrapped as decoding errors.
+        E::MqttState(S::Io(io) | S::Deserialization(rumqttc::v5::mqttbytes::Error::Io(io)))
+        | E::Io(io) => net(io_failure(io)),
         E::Tls(t) => net(tls_failure(t)),
         E::Timeout(_) => net(NetworkError::Timeout),
         // The server broke the protocol: a malformed packet or one out of place.
@@ -492,6 +497,20 @@ mod tests {
             rumqttc::v5::StateError::AwaitPingResp,
         ));
         assert_eq!(f.kind, FailureKind::Protocol(ProtocolError::KeepAliveLost));
+    }
+
+    #[test]
+    fn socket_errors_while_reading_keep_their_kind() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let f = v5_failure(&rumqttc::v5::ConnectionError::MqttState(
+            rumqttc::v5::StateError::Deserialization(rumqttc::v5::mqttbytes::Error::Io(reset)),
+        ));
+        assert_eq!(f.kind, FailureKind::Network(NetworkError::Reset));
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let f = v4_failure(&rumqttc::ConnectionError::MqttState(
+            rumqttc::StateError::Deserialization(rumqttc::Error::Io(reset)),
+        ));
+        assert_eq!(f.kind, FailureKind::Network(NetworkError::Reset));
     }
 
     #[test]

@@ -1,0 +1,793 @@
+//! The fault matrix: a real device (the tether component driven by the Rust
+//! runtime in `tether_host::net`) against real parts, one test per fault.
+//!
+//! Every row runs its own lab: mosquitto with password authentication and TLS
+//! (a generated CA; MQTT 3.1.1 and 5 on the one listener), the fault proxy in front
+//! of it, the DPS-shaped provisioning emulator (which also hands out the device's
+//! tokens and keeps the broker's password file in step, reloading it with SIGHUP),
+//! and a recorder subscribed to the device's numbered QoS 1 stream. The device is
+//! provisioned, connects through the proxy, publishes a message every 200 ms, and
+//! then meets the row's fault. Each row asserts:
+//! - the statuses the application sees from the fault on, in order;
+//! - the device is connected again within the fault's duration plus 10 s, and the
+//!   first message accepted after that is delivered;
+//! - the accounting: every accepted message is delivered or reported failed
+//!   (accepted = delivered + failed on the device's side), lost = 0 and
+//!   unexpected = 0 at the recorder; duplicates are counted and reported.
+//!
+//! Each row prints a table line and writes it as JSON to
+//! `target/fault-matrix/<row>.json`. The retry policy is the test's configuration
+//! (100 ms doubling to 500 ms): small delays, not a special case. The 60 s outage
+//! runs in real time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rumqttc::{TlsConfiguration, Transport};
+use serde_json::json;
+use tether_host::emulator::{Emulator, EmulatorConfig, Fault, Reload};
+use tether_host::names::{reason_name, status_name};
+use tether_host::net::config::DeviceFile;
+use tether_host::net::device::{RunningDevice, Tally};
+use tether_host::{Entropy, Outcome, PublishError, Status};
+use tether_tests::broker::Broker;
+use tether_tests::proxy::Proxy;
+use tether_tests::recorder::Recorder;
+use tether_tests::tls::Certificates;
+use tether_tests::{runtime, workspace_root};
+
+const RECORDER_USER: &str = "recorder";
+const RECORDER_PASSWORD: &str = "recorder-secret";
+/// The allowance on top of a fault's duration for being connected again.
+const RECONNECT_ALLOWANCE: Duration = Duration::from_secs(10);
+/// Bounds on waits for things that must happen (not speed limits).
+const WAIT: Duration = Duration::from_secs(60);
+
+fn block<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+/// One row's lab.
+struct Lab {
+    row: &'static str,
+    broker: Arc<Mutex<Broker>>,
+    proxy: Option<Proxy>,
+    emulator: Emulator,
+    recorder: Recorder,
+    ca_file: PathBuf,
+}
+
+impl Lab {
+    async fn start(row: &'static str, token_lifetime: Duration) -> Lab {
+        let certs = Certificates::generate().unwrap();
+        let broker = block(|| {
+            Broker::options()
+                .with_user(RECORDER_USER, RECORDER_PASSWORD)
+                .with_tls(&certs)
+                .start()
+                .unwrap()
+        });
+        let ca_file = broker.dir().join("device-ca.pem");
+        std::fs::write(&ca_file, certs.ca_pem()).unwrap();
+        let proxy = Proxy::start(&broker.address()).unwrap();
+        let address = broker.address();
+        let password_file = broker.dir().join("passwords");
+        let broker = Arc::new(Mutex::new(broker));
+        // The emulator answers a token only once the broker has reloaded the file.
+        let reload: Reload = {
+            let broker = broker.clone();
+            Arc::new(move || broker.lock().unwrap().reload())
+        };
+        let mut config = EmulatorConfig::new(proxy.address());
+        config.token_lifetime = token_lifetime;
+        config.password_file = Some(password_file);
+        config.reload = Some(reload);
+        config.extra_users = vec![(RECORDER_USER.into(), RECORDER_PASSWORD.into())];
+        let emulator = Emulator::start(config, 0).await.unwrap();
+        let tls = certs.client_config().unwrap();
+        let recorder = block(|| {
+            Recorder::start_with(&address, &topic(row), |o| {
+                o.set_credentials(RECORDER_USER, RECORDER_PASSWORD);
+                o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+            })
+            .unwrap()
+        });
+        Lab {
+            row,
+            broker,
+            proxy: Some(proxy),
+            emulator,
+            recorder,
+            ca_file,
+        }
+    }
+
+    fn proxy(&self) -> &Proxy {
+        self.proxy.as_ref().unwrap()
+    }
+
+    /// The device file: provisioned through the emulator, renewable credentials from
+    /// its token service, TLS, the numbered stream. `connection` overrides the
+    /// component's configuration when given.
+    fn device_file(&self, version: u8, connection: Option<serde_json::Value>) -> DeviceFile {
+        let connection = connection.unwrap_or_else(|| {
+            json!({
+                "seed": 7,
+                "provisioning": { "reprovision-after": 10, "retry-after-min-ms": 500, "retry-after-max-ms": 10000 },
+                "credential": { "renewable": true },
+                "policy": { "kind": "exponential", "initial-ms": 100, "multiplier": 2, "max-ms": 500, "reset-after-ms": 5000 },
+                "queue": { "capacity": 1000, "max-in-flight": 16 }
+            })
+        });
+        let doc = json!({
+            "connection": connection,
+            "mqtt": {
+                "version": version, "keep-alive-s": 5, "connect-timeout-s": 3,
+                "tls": { "ca-file": self.ca_file.display().to_string() },
+                "credential-format": "user:password"
+            },
+            "provisioning": {
+                "endpoint": self.emulator.endpoint(),
+                "id-scope": self.emulator.id_scope(),
+                "registration-id": device_id(self.row)
+            },
+            "credentials": { "endpoint": self.emulator.endpoint() },
+            "publish": { "topic": topic(self.row), "interval-ms": 200 }
+        });
+        DeviceFile::parse(&doc.to_string()).unwrap()
+    }
+
+    fn spawn(&self, file: &DeviceFile) -> RunningDevice {
+        RunningDevice::spawn(runtime(), file, Entropy::fixed(1))
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Restart the broker on its port and wait for the recorder to subscribe again.
+    fn restart_broker(&self) {
+        let before = self.recorder.snapshot().subscriptions;
+        block(|| self.broker.lock().unwrap().restart().unwrap());
+        block(|| self.recorder.wait_subscribed(before, WAIT).unwrap());
+    }
+}
+
+fn topic(row: &str) -> String {
+    format!("tether/matrix/{row}")
+}
+
+fn device_id(row: &str) -> String {
+    format!("dev-{row}")
+}
+
+fn status_text(status: Status, reason: tether_host::Reason) -> String {
+    format!("{}/{}", status_name(status), reason_name(reason))
+}
+
+/// Statuses seen at or after `from`.
+fn statuses_since(tally: &Tally, from: Instant) -> Vec<String> {
+    tally
+        .statuses
+        .iter()
+        .filter(|(at, _)| *at >= from)
+        .map(|(_, s)| status_text(s.status, s.reason))
+        .collect()
+}
+
+/// Statuses seen from `from` until the test stopped the device at `until`.
+fn statuses_between(tally: &Tally, from: Instant, until: Instant) -> Vec<String> {
+    tally
+        .statuses
+        .iter()
+        .filter(|(at, _)| *at >= from && *at < until)
+        .map(|(_, s)| status_text(s.status, s.reason))
+        .collect()
+}
+
+/// Poll the device's tally until `done` holds.
+async fn wait_for(device: &RunningDevice, what: &str, done: impl Fn(&Tally) -> bool) -> Tally {
+    let started = Instant::now();
+    loop {
+        let tally = device.tally();
+        if done(&tally) {
+            return tally;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "waited {WAIT:?} for {what}; statuses: {:?}",
+            statuses_since(&tally, started.checked_sub(WAIT).unwrap_or(started))
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The first `connected` status at or after `from`.
+fn connected_since(tally: &Tally, from: Instant) -> Option<Instant> {
+    tally
+        .statuses
+        .iter()
+        .find(|(at, s)| *at >= from && s.status == Status::Connected)
+        .map(|(at, _)| *at)
+}
+
+/// Connected, and a few messages delivered: the steady state a fault interrupts.
+async fn steady(device: &RunningDevice) -> Tally {
+    wait_for(device, "connected with 3 messages delivered", |t| {
+        t.statuses
+            .last()
+            .is_some_and(|(_, s)| s.status == Status::Connected)
+            && t.delivered() >= 3
+    })
+    .await
+}
+
+/// Statuses joined with arrows, a pair repeated in a row written once with its
+/// count: `a -> (b -> c) x4 -> d`.
+fn compact(statuses: &[String]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < statuses.len() {
+        let pair = statuses.get(i..i + 2);
+        let mut repeats = 1;
+        while let Some(p) = pair {
+            if statuses.get(i + 2 * repeats..i + 2 * repeats + 2) == Some(p) {
+                repeats += 1;
+            } else {
+                break;
+            }
+        }
+        if repeats > 1 {
+            parts.push(format!(
+                "({} -> {}) x{repeats}",
+                statuses[i],
+                statuses[i + 1]
+            ));
+            i += 2 * repeats;
+        } else {
+            parts.push(statuses[i].clone());
+            i += 1;
+        }
+    }
+    parts.join(" -> ")
+}
+
+#[test]
+fn compact_writes_repeated_pairs_once() {
+    let s: Vec<String> = ["a", "b", "c", "b", "c", "b", "c", "d"]
+        .map(String::from)
+        .to_vec();
+    assert_eq!(compact(&s), "a -> (b -> c) x3 -> d");
+    assert_eq!(compact(&s[..2]), "a -> b");
+}
+
+/// What a row measured.
+#[derive(Debug)]
+struct Row {
+    fault: &'static str,
+    mqtt: u8,
+    statuses: Vec<String>,
+    reconnect: Option<Duration>,
+    fault_duration: Duration,
+    accepted: usize,
+    delivered: usize,
+    duplicated: u64,
+    failed: usize,
+    lost: usize,
+    unexpected: usize,
+    failed_reasons: Vec<String>,
+}
+
+impl Row {
+    fn print(&self) {
+        let reconnect = self
+            .reconnect
+            .map_or("-".to_string(), |d| format!("{:.1}s", d.as_secs_f64()));
+        println!(
+            "| {} | MQTT {} | {} | {} | {} / {} / {} / {} / {} |",
+            self.fault,
+            if self.mqtt == 3 { "3.1.1" } else { "5" },
+            compact(&self.statuses),
+            reconnect,
+            self.accepted,
+            self.delivered,
+            self.duplicated,
+            self.failed,
+            self.lost
+        );
+    }
+
+    fn write_json(&self) {
+        let dir = workspace_root().join("target").join("fault-matrix");
+        std::fs::create_dir_all(&dir).unwrap();
+        let doc = json!({
+            "fault": self.fault,
+            "mqtt": if self.mqtt == 3 { "3.1.1" } else { "5" },
+            "statuses": self.statuses,
+            "reconnect_ms": self.reconnect.map(|d| d.as_millis() as u64),
+            "fault_duration_ms": self.fault_duration.as_millis() as u64,
+            "accepted": self.accepted,
+            "delivered": self.delivered,
+            "duplicated": self.duplicated,
+            "failed": self.failed,
+            "lost": self.lost,
+            "unexpected": self.unexpected,
+            "failed_reasons": self.failed_reasons,
+        });
+        std::fs::write(
+            dir.join(format!("{}.json", self.fault)),
+            serde_json::to_string_pretty(&doc).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+/// End a row: stop the stream, let every accepted message get its outcome, stop
+/// the device, account for the stream at the recorder, check the common facts,
+/// and report. `fault_at` is when the fault began (the reconnect time counts from
+/// it); `expect_reconnect` is false for rows that end disconnected.
+async fn finish(
+    lab: &Lab,
+    device: RunningDevice,
+    mqtt: u8,
+    fault_at: Instant,
+    fault_duration: Duration,
+    expect_reconnect: bool,
+) -> (Row, Tally) {
+    let before = if expect_reconnect {
+        wait_for(&device, "the device to be connected again", |t| {
+            connected_since(t, fault_at).is_some()
+        })
+        .await
+    } else {
+        device.tally()
+    };
+    let reconnected = connected_since(&before, fault_at);
+    if expect_reconnect {
+        let at = reconnected.unwrap_or_else(|| {
+            panic!(
+                "{}: never connected again; statuses {:?}",
+                lab.row,
+                statuses_since(&before, fault_at)
+            )
+        });
+        let took = at.duration_since(fault_at);
+        assert!(
+            took <= fault_duration + RECONNECT_ALLOWANCE,
+            "{}: connected again {took:?} after the fault began (fault {fault_duration:?} + {RECONNECT_ALLOWANCE:?} allowed)",
+            lab.row
+        );
+        // The next operation succeeds: the first message accepted after the
+        // reconnect is delivered.
+        let next = wait_for(&device, "a message accepted after the reconnect", |t| {
+            t.accepted_at.values().any(|a| *a >= at)
+        })
+        .await;
+        let (&first, _) = next.accepted_at.iter().find(|(_, a)| **a >= at).unwrap();
+        let t = wait_for(
+            &device,
+            "the first message after the reconnect to end",
+            |t| t.outcomes.contains_key(&first),
+        )
+        .await;
+        assert_eq!(
+            t.outcomes.get(&first),
+            Some(&Outcome::Delivered),
+            "{}: the first message after the reconnect (msg {first}) was not delivered",
+            lab.row
+        );
+    }
+    device.set_stream(false);
+    wait_for(&device, "every accepted message to end", |t| {
+        t.pending() == 0
+    })
+    .await;
+    let stop_at = Instant::now();
+    let tally = device.stop().await.unwrap();
+    let accepted: BTreeSet<u64> = tally.accepted.values().flatten().copied().collect();
+    let failed: BTreeSet<u64> = tally
+        .accepted
+        .iter()
+        .filter(|(id, _)| matches!(tally.outcomes.get(id), Some(Outcome::Failed(_))))
+        .filter_map(|(_, seq)| *seq)
+        .collect();
+    let delivered_on_device: BTreeSet<u64> = tally
+        .accepted
+        .iter()
+        .filter(|(id, _)| tally.outcomes.get(id) == Some(&Outcome::Delivered))
+        .filter_map(|(_, seq)| *seq)
+        .collect();
+    // Everything the device calls delivered must reach the recorder.
+    let record = block(|| {
+        lab.recorder
+            .wait_until(Duration::from_secs(10), |r| {
+                delivered_on_device.iter().all(|s| r.counts.contains_key(s))
+            })
+            .unwrap_or_else(|_| lab.recorder.snapshot())
+    });
+    let account = record.account(&accepted, &failed);
+    let row = Row {
+        fault: lab.row,
+        mqtt,
+        statuses: statuses_between(&tally, fault_at, stop_at),
+        reconnect: reconnected.map(|at| at.duration_since(fault_at)),
+        fault_duration,
+        accepted: tally.accepted.len(),
+        delivered: tally.delivered(),
+        duplicated: account.duplicated,
+        failed: tally.failed(),
+        lost: account.lost.len(),
+        unexpected: account.unexpected,
+        failed_reasons: tally
+            .outcomes
+            .values()
+            .filter_map(|o| match o {
+                Outcome::Failed(why) => {
+                    Some(tether_host::names::message_failure_name(*why).to_string())
+                }
+                Outcome::Delivered => None,
+            })
+            .collect(),
+    };
+    row.print();
+    row.write_json();
+    assert_eq!(
+        tally.accepted.len(),
+        tally.delivered() + tally.failed(),
+        "{}: every accepted message has one outcome",
+        lab.row
+    );
+    assert!(account.lost.is_empty(), "{}: {account}", lab.row);
+    assert_eq!(account.unexpected, 0, "{}: {account}", lab.row);
+    assert_eq!(
+        account.accepted,
+        tally.accepted.len(),
+        "{}: the stream's numbers are the accepted messages",
+        lab.row
+    );
+    (row, tally)
+}
+
+/// The statuses of a row that drops and comes back: the first is the drop with
+/// `first_reason`, every one in between is `disconnected-retrying` with a reason
+/// from `also`, and the last is `connected`.
+fn assert_drop_and_back(row: &Row, first_reason: &str, also: &[&str]) {
+    let s = &row.statuses;
+    assert!(s.len() >= 2, "{}: statuses {s:?}", row.fault);
+    assert_eq!(
+        s[0],
+        format!("disconnected-retrying/{first_reason}"),
+        "{}: statuses {s:?}",
+        row.fault
+    );
+    assert_eq!(
+        s.last().unwrap(),
+        "connected/connection-ok",
+        "{}: statuses {s:?}",
+        row.fault
+    );
+    for middle in &s[1..s.len() - 1] {
+        let reason = middle
+            .strip_prefix("disconnected-retrying/")
+            .unwrap_or_else(|| panic!("{}: unexpected status {middle} in {s:?}", row.fault));
+        assert!(
+            reason == first_reason || also.contains(&reason),
+            "{}: unexpected reason {reason} in {s:?}",
+            row.fault
+        );
+    }
+    assert_eq!(
+        s.iter().filter(|x| x.starts_with("connected/")).count(),
+        1,
+        "{}: connected once after the fault: {s:?}",
+        row.fault
+    );
+}
+
+// ---- the rows -------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_reset() {
+    let lab = Lab::start("tcp-reset", Duration::from_secs(600)).await;
+    let device = lab.spawn(&lab.device_file(3, None));
+    steady(&device).await;
+    let fault_at = Instant::now();
+    let reset = lab.proxy().reset().unwrap();
+    assert!(reset >= 1, "the device's connection was reset");
+    let (row, _) = finish(&lab, device, 3, fault_at, Duration::ZERO, true).await;
+    assert_eq!(
+        row.statuses,
+        [
+            "disconnected-retrying/communication-error",
+            "connected/connection-ok"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_graceful_shutdown() {
+    let lab = Lab::start("broker-graceful-shutdown", Duration::from_secs(600)).await;
+    let device = lab.spawn(&lab.device_file(5, None));
+    steady(&device).await;
+    let fault_at = Instant::now();
+    let status = block(|| lab.broker.lock().unwrap().stop().unwrap());
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "mosquitto exits 0 on SIGTERM"
+    );
+    let down = Duration::from_secs(3);
+    tokio::time::sleep(down).await;
+    lab.restart_broker();
+    let (row, _) = finish(&lab, device, 5, fault_at, down, true).await;
+    // mosquitto closes the links as it goes; while it is down the proxy resets.
+    assert_drop_and_back(&row, "communication-error", &[]);
+}
+
+async fn broker_killed(row: &'static str, down: Duration) {
+    let lab = Lab::start(row, Duration::from_secs(600)).await;
+    let device = lab.spawn(&lab.device_file(5, None));
+    steady(&device).await;
+    let fault_at = Instant::now();
+    block(|| lab.broker.lock().unwrap().kill().unwrap());
+    tokio::time::sleep(down).await;
+    lab.restart_broker();
+    let (row, tally) = finish(&lab, device, 5, fault_at, down, true).await;
+    // Ten failed reconnects in a row send the device back to provisioning, which
+    // assigns the same hub again.
+    assert_drop_and_back(&row, "communication-error", &["provisioning"]);
+    let registrations = tally.registrations;
+    if down >= Duration::from_secs(30) {
+        assert!(
+            registrations >= 2,
+            "{row:?}: reprovisioned during a long outage ({registrations} registrations)"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_killed_for_5s() {
+    broker_killed("broker-killed-5s", Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_killed_for_60s() {
+    broker_killed("broker-killed-60s", Duration::from_secs(60)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_broker() {
+    let lab = Lab::start("half-open-broker", Duration::from_secs(600)).await;
+    let device = lab.spawn(&lab.device_file(5, None));
+    steady(&device).await;
+    let fault_at = Instant::now();
+    block(|| lab.broker.lock().unwrap().pause().unwrap());
+    let paused = Duration::from_secs(15);
+    tokio::time::sleep(paused).await;
+    block(|| lab.broker.lock().unwrap().resume().unwrap());
+    let (row, _) = finish(&lab, device, 5, fault_at, paused, true).await;
+    // The ping goes unanswered; attempts while paused time out waiting for CONNACK.
+    assert_drop_and_back(
+        &row,
+        "no-ping-response",
+        &["communication-error", "provisioning"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_revoked() {
+    let lab = Lab::start("credentials-revoked", Duration::from_secs(600)).await;
+    let device = lab.spawn(&lab.device_file(5, None));
+    steady(&device).await;
+    let issued = lab.emulator.tokens_issued(&device_id(lab.row));
+    let fault_at = Instant::now();
+    block(|| lab.emulator.revoke(&device_id(lab.row)).unwrap());
+    let (row, tally) = finish(&lab, device, 5, fault_at, Duration::ZERO, true).await;
+    // Dropped at the reload, refused (0x87) with the old token, the token service
+    // refuses to renew (401), so the device registers again and gets a new token.
+    assert_eq!(
+        row.statuses,
+        [
+            "disconnected-retrying/communication-error",
+            "disconnected-retrying/bad-credential",
+            "disconnected-retrying/provisioning",
+            "connected/connection-ok"
+        ]
+    );
+    let refused = tally
+        .decisions
+        .iter()
+        .filter_map(|(_, d)| d.cause.as_ref().map(|c| c.rule.clone()))
+        .collect::<Vec<_>>();
+    assert!(
+        refused.iter().any(|r| r == "mqtt5/0x87"),
+        "refused as not authorized: {refused:?}"
+    );
+    assert!(lab.emulator.tokens_issued(&device_id(lab.row)) > issued);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_unreachable_reprovisions_to_a_new_hub() {
+    let mut lab = Lab::start("hub-unreachable", Duration::from_secs(600)).await;
+    let device = lab.spawn(&lab.device_file(5, None));
+    steady(&device).await;
+    let hub_b = Proxy::start(&lab.broker.lock().unwrap().address()).unwrap();
+    lab.emulator.set_hub(hub_b.address());
+    let fault_at = Instant::now();
+    // Hub A goes away for good: its address refuses connections.
+    drop(lab.proxy.take());
+    let (row, tally) = finish(&lab, device, 5, fault_at, Duration::ZERO, true).await;
+    assert_drop_and_back(&row, "communication-error", &["provisioning"]);
+    let after: Vec<&String> = tally
+        .opens
+        .iter()
+        .filter(|(at, _)| *at >= fault_at)
+        .map(|(_, hub)| hub)
+        .collect();
+    let to_b = after.iter().position(|h| **h == hub_b.address()).unwrap();
+    assert!(
+        to_b >= 10,
+        "more than 10 attempts on hub A before reprovisioning: {after:?}"
+    );
+    assert_eq!(tally.registrations, 2, "registered once more");
+    assert_eq!(after.last().unwrap().as_str(), hub_b.address());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_throttled_429_honours_retry_after() {
+    let lab = Lab::start("provisioning-429", Duration::from_secs(600)).await;
+    lab.emulator.inject(Fault::throttled(3), 1);
+    let fault_at = Instant::now();
+    let device = lab.spawn(&lab.device_file(5, None));
+    let (row, tally) = finish(&lab, device, 5, fault_at, Duration::from_secs(3), true).await;
+    assert_eq!(
+        row.statuses.first().unwrap(),
+        "disconnected-retrying/provisioning"
+    );
+    assert_eq!(row.statuses.last().unwrap(), "connected/connection-ok");
+    let served = lab.emulator.served();
+    let registers: Vec<_> = served.iter().filter(|s| s.kind == "register").collect();
+    assert_eq!(
+        registers.iter().map(|s| s.status).collect::<Vec<_>>(),
+        [429, 202]
+    );
+    let waited = registers[1].at.duration_since(registers[0].at);
+    assert!(
+        waited >= Duration::from_secs(3),
+        "the 429's retry-after (3 s) was honoured: {waited:?}"
+    );
+    assert!(
+        tally
+            .decisions
+            .iter()
+            .any(|(_, d)| d.cause.as_ref().is_some_and(|c| c.rule == "http/429001"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_500_backs_off() {
+    let lab = Lab::start("provisioning-500", Duration::from_secs(600)).await;
+    lab.emulator.inject(Fault::status(500), 2);
+    let fault_at = Instant::now();
+    let device = lab.spawn(&lab.device_file(5, None));
+    let (row, tally) = finish(&lab, device, 5, fault_at, Duration::ZERO, true).await;
+    assert_eq!(row.statuses.last().unwrap(), "connected/connection-ok");
+    let served = lab.emulator.served();
+    let registers: Vec<u16> = served
+        .iter()
+        .filter(|s| s.kind == "register")
+        .map(|s| s.status)
+        .collect();
+    assert_eq!(registers, [500, 500, 202]);
+    let backoffs = tally
+        .decisions
+        .iter()
+        .filter(|(_, d)| {
+            d.cause.as_ref().is_some_and(|c| c.rule.starts_with("http/500"))
+                && matches!(d.action, tether_host::Action::Backoff(ref b) if b.then_provision && b.curve == tether_host::Curve::Normal)
+        })
+        .count();
+    assert_eq!(
+        backoffs, 2,
+        "each 500 backed off on the normal curve before registering again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_expiry_is_routine() {
+    // Tokens last 5 s: renewed at 80%, about every 4 s, over a 15 s run.
+    let lab = Lab::start("credential-expiry", Duration::from_secs(5)).await;
+    let device = lab.spawn(&lab.device_file(5, None));
+    steady(&device).await;
+    let from = Instant::now();
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let (row, tally) = finish(&lab, device, 5, from, Duration::ZERO, false).await;
+    let renewals = tally.renewals;
+    assert!(
+        renewals >= 3,
+        "renewed ahead of expiry ({renewals} renewals)"
+    );
+    // Only routine rollovers: never a fault reason.
+    for pair in row.statuses.chunks(2) {
+        assert_eq!(
+            pair,
+            [
+                "disconnected-retrying/credential-renewal",
+                "connected/connection-ok"
+            ],
+            "{:?}",
+            row.statuses
+        );
+    }
+    assert!(row.statuses.len() >= 6, "{:?}", row.statuses);
+    assert_eq!(row.failed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unrecoverable_auth_without_provisioning_stops() {
+    let lab = Lab::start("unrecoverable-auth", Duration::from_secs(600)).await;
+    let connection = json!({
+        "hub": lab.proxy().address(),
+        "device-id": "intruder",
+        "seed": 7,
+        "credential": { "secret": "intruder:wrong-password" },
+        "policy": { "kind": "exponential", "initial-ms": 100, "multiplier": 2, "max-ms": 500 }
+    });
+    let fault_at = Instant::now();
+    let device = lab.spawn(&lab.device_file(5, Some(connection)));
+    let stopped = wait_for(&device, "the device to give up", |t| {
+        t.statuses
+            .iter()
+            .any(|(_, s)| s.status == Status::Disconnected)
+    })
+    .await;
+    // No further attempts, and nothing more is accepted.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let later = device.tally();
+    assert_eq!(
+        later.opens.len(),
+        1,
+        "one attempt, then none: {:?}",
+        later.opens
+    );
+    assert_eq!(later.opens.len(), stopped.opens.len());
+    assert_eq!(
+        device.publish("tether/other", b"x").await.unwrap(),
+        Err(PublishError::Stopped)
+    );
+    let (row, tally) = finish(&lab, device, 5, fault_at, Duration::ZERO, false).await;
+    assert_eq!(row.statuses, ["disconnected/bad-credential"]);
+    assert!(
+        tally
+            .outcomes
+            .values()
+            .all(|o| *o == Outcome::Failed(tether_host::MessageFailure::Unrecoverable))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unrecoverable_bad_endpoint_stops() {
+    let lab = Lab::start("unrecoverable-bad-endpoint", Duration::from_secs(600)).await;
+    let connection = json!({
+        "hub": "hub.invalid:not-a-port",
+        "device-id": "lost",
+        "seed": 7
+    });
+    let fault_at = Instant::now();
+    let device = lab.spawn(&lab.device_file(5, Some(connection)));
+    wait_for(&device, "the device to give up", |t| {
+        t.statuses
+            .iter()
+            .any(|(_, s)| s.status == Status::Disconnected)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(device.tally().opens.len(), 1);
+    let (row, _) = finish(&lab, device, 5, fault_at, Duration::ZERO, false).await;
+    assert_eq!(row.statuses, ["disconnected/bad-endpoint"]);
+}
