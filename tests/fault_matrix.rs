@@ -416,7 +416,10 @@ async fn finish(
         fault: lab.row,
         mqtt,
         statuses: statuses_between(&tally, fault_at, stop_at),
-        reconnect: reconnected.map(|at| at.duration_since(fault_at)),
+        // Rows that are not a drop (routine renewals, give-ups) have no reconnect.
+        reconnect: reconnected
+            .filter(|_| expect_reconnect)
+            .map(|at| at.duration_since(fault_at)),
         fault_duration,
         accepted: tally.accepted.len(),
         delivered: tally.delivered(),

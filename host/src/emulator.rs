@@ -56,18 +56,26 @@ pub const API_VERSION: &str = "2021-06-01";
 pub type Reload = Arc<dyn Fn() -> io::Result<()> + Send + Sync>;
 
 /// A reload that sends SIGHUP to process `pid` (with `kill -s HUP`).
+///
+/// mosquitto reloads on its next loop turn and says nothing back, so this waits a
+/// moment ([`SIGHUP_SETTLE`]) before the emulator hands out the token the new file
+/// holds; a caller that can watch the broker's log should wait for its
+/// `Reloading config.` line instead (the fault matrix does).
 pub fn sighup(pid: u32) -> Reload {
     Arc::new(move || {
         let status = std::process::Command::new("kill")
             .args(["-s", "HUP", &pid.to_string()])
             .status()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(io::Error::other(format!("kill -s HUP {pid}: {status}")))
+        if !status.success() {
+            return Err(io::Error::other(format!("kill -s HUP {pid}: {status}")));
         }
+        std::thread::sleep(SIGHUP_SETTLE);
+        Ok(())
     })
 }
+
+/// How long [`sighup`] gives the broker to reread its password file.
+pub const SIGHUP_SETTLE: Duration = Duration::from_millis(200);
 
 /// How the emulator starts.
 ///
@@ -264,7 +272,7 @@ impl Emulator {
                         changed && write_password_file(&inner).is_ok()
                     };
                     if reload {
-                        reload_broker(&shared);
+                        reload_broker(&shared).await;
                     }
                 }
             }
@@ -343,12 +351,13 @@ impl Drop for Emulator {
     }
 }
 
-fn reload_broker(shared: &Shared) {
+/// Run the reload hook off the async workers (it may wait for the broker).
+async fn reload_broker(shared: &Shared) {
     let reload = lock(shared).config.reload.clone();
     if let Some(reload) = reload {
         // A failed reload leaves the broker on the old file; the next change
         // tries again.
-        let _ = reload();
+        let _ = tokio::task::spawn_blocking(move || reload()).await;
     }
 }
 
@@ -508,7 +517,7 @@ async fn poll(
     State(shared): State<Shared>,
     UrlPath((scope, registration, operation)): UrlPath<(String, String, String)>,
 ) -> Response {
-    let reload = {
+    let body = {
         let mut inner = lock(&shared);
         if let Some(r) = take_fault(&mut inner, "poll") {
             return r;
@@ -551,7 +560,7 @@ async fn poll(
         };
         served(&mut inner, "poll", 200);
         let hub = inner.hub.clone();
-        let body = json!({
+        json!({
             "operationId": operation,
             "status": "assigned",
             "registrationState": {
@@ -562,11 +571,10 @@ async fn poll(
                 "substatus": "initialAssignment",
                 "credential": credential,
             }
-        });
-        (true, body)
+        })
     };
-    reload_broker(&shared);
-    (StatusCode::OK, Json(reload.1)).into_response()
+    reload_broker(&shared).await;
+    (StatusCode::OK, Json(body)).into_response()
 }
 
 async fn token(State(shared): State<Shared>, UrlPath(device): UrlPath<String>) -> Response {
@@ -587,7 +595,7 @@ async fn token(State(shared): State<Shared>, UrlPath(device): UrlPath<String>) -
             }
         }
     };
-    reload_broker(&shared);
+    reload_broker(&shared).await;
     (StatusCode::OK, Json(body)).into_response()
 }
 
