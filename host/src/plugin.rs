@@ -199,8 +199,22 @@ fn compile(pe: &PluginEngine, path: &Path) -> anyhow::Result<RetryPolicyPre<Plug
         .context("the plugin does not export the `retry-policy` world (tether:reconnect/policy)")
 }
 
+/// The imports of the component in the file at `path`, as the plugin loader
+/// sees them (compiled on a plain engine). A loadable plugin has none.
+pub fn imports_of(path: impl AsRef<Path>) -> anyhow::Result<Vec<String>> {
+    let path = path.as_ref();
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config).map_err(wasm_err)?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let component = Component::new(&engine, &bytes)
+        .map_err(wasm_err)
+        .with_context(|| format!("compiling {}", path.display()))?;
+    Ok(component_imports(&engine, &component))
+}
+
 /// The names of a component's imports.
-pub fn component_imports(engine: &Engine, component: &Component) -> Vec<String> {
+fn component_imports(engine: &Engine, component: &Component) -> Vec<String> {
     component
         .component_type()
         .imports(engine)
@@ -399,7 +413,7 @@ fn fault_of(e: &wasmtime::Error, data: &PluginData) -> (PluginFaultReason, Strin
             None => (
                 PluginFaultReason::Trap,
                 match trap {
-                    Some(t) => format!("trap: {t}"),
+                    Some(t) => format!("{t}"),
                     None => format!("{e}"),
                 },
             ),
