@@ -217,6 +217,7 @@ mod tests {
             vec![
                 "tether:reconnect/credentials@0.1.0",
                 "tether:reconnect/events@0.1.0",
+                "tether:reconnect/policy-plugins@0.1.0",
                 "tether:reconnect/provisioning@0.1.0",
                 "tether:reconnect/transport@0.1.0",
                 "tether:reconnect/types@0.1.0",
