@@ -299,13 +299,11 @@ impl plugin::PluginHost for ImportedPlugins {
             params: input.params.into(),
         };
         match policy_plugins::decide(name, &input) {
-            policy_plugins::PluginAnswer::Decided(d) => {
-                plugin::PluginAnswer::Decided(match d {
-                    policy_plugins::PluginDecision::RetryAfter(ms) => {
-                        plugin::PluginDecision::RetryAfter(ms)
-                    }
-                    policy_plugins::PluginDecision::GiveUp => plugin::PluginDecision::GiveUp,
-                })
+            policy_plugins::PluginAnswer::RetryAfter(ms) => {
+                plugin::PluginAnswer::Decided(plugin::PluginDecision::RetryAfter(ms))
+            }
+            policy_plugins::PluginAnswer::GiveUp => {
+                plugin::PluginAnswer::Decided(plugin::PluginDecision::GiveUp)
             }
             policy_plugins::PluginAnswer::Failed(e) => {
                 plugin::PluginAnswer::Failed(plugin_fault_reason_in(e.reason), e.detail)

@@ -378,12 +378,10 @@ impl Loaded {
                 self.stats.last_fuel = used;
                 self.stats.max_fuel = self.stats.max_fuel.max(used);
                 self.live = Some(live);
-                host_side::PluginAnswer::Decided(match decision {
-                    plugin_side::Decision::RetryAfter(ms) => {
-                        host_side::PluginDecision::RetryAfter(ms)
-                    }
-                    plugin_side::Decision::GiveUp => host_side::PluginDecision::GiveUp,
-                })
+                match decision {
+                    plugin_side::Decision::RetryAfter(ms) => host_side::PluginAnswer::RetryAfter(ms),
+                    plugin_side::Decision::GiveUp => host_side::PluginAnswer::GiveUp,
+                }
             }
             // The instance is dropped here: after a trap its memory may be
             // half-written, so the next decision gets a fresh one.

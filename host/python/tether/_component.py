@@ -187,11 +187,13 @@ def lift_plugin_fault(rec: Any) -> t.PluginFault:
                          bool(_get(rec, "quarantined")))
 
 
-def plugins_unavailable(_store: Any, plugin: str, _input: Any) -> Variant:
+def plugins_unavailable(_store: Any, plugin: str, _input: Any) -> Record:
     """``policy-plugins.decide``: this host does not run plugins. The engine then uses
-    the fallback policy, reports ``unavailable`` and quarantines the plugin."""
-    return Variant("failed", _record(reason="unavailable",
-                                     detail="the Python host does not run plugins"))
+    the fallback policy, reports ``unavailable`` and quarantines the plugin.
+
+    ``plugin-answer`` lowers untagged in wasmtime-py (its cases are an int, nothing
+    and a record), so the ``failed`` case is the bare record."""
+    return _record(reason="unavailable", detail="the Python host does not run plugins")
 
 
 def unwrap_result(v: Any, ok_types: tuple[type, ...]) -> tuple[bool, Any]:

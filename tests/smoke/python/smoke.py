@@ -180,11 +180,12 @@ class Host:
         self.record("plugin-fault", f"plugin-fault {field(fault, 'reason')}")
 
     def decide_plugin(self, _store, _plugin, _input):
-        # This smoke host runs no plugins: the engine falls back.
+        # This smoke host runs no plugins: the engine falls back. `plugin-answer`
+        # lowers untagged here (an int, nothing, a record): `failed` is the record.
         failed = Record()
         setattr(failed, "reason", "unavailable")
         setattr(failed, "detail", "the smoke host runs no plugins")
-        return Variant("failed", failed)
+        return failed
 
 
 def import_names(engine, component):
