@@ -105,7 +105,10 @@ const PLUGINS: [(&str, &str); 5] = [
         "tether-plugin-metered-cellular",
         "TETHER_PLUGIN_METERED_CELLULAR",
     ),
-    ("tether-plugin-circuit-breaker", "TETHER_PLUGIN_CIRCUIT_BREAKER"),
+    (
+        "tether-plugin-circuit-breaker",
+        "TETHER_PLUGIN_CIRCUIT_BREAKER",
+    ),
     ("tether-plugin-hostile", "TETHER_PLUGIN_HOSTILE"),
     ("tether-plugin-hostile-wasi", "TETHER_PLUGIN_HOSTILE_WASI"),
 ];

@@ -104,7 +104,10 @@ fn a_plugin_that_imports_wasi_is_refused_at_load_naming_the_import() {
 fn a_missing_or_invalid_plugin_file_is_an_error_naming_it() {
     let config = custom("/nonexistent/policy.wasm", "{}", "");
     let err = Device::new(runtime(), &config, VirtualClock::new(), Entropy::fixed(1)).unwrap_err();
-    assert!(format!("{err:#}").contains("/nonexistent/policy.wasm"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("/nonexistent/policy.wasm"),
+        "{err:#}"
+    );
 
     // The engine component itself is a component, but not a retry-policy plugin.
     let engine = tether_tests::component_path();
@@ -212,7 +215,10 @@ fn satellite_window_retries_fall_inside_the_pass_windows() {
     // plugin's, and must fall inside a pass, before its guard.
     for &t in &opens[1..] {
         assert!(in_window(t), "a retry at {t} ms is outside every pass");
-        assert!((t - OFFSET) % PERIOD < OPEN - GUARD, "retry at {t} ms is in the guard");
+        assert!(
+            (t - OFFSET) % PERIOD < OPEN - GUARD,
+            "retry at {t} ms is in the guard"
+        );
     }
     assert!(sim.plugin_faults().is_empty(), "{:?}", sim.plugin_faults());
     assert!(
@@ -221,7 +227,11 @@ fn satellite_window_retries_fall_inside_the_pass_windows() {
     );
     // Connected in every pass.
     assert_eq!(connected_count(&sim), usize::try_from(passes).unwrap());
-    let stats = sim.device().instance().plugin_stats(examples::SATELLITE_WINDOW).unwrap();
+    let stats = sim
+        .device()
+        .instance()
+        .plugin_stats(examples::SATELLITE_WINDOW)
+        .unwrap();
     println!("satellite-window: {stats:?}");
     assert_eq!(stats.faults, 0);
     assert_eq!(stats.instantiations, 1);
@@ -264,13 +274,21 @@ fn metered_cellular_never_exceeds_its_daily_budget_over_three_days() {
         .max()
         .unwrap_or(0);
     let per_day: Vec<usize> = (0..3)
-        .map(|d| retries.iter().filter(|&&t| t >= d * DAY && t < (d + 1) * DAY).count())
+        .map(|d| {
+            retries
+                .iter()
+                .filter(|&&t| t >= d * DAY && t < (d + 1) * DAY)
+                .count()
+        })
         .collect();
     println!(
         "metered-cellular: {} attempts in 3 days, per day {per_day:?}, most in any 24 h: {worst} (budget {budget})",
         retries.len()
     );
-    assert!(worst <= usize::try_from(budget).unwrap(), "{worst} attempts in 24 h");
+    assert!(
+        worst <= usize::try_from(budget).unwrap(),
+        "{worst} attempts in 24 h"
+    );
     // Spent, not hoarded: the device does reconnect every day.
     assert!(per_day.iter().all(|&n| n > 0), "{per_day:?}");
     assert!(connected_count(&sim) >= 3);
@@ -294,7 +312,10 @@ fn circuit_breaker_opens_after_the_threshold_and_probes_with_a_growing_cool_down
     print_schedule("circuit-breaker", &sim, 40);
 
     let delays = backoffs(&sim);
-    println!("circuit-breaker delays (ms): {:?}", delays.iter().map(|d| d.1).collect::<Vec<_>>());
+    println!(
+        "circuit-breaker delays (ms): {:?}",
+        delays.iter().map(|d| d.1).collect::<Vec<_>>()
+    );
     // Closed: the first retries follow the fallback (the default curve, under
     // 60 s). Open from the 5th failed attempt in a row: 60 s doubling to 480 s,
     // each +-10%.
@@ -308,12 +329,18 @@ fn circuit_breaker_opens_after_the_threshold_and_probes_with_a_growing_cool_down
         } else {
             let lo = expected_cool - expected_cool / 10;
             let hi = expected_cool + expected_cool / 10;
-            assert!((lo..=hi).contains(delay), "delay {i} = {delay}, cool {expected_cool}");
+            assert!(
+                (lo..=hi).contains(delay),
+                "delay {i} = {delay}, cool {expected_cool}"
+            );
             expected_cool = (expected_cool * 2).min(480_000);
         }
     }
     let opens = open_times(&sim);
-    let during = opens.iter().filter(|&&t| t > 1_000 && t < 1_000 + outage).count();
+    let during = opens
+        .iter()
+        .filter(|&&t| t > 1_000 && t < 1_000 + outage)
+        .count();
     println!("circuit-breaker: {during} attempts during the 2 h outage");
     assert!(during < 30, "{during} attempts: the breaker did not hold");
     // Back within one cool-down of the hub's return.
@@ -356,7 +383,11 @@ fn assert_contained(sim: &Sim, mode: &str, reason: PluginFaultReason) {
         assert_eq!(f.plugin, examples::HOSTILE);
         assert_eq!(f.consecutive, u32::try_from(i + 1).unwrap());
         assert_eq!(f.quarantined, i == 2, "{mode}: {f:?}");
-        assert!(f.detail.len() <= plugin::DETAIL_MAX, "{mode}: detail of {} bytes", f.detail.len());
+        assert!(
+            f.detail.len() <= plugin::DETAIL_MAX,
+            "{mode}: detail of {} bytes",
+            f.detail.len()
+        );
         assert!(matches!(f.used, Decision::RetryAfter(_)), "{mode}: {f:?}");
     }
     let delays = backoffs(sim);
@@ -368,8 +399,16 @@ fn assert_contained(sim: &Sim, mode: &str, reason: PluginFaultReason) {
     }
     // Quarantined: the fallback decides, with no more faults.
     assert!(delays[3..].iter().all(|d| d.2 == Curve::Normal));
-    assert_eq!(sim.statuses().last().unwrap().status, Status::Connected, "{mode}");
-    assert_eq!(connected_count(sim), 2, "{mode}: connected at start and after the outage");
+    assert_eq!(
+        sim.statuses().last().unwrap().status,
+        Status::Connected,
+        "{mode}"
+    );
+    assert_eq!(
+        connected_count(sim),
+        2,
+        "{mode}: connected at start and after the outage"
+    );
     println!(
         "{mode}: contained as {} ({})",
         plugin_fault_reason_name(reason),
@@ -394,7 +433,9 @@ fn deep_recursion_traps_and_the_fallback_decides() {
     let sim = hostile_run(runtime(), r#"{"mode": "recursion"}"#, "");
     assert_contained(&sim, "recursion", PluginFaultReason::Trap);
     assert!(
-        sim.plugin_faults()[0].detail.contains("call stack exhausted")
+        sim.plugin_faults()[0]
+            .detail
+            .contains("call stack exhausted")
             || sim.plugin_faults()[0].detail.contains("out of bounds"),
         "{:?}",
         sim.plugin_faults()[0]
@@ -405,20 +446,39 @@ fn deep_recursion_traps_and_the_fallback_decides() {
 fn a_trap_is_reported_and_the_fallback_decides() {
     let mut sim = hostile_run(runtime(), r#"{"mode": "trap"}"#, "");
     assert_contained(&sim, "trap", PluginFaultReason::Trap);
-    assert!(sim.plugin_faults()[0].detail.contains("unreachable"), "{:?}", sim.plugin_faults()[0]);
+    assert!(
+        sim.plugin_faults()[0].detail.contains("unreachable"),
+        "{:?}",
+        sim.plugin_faults()[0]
+    );
     // Instantiated at load, then afresh for the decision after each fault; the
     // third fault quarantined it, so no fourth instance was made.
-    let stats = sim.device().instance().plugin_stats(examples::HOSTILE).unwrap();
-    assert_eq!((stats.decisions, stats.faults, stats.instantiations), (3, 3, 3));
+    let stats = sim
+        .device()
+        .instance()
+        .plugin_stats(examples::HOSTILE)
+        .unwrap();
+    assert_eq!(
+        (stats.decisions, stats.faults, stats.instantiations),
+        (3, 3, 3)
+    );
 }
 
 #[test]
 fn a_delay_of_u64_max_is_an_invalid_answer_and_the_fallback_decides() {
     let mut sim = hostile_run(runtime(), r#"{"mode": "max-delay"}"#, "");
     assert_contained(&sim, "max-delay", PluginFaultReason::InvalidAnswer);
-    assert!(sim.plugin_faults()[0].detail.contains("18446744073709551615"));
+    assert!(
+        sim.plugin_faults()[0]
+            .detail
+            .contains("18446744073709551615")
+    );
     // The plugin itself did not fail: no re-instantiation.
-    let stats = sim.device().instance().plugin_stats(examples::HOSTILE).unwrap();
+    let stats = sim
+        .device()
+        .instance()
+        .plugin_stats(examples::HOSTILE)
+        .unwrap();
     assert_eq!((stats.faults, stats.instantiations), (0, 1));
 }
 
@@ -446,13 +506,23 @@ fn a_plugin_that_recovers_is_not_quarantined() {
     let curves: Vec<Curve> = backoffs(&sim).iter().map(|d| d.2).collect();
     assert_eq!(
         curves,
-        [Curve::Normal, Curve::Normal, Curve::Plugin, Curve::Plugin, Curve::Plugin]
+        [
+            Curve::Normal,
+            Curve::Normal,
+            Curve::Plugin,
+            Curve::Plugin,
+            Curve::Plugin
+        ]
     );
 }
 
 #[test]
 fn quarantine_after_is_configurable() {
-    let sim = hostile_run(runtime(), r#"{"mode": "trap"}"#, r#", "quarantine-after": 1"#);
+    let sim = hostile_run(
+        runtime(),
+        r#"{"mode": "trap"}"#,
+        r#", "quarantine-after": 1"#,
+    );
     let faults = sim.plugin_faults();
     assert_eq!(faults.len(), 1);
     assert!(faults[0].quarantined);
@@ -465,10 +535,11 @@ fn a_plugin_may_give_up_and_the_connection_reports_retry_expired() {
     let last = sim.statuses().last().unwrap();
     assert_eq!(last.status, Status::Disconnected);
     assert_eq!(last.reason, tether_host::Reason::RetryExpired);
-    assert!(sim.decisions().iter().any(|d| matches!(
-        d.action,
-        Action::GiveUp(tether_host::GiveUpReason::Plugin)
-    )));
+    assert!(
+        sim.decisions()
+            .iter()
+            .any(|d| matches!(d.action, Action::GiveUp(tether_host::GiveUpReason::Plugin)))
+    );
     assert!(sim.plugin_faults().is_empty());
 }
 
@@ -497,7 +568,11 @@ fn a_thousand_trapping_decisions_leave_the_host_running() {
     assert!(faults.iter().all(|f| f.reason == PluginFaultReason::Trap));
     assert!(faults[999].quarantined && !faults[998].quarantined);
     assert_eq!(sim.statuses().last().unwrap().status, Status::Connected);
-    let stats = sim.device().instance().plugin_stats(examples::HOSTILE).unwrap();
+    let stats = sim
+        .device()
+        .instance()
+        .plugin_stats(examples::HOSTILE)
+        .unwrap();
     assert_eq!(stats.instantiations, 1_000);
 }
 

@@ -1504,4 +1504,130 @@ mod tests {
         );
         let _ = ApplicationError::Throttled;
     }
+
+    /// What a scripted plugin host was asked: attempt, fallback, params.
+    type Asked = alloc::rc::Rc<core::cell::RefCell<Vec<(u32, PluginDecision, String)>>>;
+
+    /// A plugin host that answers from a script, recording what it was asked.
+    #[derive(Debug)]
+    struct Scripted {
+        answers: alloc::collections::VecDeque<PluginAnswer>,
+        asked: Asked,
+    }
+
+    impl PluginHost for Scripted {
+        fn decide(&mut self, plugin: &str, input: &PluginInput<'_>) -> PluginAnswer {
+            assert_eq!(plugin, "p.wasm");
+            self.asked
+                .borrow_mut()
+                .push((input.attempt, input.fallback, input.params.into()));
+            self.answers
+                .pop_front()
+                .unwrap_or(PluginAnswer::Decided(PluginDecision::RetryAfter(7)))
+        }
+    }
+
+    fn plugin_conn(answers: Vec<PluginAnswer>) -> (Connection, Asked) {
+        let doc = r#"{"hub": "hub-a", "seed": 1, "policy": {"kind": "custom", "plugin": "p.wasm",
+            "params": {"a": 1}, "max-delay-ms": 60000,
+            "fallback": {"kind": "fixed", "interval-ms": 1000}}}"#;
+        let asked = alloc::rc::Rc::new(core::cell::RefCell::new(Vec::new()));
+        let host = Scripted {
+            answers: answers.into(),
+            asked: asked.clone(),
+        };
+        let c = Connection::new(config::parse(doc).unwrap(), 1)
+            .with_plugin_host(alloc::boxed::Box::new(host));
+        (c, asked)
+    }
+
+    fn faults(out: &[Command]) -> Vec<PluginFault> {
+        out.iter()
+            .filter_map(|c| match c {
+                Command::PluginFault(f) => Some(f.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Start, then fail `n` opens in a row, 1 s apart; everything that came out.
+    fn fail_opens(c: &mut Connection, n: u64) -> Vec<Command> {
+        let mut out = Vec::new();
+        c.start(0, &mut out).unwrap();
+        let mut now = 0;
+        for link in 1..=n {
+            c.on_failed(now, link, &refused(), &mut out).unwrap();
+            now = now.saturating_add(1_000);
+            c.on_wake(now, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn a_valid_plugin_answer_is_used_and_an_invalid_one_falls_back() {
+        let (mut c, asked) = plugin_conn(alloc::vec![
+            PluginAnswer::Decided(PluginDecision::RetryAfter(500)),
+            PluginAnswer::Decided(PluginDecision::RetryAfter(u64::MAX)),
+        ]);
+        let out = fail_opens(&mut c, 2);
+        assert_eq!(backoffs(&out), [500, 1_000]);
+        let f = faults(&out);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].reason, PluginFaultReason::InvalidAnswer);
+        assert_eq!(f[0].used, Decision::RetryAfter(1_000));
+        assert!(
+            f[0].detail.contains("over max-delay-ms 60000"),
+            "{}",
+            f[0].detail
+        );
+        let asked = asked.borrow();
+        assert_eq!(
+            asked[0],
+            (1, PluginDecision::RetryAfter(1_000), r#"{"a":1}"#.into())
+        );
+    }
+
+    #[test]
+    fn failures_fall_back_and_quarantine_after_three_in_a_row() {
+        let trap = || PluginAnswer::Failed(PluginFaultReason::Trap, "x".repeat(1_000));
+        let (mut c, asked) = plugin_conn(alloc::vec![trap(), trap(), trap(), trap()]);
+        let out = fail_opens(&mut c, 5);
+        let f = faults(&out);
+        assert_eq!(f.len(), 3);
+        assert!(
+            f.iter()
+                .all(|f| f.detail.len() == crate::types::PLUGIN_DETAIL_MAX)
+        );
+        assert_eq!(
+            f.iter().map(|f| f.quarantined).collect::<Vec<_>>(),
+            [false, false, true]
+        );
+        assert_eq!(backoffs(&out), [1_000; 5]);
+        assert_eq!(asked.borrow().len(), 3, "not asked once quarantined");
+        assert_eq!(c.plugin_quarantined(), Some(true));
+    }
+
+    #[test]
+    fn without_a_plugin_host_the_fallback_decides_as_unavailable() {
+        let doc =
+            r#"{"hub": "hub-a", "seed": 1, "policy": {"kind": "custom", "plugin": "p.wasm"}}"#;
+        let mut c = Connection::new(config::parse(doc).unwrap(), 1);
+        let out = fail_opens(&mut c, 1);
+        let f = faults(&out);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].reason, PluginFaultReason::Unavailable);
+        assert_eq!(backoffs(&out).len(), 1);
+    }
+
+    #[test]
+    fn a_plugin_that_gives_up_stops_the_connection() {
+        let (mut c, _) = plugin_conn(alloc::vec![PluginAnswer::Decided(PluginDecision::GiveUp)]);
+        let out = fail_opens(&mut c, 1);
+        assert!(out.contains(&Command::Decided(DecisionEvent {
+            at: 0,
+            cause: Some(classify(&refused())),
+            action: Action::GiveUp(GiveUpReason::Plugin),
+        })));
+        assert_eq!(c.status().reason, Reason::RetryExpired);
+    }
 }

@@ -984,10 +984,7 @@ fn parse_custom(mut o: Obj) -> Result<PolicyConfig, ConfigError> {
         Some(other) => {
             return Err(o.error(
                 "params",
-                format!(
-                    "expected an object, got {}",
-                    crate::json::describe(other)
-                ),
+                format!("expected an object, got {}", crate::json::describe(other)),
             ));
         }
     };

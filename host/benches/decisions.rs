@@ -14,8 +14,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant as StdInstant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tether_host::syntax::failure;
 use tether_host::plugin::examples;
+use tether_host::syntax::failure;
 use tether_host::{Command, Device, Entropy, NetworkError, Runtime, VirtualClock};
 
 fn decisions(c: &mut Criterion) {
@@ -84,7 +84,10 @@ fn decisions(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1));
     let policies = [
-        ("built-in (exponential)", r#"{"kind": "exponential"}"#.to_string()),
+        (
+            "built-in (exponential)",
+            r#"{"kind": "exponential"}"#.to_string(),
+        ),
         (
             "plugin: pass-through",
             format!(
@@ -115,7 +118,10 @@ fn decisions(c: &mut Criterion) {
                     let step = device.on_failed(link, black_box(&refused)).unwrap();
                     total = total.saturating_add(started.elapsed());
                     assert!(
-                        !step.commands.iter().any(|c| matches!(c, Command::PluginFault(_))),
+                        !step
+                            .commands
+                            .iter()
+                            .any(|c| matches!(c, Command::PluginFault(_))),
                         "{name}: {:?}",
                         step.commands
                     );

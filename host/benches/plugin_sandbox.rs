@@ -6,7 +6,13 @@
 //! 'profile.dev.package.tether-host.opt-level=3'`
 //!
 //! Prints figures; asserts only that the host survives (no wall-clock limit).
-#![allow(missing_docs, clippy::unwrap_used, clippy::panic, clippy::arithmetic_side_effects)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing
+)]
 
 use std::time::Instant as StdInstant;
 
@@ -32,24 +38,28 @@ fn fuel_of_examples(runtime: &Runtime) {
             "satellite-window",
             examples::SATELLITE_WINDOW,
             r#"{"period-ms": 5400000, "open-ms": 600000, "offset-ms": 1234567}"#,
+            // A pass can be 90 minutes away: the cap must allow the wait.
+            r#", "max-delay-ms": 5400000"#,
         ),
         (
             "metered-cellular",
             examples::METERED_CELLULAR,
             r#"{"budget-per-day": 96, "phase-ms": 777}"#,
+            "",
         ),
         (
             "circuit-breaker",
             examples::CIRCUIT_BREAKER,
             r#"{"failure-threshold": 3, "open-ms": 60000, "max-open-ms": 3600000}"#,
+            "",
         ),
     ];
-    for (name, path, params) in runs {
+    for (name, path, params, extra) in runs {
         let config = format!(
-            r#"{{"hub": "hub-a", "seed": 11, "policy": {{"kind": "custom", "plugin": {path:?}, "params": {params}}}}}"#
+            r#"{{"hub": "hub-a", "seed": 11, "policy": {{"kind": "custom", "plugin": {path:?}, "params": {params}{extra}}}}}"#
         );
         // A hub that is mostly down, refusing in every way that reaches a policy.
-        let failures = vec![
+        let failures = [
             failure::net(NetworkError::Refused),
             failure::mqtt5(0x89),
             failure::with_retry_after(failure::http(429, None), 30_000),
@@ -57,7 +67,7 @@ fn fuel_of_examples(runtime: &Runtime) {
             failure::with_server_reference(failure::mqtt5(0x9C), "hub-a"),
         ];
         let mut nth = 0usize;
-        let hub = ScriptedHub::new().rule(move |req| {
+        let hub = ScriptedHub::new().rule(move |_req| {
             nth += 1;
             if nth.is_multiple_of(7) {
                 OpenAnswer::accept(100)
@@ -71,10 +81,18 @@ fn fuel_of_examples(runtime: &Runtime) {
         }
         let mut sim = Sim::builder(&config).hub(hub).build(runtime).unwrap();
         sim.run_until(7 * 86_400_000).unwrap();
+        if std::env::var_os("TETHER_BENCH_VERBOSE").is_some() {
+            println!("{}", sim.transcript());
+        }
         let stats = sim.device().instance().plugin_stats(path).unwrap();
         println!(
-            "fuel {name}: {} decisions, max {} fuel per decision (last {}), faults {}",
-            stats.decisions, stats.max_fuel, stats.last_fuel, stats.faults
+            "fuel {name}: {} decisions, max {} fuel per decision (last {}), peak memory {} bytes, faults {} (reported by the engine: {})",
+            stats.decisions,
+            stats.max_fuel,
+            stats.last_fuel,
+            stats.peak_memory_bytes,
+            stats.faults,
+            sim.plugin_faults().len()
         );
     }
 }

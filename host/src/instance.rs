@@ -72,7 +72,11 @@ pub struct Instance {
 }
 
 impl Instance {
-    pub(crate) fn new(store: Store<HostState>, device: DeviceBindings, plugins: SharedLoader) -> Self {
+    pub(crate) fn new(
+        store: Store<HostState>,
+        device: DeviceBindings,
+        plugins: SharedLoader,
+    ) -> Self {
         Self {
             store,
             device,

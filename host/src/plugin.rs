@@ -116,6 +116,8 @@ pub struct PluginStats {
     pub last_fuel: u64,
     /// The most fuel any decision that answered used.
     pub max_fuel: u64,
+    /// The largest linear memory any instance of the plugin had, in bytes.
+    pub peak_memory_bytes: usize,
 }
 
 /// Compiles plugins on an engine of their own and caches them by path; shared by
@@ -258,6 +260,8 @@ pub(crate) struct PluginData {
     table_cap: usize,
     /// A growth past a cap was refused during the current call.
     denied: Option<String>,
+    /// The largest memory size granted.
+    peak: usize,
 }
 
 impl wasmtime::ResourceLimiter for PluginData {
@@ -274,6 +278,7 @@ impl wasmtime::ResourceLimiter for PluginData {
             ));
             return Ok(false);
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 
@@ -318,6 +323,7 @@ impl Loaded {
                 memory_cap: self.limits.memory_bytes,
                 table_cap: self.limits.table_elements,
                 denied: None,
+                peak: 0,
             },
         );
         store.limiter(|data| data as &mut dyn wasmtime::ResourceLimiter);
@@ -336,6 +342,9 @@ impl Loaded {
     fn decide(&mut self, input: &host_side::PluginInput) -> host_side::PluginAnswer {
         self.stats.decisions = self.stats.decisions.saturating_add(1);
         let answer = self.run(input);
+        if let Some(live) = &self.live {
+            self.stats.peak_memory_bytes = self.stats.peak_memory_bytes.max(live.store.data().peak);
+        }
         if let host_side::PluginAnswer::Failed(_) = answer {
             self.stats.faults = self.stats.faults.saturating_add(1);
         }
@@ -379,7 +388,9 @@ impl Loaded {
                 self.stats.max_fuel = self.stats.max_fuel.max(used);
                 self.live = Some(live);
                 match decision {
-                    plugin_side::Decision::RetryAfter(ms) => host_side::PluginAnswer::RetryAfter(ms),
+                    plugin_side::Decision::RetryAfter(ms) => {
+                        host_side::PluginAnswer::RetryAfter(ms)
+                    }
                     plugin_side::Decision::GiveUp => host_side::PluginAnswer::GiveUp,
                 }
             }

@@ -54,9 +54,10 @@ impl Breaker {
     /// `None` while the breaker is closed.
     pub fn cool_down(&self, failures: u64) -> Option<u64> {
         let probes = failures.checked_sub(self.threshold)?;
-        let doubled = self
-            .open_ms
-            .saturating_mul(1u64.checked_shl(u32::try_from(probes).unwrap_or(63).min(63)).unwrap_or(u64::MAX));
+        let doubled = self.open_ms.saturating_mul(
+            1u64.checked_shl(u32::try_from(probes).unwrap_or(63).min(63))
+                .unwrap_or(u64::MAX),
+        );
         Some(doubled.min(self.max_open_ms))
     }
 }
@@ -91,7 +92,8 @@ mod tests {
 
     #[test]
     fn the_cool_down_opens_at_the_threshold_and_doubles_to_the_cap() {
-        let b = Breaker::from_params(r#"{"failure-threshold":3,"open-ms":1000,"max-open-ms":5000}"#);
+        let b =
+            Breaker::from_params(r#"{"failure-threshold":3,"open-ms":1000,"max-open-ms":5000}"#);
         assert_eq!(b.cool_down(2), None);
         assert_eq!(b.cool_down(3), Some(1_000));
         assert_eq!(b.cool_down(4), Some(2_000));

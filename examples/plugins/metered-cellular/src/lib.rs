@@ -91,9 +91,13 @@ impl Policy for MeteredCellular {
         let skip = if beyond == 0 {
             0
         } else {
-            1u64.checked_shl(u32::try_from(beyond.saturating_sub(1)).unwrap_or(63).min(63))
-                .unwrap_or(u64::MAX)
-                .min(b.max_skip)
+            1u64.checked_shl(
+                u32::try_from(beyond.saturating_sub(1))
+                    .unwrap_or(63)
+                    .min(63),
+            )
+            .unwrap_or(u64::MAX)
+            .min(b.max_skip)
         };
         let earliest = input
             .now_ms

@@ -109,7 +109,7 @@ tether_plugin_sdk::plugin!(SatelliteWindow);
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
+    #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects, clippy::panic)]
     use super::*;
     use tether_plugin_sdk::{Level, Verdict};
 

@@ -128,10 +128,10 @@ fn find_value<'a>(params: &'a str, key: &str) -> Option<&'a str> {
         let end = rest.find('"')?;
         let name = rest.get(..end)?;
         rest = rest.get(end.checked_add(1)?..)?;
-        if let Some(value) = rest.strip_prefix(':') {
-            if name == key {
-                return Some(value);
-            }
+        if let Some(value) = rest.strip_prefix(':')
+            && name == key
+        {
+            return Some(value);
         }
     }
 }

@@ -59,6 +59,8 @@ impl Policy for Hostile {
                 }
             }
             "recursion" => Decision::RetryAfter(deep(0, &mut [0; 16])),
+            // Panicking is the point: the host must see the trap.
+            #[allow(clippy::panic)]
             "trap" => panic!("a policy bug"),
             "max-delay" => Decision::RetryAfter(u64::MAX),
             "give-up" => Decision::GiveUp,
