@@ -1,5 +1,7 @@
 //! Builds the tether component (`guest/`, for `wasm32-wasip2`, release) so that a
-//! plain `cargo build`, `cargo test` or `cargo run` always embeds a current one.
+//! plain `cargo build`, `cargo test` or `cargo run` always embeds a current one,
+//! and the retry-policy plugins next to it (`examples/plugins/`, the hostile ones
+//! of `tests/plugins/`), whose paths the crate exposes.
 //!
 //! The guest is built by a nested cargo with its own target directory: the outer
 //! cargo holds the lock on `target/`, and the guest needs another target and profile.
@@ -15,7 +17,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         .parent()
         .ok_or("host/ has no parent")?
         .to_path_buf();
-    for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.lock"] {
+    for watched in [
+        "guest/src",
+        "guest/Cargo.toml",
+        "wit",
+        "Cargo.lock",
+        "examples/plugins",
+        "tests/plugins",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let target_dir = root.join("target").join("wasm");
@@ -31,6 +40,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             "-p",
             "tether-guest",
         ])
+        .args(PLUGINS.iter().flat_map(|(package, _)| ["-p", package]))
         .arg("--target-dir")
         .arg(&target_dir);
     // The outer build's flags, wrappers (clippy, coverage) and target settings are
@@ -71,8 +81,37 @@ fn main() -> Result<(), Box<dyn Error>> {
     std::fs::copy(&wasm, &out)?;
     println!("cargo:rustc-env=TETHER_COMPONENT={}", out.display());
     println!("cargo:rustc-env=TETHER_COMPONENT_BUILT={}", wasm.display());
+    for (package, var) in PLUGINS {
+        let file = target_dir
+            .join("wasm32-wasip2")
+            .join("release")
+            .join(format!("{}.wasm", package.replace('-', "_")));
+        if !file.exists() {
+            return Err(format!("the plugin was not produced at {}", file.display()).into());
+        }
+        println!("cargo:rustc-env={var}={}", file.display());
+    }
     Ok(())
 }
+
+/// The plugin packages built with the component, and the variable naming each
+/// one's `.wasm` for `tether_host::plugin::examples`.
+const PLUGINS: [(&str, &str); 5] = [
+    (
+        "tether-plugin-satellite-window",
+        "TETHER_PLUGIN_SATELLITE_WINDOW",
+    ),
+    (
+        "tether-plugin-metered-cellular",
+        "TETHER_PLUGIN_METERED_CELLULAR",
+    ),
+    (
+        "tether-plugin-circuit-breaker",
+        "TETHER_PLUGIN_CIRCUIT_BREAKER",
+    ),
+    ("tether-plugin-hostile", "TETHER_PLUGIN_HOSTILE"),
+    ("tether-plugin-hostile-wasi", "TETHER_PLUGIN_HOSTILE_WASI"),
+];
 
 /// `rust-toolchain.toml` lists `wasm32-wasip2`, but rustup adds listed targets only
 /// when it installs the toolchain. A machine that already had 1.95.0 lacks it, and

@@ -45,6 +45,7 @@ fn the_component_imports_exactly_the_contract() {
         [
             "tether:reconnect/credentials@0.1.0",
             "tether:reconnect/events@0.1.0",
+            "tether:reconnect/policy-plugins@0.1.0",
             "tether:reconnect/provisioning@0.1.0",
             "tether:reconnect/transport@0.1.0",
             // Types only: records, variants and enums, no function.
@@ -59,8 +60,10 @@ fn the_component_imports_exactly_the_contract() {
             "tether:reconnect/credentials@0.1.0#renew",
             "tether:reconnect/events@0.1.0#decided",
             "tether:reconnect/events@0.1.0#message-outcome",
+            "tether:reconnect/events@0.1.0#plugin-fault",
             "tether:reconnect/events@0.1.0#status-changed",
             "tether:reconnect/events@0.1.0#wake-at",
+            "tether:reconnect/policy-plugins@0.1.0#decide",
             "tether:reconnect/provisioning@0.1.0#poll",
             "tether:reconnect/provisioning@0.1.0#register",
             "tether:reconnect/transport@0.1.0#close",

@@ -11,9 +11,10 @@ use tether_host::dst::{
 };
 use tether_host::{
     Action, ApplicationError, Assignment, BackoffPlan, Classification, Command, ConnectPlan,
-    Credential, Curve, DecisionEvent, Failure, FailureKind, GiveUpReason, HttpFailure, InputError,
-    Level, MessageFailure, NS_PER_MS, NetworkError, Outcome, Pending, ProtocolError,
-    ProvisioningResult, PublishError, Reason, Runtime, Status, StatusChange, Verdict,
+    Credential, Curve, Decision, DecisionEvent, Failure, FailureKind, GiveUpReason, HttpFailure,
+    InputError, Level, MessageFailure, NS_PER_MS, NetworkError, Outcome, Pending,
+    PluginFaultReason, PluginFaultReport, ProtocolError, ProvisioningResult, PublishError, Reason,
+    Runtime, Status, StatusChange, Verdict,
 };
 
 /// One fuzz case: a configuration and what happens to the device.
@@ -746,6 +747,7 @@ fn give_up(g: n::GiveUpReason) -> GiveUpReason {
         n::GiveUpReason::MaxAttempts => GiveUpReason::MaxAttempts,
         n::GiveUpReason::RetryTimeout => GiveUpReason::RetryTimeout,
         n::GiveUpReason::Unrecoverable => GiveUpReason::Unrecoverable,
+        n::GiveUpReason::Plugin => GiveUpReason::Plugin,
     }
 }
 
@@ -782,6 +784,7 @@ fn action(a: &n::Action) -> Action {
                 n::Curve::Normal => Curve::Normal,
                 n::Curve::Throttled => Curve::Throttled,
                 n::Curve::ServerHint => Curve::ServerHint,
+                n::Curve::Plugin => Curve::Plugin,
             },
             then_provision: p.then_provision,
         }),
@@ -852,5 +855,25 @@ fn command_out(c: NCommand) -> Command {
             outcome: outcome(o),
         },
         NCommand::WakeAt(t) => Command::WakeAt(ns(t)),
+        // The fuzzed configurations name no plugin, so neither side reports one.
+        NCommand::PluginFault(f) => Command::PluginFault(PluginFaultReport {
+            at: ns(f.at),
+            plugin: f.plugin,
+            reason: match f.reason {
+                n::PluginFaultReason::Trap => PluginFaultReason::Trap,
+                n::PluginFaultReason::OutOfFuel => PluginFaultReason::OutOfFuel,
+                n::PluginFaultReason::Deadline => PluginFaultReason::Deadline,
+                n::PluginFaultReason::MemoryLimit => PluginFaultReason::MemoryLimit,
+                n::PluginFaultReason::Unavailable => PluginFaultReason::Unavailable,
+                n::PluginFaultReason::InvalidAnswer => PluginFaultReason::InvalidAnswer,
+            },
+            detail: f.detail,
+            used: match f.used {
+                n::Decision::RetryAfter(ms) => Decision::RetryAfter(ms),
+                n::Decision::GiveUp(g) => Decision::GiveUp(give_up(g)),
+            },
+            consecutive: f.consecutive,
+            quarantined: f.quarantined,
+        }),
     }
 }

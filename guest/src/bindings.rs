@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use crate::types as core_t;
-use crate::{classify, config, connection, policy};
+use crate::{classify, config, connection, plugin, policy};
 
 wit_bindgen::generate!({
     world: "device",
@@ -26,7 +26,7 @@ wit_bindgen::generate!({
 use exports::tether::reconnect::connection as conn_x;
 use exports::tether::reconnect::decisions as dec_x;
 use tether::reconnect::types as w;
-use tether::reconnect::{credentials, events, provisioning, transport};
+use tether::reconnect::{credentials, events, policy_plugins, provisioning, transport};
 
 #[global_allocator]
 static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
@@ -113,6 +113,14 @@ impl dec_x::GuestRetrySchedule for RetrySchedule {
     fn create(policy: String, seed: u64) -> Result<dec_x::RetrySchedule, w::ConfigError> {
         let value = crate::json::parse_root(&policy).map_err(config_error_out)?;
         let cfg = policy::parse_policy(&value, "policy").map_err(config_error_out)?;
+        if cfg.plugin().is_some() {
+            // Plugin faults are reported through a connection's events; a bare
+            // schedule has nowhere to report them.
+            return Err(w::ConfigError {
+                field: "policy.kind".into(),
+                message: "kind \"custom\" runs only inside a connection".into(),
+            });
+        }
         Ok(dec_x::RetrySchedule::new(RetrySchedule {
             inner: RefCell::new(policy::Schedule::new(cfg, seed)),
         }))
@@ -195,8 +203,10 @@ impl conn_x::GuestConnection for Connection {
         let seed = cfg
             .seed
             .unwrap_or_else(wasi::random::random::get_random_u64);
+        let inner = connection::Connection::new(cfg, seed)
+            .with_plugin_host(alloc::boxed::Box::new(ImportedPlugins));
         Ok(conn_x::Connection::new(Connection {
-            inner: RefCell::new(connection::Connection::new(cfg, seed)),
+            inner: RefCell::new(inner),
         }))
     }
 
@@ -268,6 +278,81 @@ impl conn_x::GuestConnection for Connection {
     }
 }
 
+/// Plugins run by the host, through the `policy-plugins` import.
+#[derive(Debug)]
+struct ImportedPlugins;
+
+impl plugin::PluginHost for ImportedPlugins {
+    fn decide(&mut self, name: &str, input: &plugin::PluginInput<'_>) -> plugin::PluginAnswer {
+        let input = policy_plugins::PluginInput {
+            attempt: input.attempt,
+            consecutive_failures: input.consecutive_failures,
+            elapsed_ms: input.elapsed_ms,
+            connected_ms: input.connected_ms,
+            failure: classification_out(input.failure),
+            retry_after_ms: input.retry_after_ms,
+            server_reference: input.server_reference,
+            random: input.random,
+            now_ms: input.now_ms,
+            max_delay_ms: input.max_delay_ms,
+            fallback: plugin_decision_out(input.fallback),
+            params: input.params.into(),
+        };
+        match policy_plugins::decide(name, &input) {
+            policy_plugins::PluginAnswer::RetryAfter(ms) => {
+                plugin::PluginAnswer::Decided(plugin::PluginDecision::RetryAfter(ms))
+            }
+            policy_plugins::PluginAnswer::GiveUp => {
+                plugin::PluginAnswer::Decided(plugin::PluginDecision::GiveUp)
+            }
+            policy_plugins::PluginAnswer::Failed(e) => {
+                plugin::PluginAnswer::Failed(plugin_fault_reason_in(e.reason), e.detail)
+            }
+        }
+    }
+}
+
+fn plugin_decision_out(d: plugin::PluginDecision) -> policy_plugins::PluginDecision {
+    match d {
+        plugin::PluginDecision::RetryAfter(ms) => policy_plugins::PluginDecision::RetryAfter(ms),
+        plugin::PluginDecision::GiveUp => policy_plugins::PluginDecision::GiveUp,
+    }
+}
+
+fn plugin_fault_reason_in(r: w::PluginFaultReason) -> core_t::PluginFaultReason {
+    match r {
+        w::PluginFaultReason::Trap => core_t::PluginFaultReason::Trap,
+        w::PluginFaultReason::OutOfFuel => core_t::PluginFaultReason::OutOfFuel,
+        w::PluginFaultReason::Deadline => core_t::PluginFaultReason::Deadline,
+        w::PluginFaultReason::MemoryLimit => core_t::PluginFaultReason::MemoryLimit,
+        w::PluginFaultReason::Unavailable => core_t::PluginFaultReason::Unavailable,
+        w::PluginFaultReason::InvalidAnswer => core_t::PluginFaultReason::InvalidAnswer,
+    }
+}
+
+fn plugin_fault_reason_out(r: core_t::PluginFaultReason) -> w::PluginFaultReason {
+    match r {
+        core_t::PluginFaultReason::Trap => w::PluginFaultReason::Trap,
+        core_t::PluginFaultReason::OutOfFuel => w::PluginFaultReason::OutOfFuel,
+        core_t::PluginFaultReason::Deadline => w::PluginFaultReason::Deadline,
+        core_t::PluginFaultReason::MemoryLimit => w::PluginFaultReason::MemoryLimit,
+        core_t::PluginFaultReason::Unavailable => w::PluginFaultReason::Unavailable,
+        core_t::PluginFaultReason::InvalidAnswer => w::PluginFaultReason::InvalidAnswer,
+    }
+}
+
+fn plugin_fault_out(f: core_t::PluginFault) -> w::PluginFaultReport {
+    w::PluginFaultReport {
+        at: to_ns(f.at),
+        plugin: f.plugin,
+        reason: plugin_fault_reason_out(f.reason),
+        detail: f.detail,
+        used: decision_out(f.used),
+        consecutive: f.consecutive,
+        quarantined: f.quarantined,
+    }
+}
+
 fn perform(cmd: connection::Command) {
     use connection::Command as C;
     match cmd {
@@ -291,6 +376,7 @@ fn perform(cmd: connection::Command) {
         C::Decided(d) => events::decided(&decision_event_out(d)),
         C::Outcome { message, outcome } => events::message_outcome(message, outcome_out(outcome)),
         C::WakeAt(t) => events::wake_at(to_ns(t)),
+        C::PluginFault(f) => events::plugin_fault(&plugin_fault_out(f)),
     }
 }
 
@@ -427,6 +513,7 @@ fn give_up_out(g: core_t::GiveUpReason) -> w::GiveUpReason {
         core_t::GiveUpReason::MaxAttempts => w::GiveUpReason::MaxAttempts,
         core_t::GiveUpReason::RetryTimeout => w::GiveUpReason::RetryTimeout,
         core_t::GiveUpReason::Unrecoverable => w::GiveUpReason::Unrecoverable,
+        core_t::GiveUpReason::Plugin => w::GiveUpReason::Plugin,
     }
 }
 
@@ -451,6 +538,7 @@ fn decision_event_out(d: core_t::DecisionEvent) -> w::DecisionEvent {
                 core_t::Curve::Normal => w::Curve::Normal,
                 core_t::Curve::Throttled => w::Curve::Throttled,
                 core_t::Curve::ServerHint => w::Curve::ServerHint,
+                core_t::Curve::Plugin => w::Curve::Plugin,
             },
             then_provision: p.then_provision,
         }),

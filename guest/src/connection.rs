@@ -24,11 +24,12 @@ use alloc::vec::Vec;
 
 use crate::classify::classify;
 use crate::config::{Config, WhenFull};
+use crate::plugin::{PluginAnswer, PluginDecision, PluginHost, PluginInput, PluginState};
 use crate::policy::{CurveSel, Schedule};
 use crate::types::{
-    Action, BackoffPlan, Classification, ConnectPlan, Credential, Decision, DecisionEvent, Failure,
-    GiveUpReason, InputError, Instant, MessageFailure, Millis, Outcome, ProvisioningResult,
-    PublishError, Reason, Status, StatusChange, Verdict,
+    Action, BackoffPlan, Classification, ConnectPlan, Credential, Curve, Decision, DecisionEvent,
+    Failure, GiveUpReason, InputError, Instant, MessageFailure, Millis, Outcome, PluginFault,
+    PluginFaultReason, ProvisioningResult, PublishError, Reason, Status, StatusChange, Verdict,
 };
 
 /// What the host must do, in order.
@@ -83,6 +84,8 @@ pub enum Command {
     },
     /// `events.wake-at` (milliseconds here; the glue converts).
     WakeAt(Instant),
+    /// `events.plugin-fault`.
+    PluginFault(PluginFault),
 }
 
 /// What follows a backoff wait.
@@ -163,13 +166,29 @@ pub struct Connection {
     in_flight: VecDeque<Message>,
     status: StatusChange,
     announced_wake: Option<Instant>,
+    /// How long the link that just dropped had held, while its failure is handled.
+    held_before_drop: Option<Millis>,
+    /// The failure being handled named another server.
+    server_reference_seen: bool,
+    /// The custom policy's plugin, when the policy is `custom`.
+    plugin: Option<PluginState>,
+    /// Who runs the plugin (the `policy-plugins` import in the component).
+    plugin_host: Option<alloc::boxed::Box<dyn PluginHost>>,
 }
 
 impl Connection {
     /// A connection for `config`, with `seed` for the jitter.
     pub fn new(config: Config, seed: u64) -> Self {
         let schedule = Schedule::new(config.policy.clone(), seed);
+        let plugin = config
+            .policy
+            .plugin()
+            .map(|spec| PluginState::new(spec.clone(), seed));
         Self {
+            held_before_drop: None,
+            server_reference_seen: false,
+            plugin,
+            plugin_host: None,
             hub: config.hub.clone(),
             device_id: config.device_id.clone(),
             schedule,
@@ -193,9 +212,22 @@ impl Connection {
         }
     }
 
+    /// Run the custom policy's plugin through `host`. Without one, every plugin
+    /// decision fails as `unavailable` and the fallback decides.
+    pub fn with_plugin_host(mut self, host: alloc::boxed::Box<dyn PluginHost>) -> Self {
+        self.plugin_host = Some(host);
+        self
+    }
+
     /// The current status.
     pub fn status(&self) -> StatusChange {
         self.status
+    }
+
+    /// The plugin is quarantined: the fallback decides for the rest of this
+    /// connection's life. `None` without a plugin.
+    pub fn plugin_quarantined(&self) -> Option<bool> {
+        self.plugin.as_ref().map(|p| p.quarantined)
     }
 
     /// Messages accepted and still without an outcome.
@@ -269,6 +301,7 @@ impl Connection {
         // The failed link is gone; handle_failure picks the next state.
         self.state = State::Idle;
         self.handle_failure(now, failure, Some(now.saturating_sub(started_at)), out);
+        self.server_reference_seen = false;
         self.finish(now, out);
         Ok(())
     }
@@ -294,7 +327,10 @@ impl Connection {
         };
         self.link_lost(now, since);
         self.state = State::Idle;
+        self.held_before_drop = Some(now.saturating_sub(since));
         self.handle_failure(now, failure, None, out);
+        self.held_before_drop = None;
+        self.server_reference_seen = false;
         self.finish(now, out);
         Ok(())
     }
@@ -731,6 +767,10 @@ impl Connection {
             self.hub = Some(server.clone());
         }
         let provisioning = self.config.provisioning.is_some();
+        self.server_reference_seen = failure
+            .server_reference
+            .as_ref()
+            .is_some_and(|s| !s.is_empty());
         match c.verdict {
             Verdict::Fatal => self.give_up(now, &c, GiveUpReason::Unrecoverable, out),
             Verdict::Reprovision if provisioning => self.reprovision(now, &c, out),
@@ -787,7 +827,9 @@ impl Connection {
         out: &mut Vec<Command>,
     ) {
         let elapsed = now.saturating_sub(self.outage_start.unwrap_or(now));
-        let (decision, used) = self.schedule.next(curve, hint, elapsed, attempt_took);
+        let (fallback, source) = self.schedule.next(curve, hint, elapsed, attempt_took);
+        let (decision, used) =
+            self.consult_plugin(now, c, hint, elapsed, attempt_took, (fallback, source), out);
         match decision {
             Decision::RetryAfter(delay) => {
                 self.state = State::Backoff {
@@ -812,6 +854,96 @@ impl Connection {
         }
     }
 
+    /// With a custom policy, ask its plugin; keep its answer only if it is in
+    /// bounds, otherwise report the fault and keep the fallback's `proposal`.
+    ///
+    /// Limits bind whoever decides: past `max-attempts` the plugin is not asked; a
+    /// delay over `max-delay-ms` is refused (not cut: an answer that far out is a
+    /// bug, and the fallback knows better); `min-interval-ms` raises the delay and
+    /// `retry-timeout-ms` gives up, exactly as for a built-in policy.
+    #[allow(clippy::too_many_arguments)]
+    fn consult_plugin(
+        &mut self,
+        now: Instant,
+        c: &Classification,
+        hint: Option<Millis>,
+        elapsed: Millis,
+        attempt_took: Millis,
+        proposal: (Decision, Curve),
+        out: &mut Vec<Command>,
+    ) -> (Decision, Curve) {
+        let Some(plugin) = self.plugin.as_mut() else {
+            return proposal;
+        };
+        if plugin.quarantined {
+            return proposal;
+        }
+        let limits = *self.schedule.config().limits();
+        let attempt = self.schedule.attempts();
+        if limits.max_attempts.is_some_and(|max| attempt > max) {
+            return (Decision::GiveUp(GiveUpReason::MaxAttempts), proposal.1);
+        }
+        let input = PluginInput {
+            attempt,
+            consecutive_failures: self.consecutive_failures,
+            elapsed_ms: elapsed,
+            connected_ms: self.held_before_drop,
+            failure: *c,
+            retry_after_ms: hint.map(|h| {
+                h.max(limits.retry_after_min_ms)
+                    .min(limits.retry_after_max_ms)
+            }),
+            server_reference: self.server_reference_seen,
+            random: plugin.rng.next_u64(),
+            now_ms: now,
+            max_delay_ms: limits.max_delay_ms,
+            fallback: PluginDecision::from(proposal.0),
+            params: &plugin.spec.params,
+        };
+        let answer = match self.plugin_host.as_mut() {
+            Some(host) => host.decide(&plugin.spec.plugin, &input),
+            None => PluginAnswer::Failed(
+                PluginFaultReason::Unavailable,
+                "this host does not run plugins".into(),
+            ),
+        };
+        let (reason, detail) = match answer {
+            PluginAnswer::Decided(PluginDecision::GiveUp) => {
+                plugin.faults_in_row = 0;
+                return (Decision::GiveUp(GiveUpReason::Plugin), Curve::Plugin);
+            }
+            PluginAnswer::Decided(PluginDecision::RetryAfter(d)) if d <= limits.max_delay_ms => {
+                plugin.faults_in_row = 0;
+                let floor = limits.min_interval_ms.saturating_sub(attempt_took);
+                let delay = d.max(floor).min(limits.max_delay_ms);
+                if limits
+                    .retry_timeout_ms
+                    .is_some_and(|timeout| elapsed.saturating_add(delay) > timeout)
+                {
+                    return (Decision::GiveUp(GiveUpReason::RetryTimeout), Curve::Plugin);
+                }
+                return (Decision::RetryAfter(delay), Curve::Plugin);
+            }
+            PluginAnswer::Decided(PluginDecision::RetryAfter(d)) => (
+                PluginFaultReason::InvalidAnswer,
+                alloc::format!("delay {d} ms is over max-delay-ms {}", limits.max_delay_ms),
+            ),
+            PluginAnswer::Failed(reason, detail) => (reason, detail),
+        };
+        plugin.faults_in_row = plugin.faults_in_row.saturating_add(1);
+        plugin.quarantined = plugin.faults_in_row >= plugin.spec.quarantine_after;
+        out.push(Command::PluginFault(PluginFault {
+            at: now,
+            plugin: plugin.spec.plugin.clone(),
+            reason,
+            detail: crate::plugin::bounded_detail(detail),
+            used: proposal.0,
+            consecutive: plugin.faults_in_row,
+            quarantined: plugin.quarantined,
+        }));
+        proposal
+    }
+
     /// Stop for good and say so, once.
     fn give_up(
         &mut self,
@@ -826,7 +958,7 @@ impl Connection {
         self.state = State::Stopped;
         self.decide(now, Some(*c), Action::GiveUp(why), out);
         let (reason, failure) = match why {
-            GiveUpReason::MaxAttempts | GiveUpReason::RetryTimeout => {
+            GiveUpReason::MaxAttempts | GiveUpReason::RetryTimeout | GiveUpReason::Plugin => {
                 (Reason::RetryExpired, MessageFailure::RetryExpired)
             }
             GiveUpReason::NoRetry => (c.reason, MessageFailure::NoRetry),
@@ -1371,5 +1503,131 @@ mod tests {
             ]
         );
         let _ = ApplicationError::Throttled;
+    }
+
+    /// What a scripted plugin host was asked: attempt, fallback, params.
+    type Asked = alloc::rc::Rc<core::cell::RefCell<Vec<(u32, PluginDecision, String)>>>;
+
+    /// A plugin host that answers from a script, recording what it was asked.
+    #[derive(Debug)]
+    struct Scripted {
+        answers: alloc::collections::VecDeque<PluginAnswer>,
+        asked: Asked,
+    }
+
+    impl PluginHost for Scripted {
+        fn decide(&mut self, plugin: &str, input: &PluginInput<'_>) -> PluginAnswer {
+            assert_eq!(plugin, "p.wasm");
+            self.asked
+                .borrow_mut()
+                .push((input.attempt, input.fallback, input.params.into()));
+            self.answers
+                .pop_front()
+                .unwrap_or(PluginAnswer::Decided(PluginDecision::RetryAfter(7)))
+        }
+    }
+
+    fn plugin_conn(answers: Vec<PluginAnswer>) -> (Connection, Asked) {
+        let doc = r#"{"hub": "hub-a", "seed": 1, "policy": {"kind": "custom", "plugin": "p.wasm",
+            "params": {"a": 1}, "max-delay-ms": 60000,
+            "fallback": {"kind": "fixed", "interval-ms": 1000}}}"#;
+        let asked = alloc::rc::Rc::new(core::cell::RefCell::new(Vec::new()));
+        let host = Scripted {
+            answers: answers.into(),
+            asked: asked.clone(),
+        };
+        let c = Connection::new(config::parse(doc).unwrap(), 1)
+            .with_plugin_host(alloc::boxed::Box::new(host));
+        (c, asked)
+    }
+
+    fn faults(out: &[Command]) -> Vec<PluginFault> {
+        out.iter()
+            .filter_map(|c| match c {
+                Command::PluginFault(f) => Some(f.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Start, then fail `n` opens in a row, 1 s apart; everything that came out.
+    fn fail_opens(c: &mut Connection, n: u64) -> Vec<Command> {
+        let mut out = Vec::new();
+        c.start(0, &mut out).unwrap();
+        let mut now = 0;
+        for link in 1..=n {
+            c.on_failed(now, link, &refused(), &mut out).unwrap();
+            now = now.saturating_add(1_000);
+            c.on_wake(now, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn a_valid_plugin_answer_is_used_and_an_invalid_one_falls_back() {
+        let (mut c, asked) = plugin_conn(alloc::vec![
+            PluginAnswer::Decided(PluginDecision::RetryAfter(500)),
+            PluginAnswer::Decided(PluginDecision::RetryAfter(u64::MAX)),
+        ]);
+        let out = fail_opens(&mut c, 2);
+        assert_eq!(backoffs(&out), [500, 1_000]);
+        let f = faults(&out);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].reason, PluginFaultReason::InvalidAnswer);
+        assert_eq!(f[0].used, Decision::RetryAfter(1_000));
+        assert!(
+            f[0].detail.contains("over max-delay-ms 60000"),
+            "{}",
+            f[0].detail
+        );
+        let asked = asked.borrow();
+        assert_eq!(
+            asked[0],
+            (1, PluginDecision::RetryAfter(1_000), r#"{"a":1}"#.into())
+        );
+    }
+
+    #[test]
+    fn failures_fall_back_and_quarantine_after_three_in_a_row() {
+        let trap = || PluginAnswer::Failed(PluginFaultReason::Trap, "x".repeat(1_000));
+        let (mut c, asked) = plugin_conn(alloc::vec![trap(), trap(), trap(), trap()]);
+        let out = fail_opens(&mut c, 5);
+        let f = faults(&out);
+        assert_eq!(f.len(), 3);
+        assert!(
+            f.iter()
+                .all(|f| f.detail.len() == crate::types::PLUGIN_DETAIL_MAX)
+        );
+        assert_eq!(
+            f.iter().map(|f| f.quarantined).collect::<Vec<_>>(),
+            [false, false, true]
+        );
+        assert_eq!(backoffs(&out), [1_000; 5]);
+        assert_eq!(asked.borrow().len(), 3, "not asked once quarantined");
+        assert_eq!(c.plugin_quarantined(), Some(true));
+    }
+
+    #[test]
+    fn without_a_plugin_host_the_fallback_decides_as_unavailable() {
+        let doc =
+            r#"{"hub": "hub-a", "seed": 1, "policy": {"kind": "custom", "plugin": "p.wasm"}}"#;
+        let mut c = Connection::new(config::parse(doc).unwrap(), 1);
+        let out = fail_opens(&mut c, 1);
+        let f = faults(&out);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].reason, PluginFaultReason::Unavailable);
+        assert_eq!(backoffs(&out).len(), 1);
+    }
+
+    #[test]
+    fn a_plugin_that_gives_up_stops_the_connection() {
+        let (mut c, _) = plugin_conn(alloc::vec![PluginAnswer::Decided(PluginDecision::GiveUp)]);
+        let out = fail_opens(&mut c, 1);
+        assert!(out.contains(&Command::Decided(DecisionEvent {
+            at: 0,
+            cause: Some(classify(&refused())),
+            action: Action::GiveUp(GiveUpReason::Plugin),
+        })));
+        assert_eq!(c.status().reason, Reason::RetryExpired);
     }
 }

@@ -9,6 +9,8 @@
 //! - [`policy`]: retry schedules (built-in kinds and presets reproducing the Azure
 //!   SDKs', gRPC's and AWS CRT's formulas) in saturating integer milliseconds;
 //! - [`config`]: the one JSON configuration document, validated field by field;
+//! - [`plugin`]: what a custom policy's plugin is told and answers; the
+//!   connection validates every answer and falls back on the built-in policy;
 //! - [`connection`]: the reconnection flow as an event-driven state machine whose
 //!   outputs are data (commands for the host), never side effects;
 //! - `bindings` (wasm only): the thin wit-bindgen glue that maps the above onto
@@ -22,6 +24,7 @@ pub mod config;
 pub mod connection;
 pub mod json;
 mod phase;
+pub mod plugin;
 pub mod policy;
 pub mod rng;
 pub mod types;

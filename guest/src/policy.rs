@@ -557,7 +557,9 @@ impl Limits {
     }
 }
 
-/// A validated retry policy: a kind, a throttled curve and limits.
+/// A validated retry policy: a kind, a throttled curve and limits, and for kind
+/// `custom` the plugin that decides first (the kind and curves are then those of
+/// its built-in fallback).
 ///
 /// Built by [`parse_policy`] or [`PolicyConfig::default`]; there is no other way to
 /// make one, so every `PolicyConfig` has passed validation.
@@ -566,7 +568,31 @@ pub struct PolicyConfig {
     kind: Kind,
     throttled: Formula,
     limits: Limits,
+    plugin: Option<PluginSpec>,
 }
+
+/// The plugin of a `custom` policy.
+///
+/// # Defaults
+/// `params` `{}`; `quarantine-after` 3 faults in a row; `fallback` the default
+/// policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginSpec {
+    /// The plugin as the configuration names it (a path the host resolves).
+    pub plugin: String,
+    /// The `params` object as compact JSON text, handed to every decision.
+    pub params: String,
+    /// Faults in a row after which the plugin is quarantined for the connection.
+    pub quarantine_after: u32,
+}
+
+/// The longest `plugin` name accepted, in bytes.
+pub const PLUGIN_NAME_MAX: usize = 1_024;
+/// The longest `params` accepted, as compact JSON text, in bytes: the text is
+/// copied into the plugin on every decision, so it stays small.
+pub const PLUGIN_PARAMS_MAX: usize = 4_096;
+const DEFAULT_QUARANTINE_AFTER: u32 = 3;
+const MAX_QUARANTINE_AFTER: u32 = 1_000;
 
 impl Default for PolicyConfig {
     /// tether's default policy, the same as an empty `policy` object.
@@ -584,6 +610,7 @@ impl Default for PolicyConfig {
             kind: Kind::Retry(Formula::Exponential(Exponential::DEFAULT)),
             throttled: Formula::Exponential(Exponential::THROTTLED_DEFAULT),
             limits: Limits::DEFAULT,
+            plugin: None,
         }
     }
 }
@@ -604,9 +631,18 @@ impl PolicyConfig {
         &self.limits
     }
 
-    /// The configured `kind` value.
+    /// The configured `kind` value (`custom` for a plugin policy).
     pub fn name(&self) -> &'static str {
-        self.kind.name()
+        match self.plugin {
+            Some(_) => "custom",
+            None => self.kind.name(),
+        }
+    }
+
+    /// The plugin of a `custom` policy; the rest of the configuration is then its
+    /// fallback.
+    pub fn plugin(&self) -> Option<&PluginSpec> {
+        self.plugin.as_ref()
     }
 }
 
@@ -838,6 +874,7 @@ enum Sel {
     Plain(Plain),
     Preset(&'static str, Formula),
     NoRetry,
+    Custom,
 }
 
 #[derive(Clone, Copy)]
@@ -874,6 +911,7 @@ fn select(name: &str) -> Option<Sel> {
         "azure-python" => Sel::Preset("azure-python", Formula::AzurePython),
         "grpc" => Sel::Preset("grpc", Formula::Grpc),
         "aws-crt" => Sel::Preset("aws-crt", Formula::AwsCrt),
+        "custom" => Sel::Custom,
         _ => return None,
     })
 }
@@ -884,6 +922,7 @@ fn select(name: &str) -> Option<Sel> {
 pub fn parse_policy(v: &Value, path: &str) -> Result<PolicyConfig, ConfigError> {
     let mut o = Obj::new(v, path)?;
     let kind = match read_kind(&mut o)? {
+        Sel::Custom => return parse_custom(o),
         Sel::NoRetry => {
             refuse_formula_fields(v, &o, "kind \"no-retry\" has no formula parameters")?;
             Kind::NoRetry
@@ -915,6 +954,85 @@ pub fn parse_policy(v: &Value, path: &str) -> Result<PolicyConfig, ConfigError> 
         kind,
         throttled,
         limits,
+        plugin: None,
+    })
+}
+
+/// Kind `custom`: a plugin, its `params`, a built-in `fallback` without limits,
+/// and the limits of the whole policy next to them.
+fn parse_custom(mut o: Obj) -> Result<PolicyConfig, ConfigError> {
+    let plugin = match o.str("plugin")? {
+        None => {
+            return Err(o.error(
+                "plugin",
+                "kind \"custom\" needs the plugin component to run (a path to a .wasm file)",
+            ));
+        }
+        Some("") => return Err(o.error("plugin", "must not be empty")),
+        Some(p) if p.len() > PLUGIN_NAME_MAX => {
+            return Err(o.error(
+                "plugin",
+                format!("must be at most {PLUGIN_NAME_MAX} bytes, got {}", p.len()),
+            ));
+        }
+        Some(p) => String::from(p),
+    };
+    let params = match o.get("params") {
+        None => String::from("{}"),
+        Some(v @ Value::Object(_)) => serde_json::to_string(v)
+            .map_err(|_| o.error("params", "could not be written back as JSON"))?,
+        Some(other) => {
+            return Err(o.error(
+                "params",
+                format!("expected an object, got {}", crate::json::describe(other)),
+            ));
+        }
+    };
+    if params.len() > PLUGIN_PARAMS_MAX {
+        return Err(o.error(
+            "params",
+            format!(
+                "must be at most {PLUGIN_PARAMS_MAX} bytes as compact JSON, got {}",
+                params.len()
+            ),
+        ));
+    }
+    let quarantine_after = o
+        .u32_in("quarantine-after", 1, MAX_QUARANTINE_AFTER)?
+        .unwrap_or(DEFAULT_QUARANTINE_AFTER);
+    let fallback_path = o.field_path("fallback");
+    let fallback = match o.get("fallback") {
+        None => PolicyConfig::default(),
+        Some(f) => {
+            if let Some(map) = f.as_object() {
+                let limits = LIMIT_FIELDS.iter().filter(|l| **l != "throttled");
+                if let Some(field) = limits.clone().find(|l| map.contains_key(**l)) {
+                    return Err(ConfigError::new(
+                        crate::json::join(&fallback_path, field),
+                        "limits apply to the whole custom policy: set them next to \"plugin\", not inside the fallback",
+                    ));
+                }
+                if map.get("kind").and_then(Value::as_str) == Some("custom") {
+                    return Err(ConfigError::new(
+                        crate::json::join(&fallback_path, "kind"),
+                        "the fallback must be a built-in policy, not another plugin",
+                    ));
+                }
+            }
+            parse_policy(f, &fallback_path)?
+        }
+    };
+    let limits = read_limits(&mut o, &fallback.kind)?;
+    o.finish()?;
+    Ok(PolicyConfig {
+        kind: fallback.kind,
+        throttled: fallback.throttled,
+        limits,
+        plugin: Some(PluginSpec {
+            plugin,
+            params,
+            quarantine_after,
+        }),
     })
 }
 
@@ -926,7 +1044,7 @@ fn read_kind(o: &mut Obj) -> Result<Sel, ConfigError> {
         o.error(
             "kind",
             format!(
-                "unknown kind {}; expected one of: {}",
+                "unknown kind {}; expected one of: {}, custom",
                 crate::json::quoted(name),
                 KIND_NAMES.join(", ")
             ),
@@ -958,7 +1076,7 @@ fn read_throttled(v: &Value, path: &str) -> Result<Formula, ConfigError> {
     }
     let formula = match read_kind(&mut t)? {
         Sel::Plain(plain) => read_formula(&mut t, plain, Ctx::Throttled)?,
-        Sel::Preset(..) | Sel::NoRetry => {
+        Sel::Preset(..) | Sel::NoRetry | Sel::Custom => {
             return Err(t.error(
                 "kind",
                 format!(
@@ -2688,8 +2806,8 @@ mod tests {
                     Decision::GiveUp(GiveUpReason::RetryTimeout) => {
                         prop_assert!(l.retry_timeout_ms.is_some());
                     }
-                    Decision::GiveUp(GiveUpReason::Unrecoverable) => {
-                        prop_assert!(false, "a schedule never decides unrecoverable");
+                    Decision::GiveUp(GiveUpReason::Unrecoverable | GiveUpReason::Plugin) => {
+                        prop_assert!(false, "a schedule never decides unrecoverable or plugin");
                     }
                 }
             }

@@ -206,6 +206,8 @@ pub enum GiveUpReason {
     MaxAttempts,
     RetryTimeout,
     Unrecoverable,
+    /// A custom policy plugin decided to stop.
+    Plugin,
 }
 
 /// Why an accepted message failed.
@@ -320,6 +322,8 @@ pub enum Curve {
     Normal,
     Throttled,
     ServerHint,
+    /// The custom policy's plugin decided the delay.
+    Plugin,
 }
 
 /// Where a connection attempt goes.
@@ -379,3 +383,42 @@ pub struct StatusChange {
     /// Why.
     pub reason: Reason,
 }
+
+/// Why a custom policy plugin's answer was not used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PluginFaultReason {
+    /// The plugin trapped (a panic, an out-of-bounds access, a stack overflow).
+    Trap,
+    /// The plugin used up its fuel for one decision.
+    OutOfFuel,
+    /// The plugin ran past its wall-clock deadline.
+    Deadline,
+    /// The plugin tried to grow its memory or tables past its cap.
+    MemoryLimit,
+    /// The host cannot run the plugin.
+    Unavailable,
+    /// The plugin's answer is out of bounds.
+    InvalidAnswer,
+}
+
+/// A plugin failed one decision; the fallback's decision was used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginFault {
+    /// When, in milliseconds.
+    pub at: Instant,
+    /// The plugin, as the configuration names it.
+    pub plugin: alloc::string::String,
+    /// What went wrong.
+    pub reason: PluginFaultReason,
+    /// A short description, at most [`PLUGIN_DETAIL_MAX`] bytes.
+    pub detail: alloc::string::String,
+    /// The decision used instead.
+    pub used: Decision,
+    /// Faults in a row, this one included.
+    pub consecutive: u32,
+    /// This fault put the plugin in quarantine.
+    pub quarantined: bool,
+}
+
+/// The longest `detail` a plugin fault carries, in bytes.
+pub const PLUGIN_DETAIL_MAX: usize = 256;

@@ -3,12 +3,18 @@
 //!
 //! Run with `cargo bench -p tether-host --bench decisions`. Samples are kept small
 //! so the whole run takes seconds.
+//!
+//! The `plugin` group compares one backoff decision made by the built-in policy
+//! with the same decision made through a custom policy's plugin (a pass-through
+//! plugin that returns the fallback's answer, and the satellite-window example):
+//! the difference is the sandbox's cost per decision.
 #![allow(missing_docs, clippy::unwrap_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant as StdInstant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use tether_host::plugin::examples;
 use tether_host::syntax::failure;
 use tether_host::{Command, Device, Entropy, NetworkError, Runtime, VirtualClock};
 
@@ -70,6 +76,63 @@ fn decisions(c: &mut Criterion) {
                 .unwrap()
         });
     });
+    group.finish();
+
+    let mut group = c.benchmark_group("plugin");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    let policies = [
+        (
+            "built-in (exponential)",
+            r#"{"kind": "exponential"}"#.to_string(),
+        ),
+        (
+            "plugin: pass-through",
+            format!(
+                r#"{{"kind": "custom", "plugin": {:?}, "params": {{"mode": "pass"}}}}"#,
+                examples::HOSTILE
+            ),
+        ),
+        (
+            "plugin: satellite-window",
+            format!(
+                r#"{{"kind": "custom", "plugin": {:?}, "params": {{"period-ms": 60000, "open-ms": 59000, "guard-ms": 1}}}}"#,
+                examples::SATELLITE_WINDOW
+            ),
+        ),
+    ];
+    for (name, policy) in policies {
+        let clock = VirtualClock::new();
+        let config = format!(r#"{{"hub": "hub-a", "seed": 3, "policy": {policy}}}"#);
+        let mut device = Device::new(runtime, &config, clock.clone(), Entropy::fixed(3))
+            .unwrap()
+            .unwrap();
+        let mut link = opened_link(&device.start().unwrap().commands);
+        group.bench_function(format!("on-failed backoff decision, {name}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let started = StdInstant::now();
+                    let step = device.on_failed(link, black_box(&refused)).unwrap();
+                    total = total.saturating_add(started.elapsed());
+                    assert!(
+                        !step
+                            .commands
+                            .iter()
+                            .any(|c| matches!(c, Command::PluginFault(_))),
+                        "{name}: {:?}",
+                        step.commands
+                    );
+                    let deadline = wake_deadline(&step.commands);
+                    clock.set_ns(deadline);
+                    link = opened_link(&device.on_wake().unwrap().commands);
+                }
+                total
+            });
+        });
+    }
     group.finish();
 }
 

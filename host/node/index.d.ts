@@ -24,8 +24,10 @@ export type NetworkError = 'dns' | 'refused' | 'reset' | 'unreachable' | 'timeou
 export type ApplicationError =
   | 'unauthorized' | 'credential-expired' | 'forbidden' | 'device-not-found'
   | 'device-disabled' | 'quota-exceeded' | 'throttled' | 'bad-endpoint';
-export type Curve = 'normal' | 'throttled' | 'server-hint';
-export type GiveUpReason = 'no-retry' | 'max-attempts' | 'retry-timeout' | 'unrecoverable';
+export type Curve = 'normal' | 'throttled' | 'server-hint' | 'plugin';
+export type GiveUpReason = 'no-retry' | 'max-attempts' | 'retry-timeout' | 'unrecoverable' | 'plugin';
+export type PluginFaultReason =
+  | 'trap' | 'out-of-fuel' | 'deadline' | 'memory-limit' | 'unavailable' | 'invalid-answer';
 export type MessageFailure =
   | 'operation-timeout' | 'no-retry' | 'queue-full' | 'unrecoverable' | 'retry-expired' | 'client-close';
 /** Why an input was not taken (returned, not thrown: nothing changed). */
@@ -112,6 +114,16 @@ export interface DecisionEvent {
 export type Outcome = { tag: 'delivered' } | { tag: 'failed'; val: MessageFailure };
 
 export type Decision = { tag: 'retry-after'; val: Millis } | { tag: 'give-up'; val: GiveUpReason };
+/** A custom policy's plugin did not decide; the fallback did (`used`). */
+export interface PluginFault {
+  at: Instant;
+  plugin: string;
+  reason: PluginFaultReason;
+  detail: string;
+  used: Decision;
+  consecutive: number;
+  quarantined: boolean;
+}
 
 export interface Credential { secret: string; lifetimeMs?: U64 }
 
@@ -222,6 +234,7 @@ export interface ConnectionEvents {
   decision: [event: DecisionEvent];
   outcome: [message: bigint, outcome: Outcome];
   'wake-at': [deadline: Instant];
+  'plugin-fault': [fault: PluginFault];
 }
 
 /**

@@ -270,11 +270,18 @@ export class Runtime {
         'tether:reconnect/events': {
           statusChanged: inert('status-changed'), decided: inert('decided'),
           messageOutcome: inert('message-outcome'), wakeAt: inert('wake-at'),
+          pluginFault: inert('plugin-fault'),
         },
+        'tether:reconnect/policy-plugins': { decide: inert('policy-plugins.decide') },
       });
     }
     return this.#shared;
   }
+}
+
+/** `policy-plugins.decide` for a host that runs no plugins. */
+function pluginsUnavailable() {
+  return { tag: 'failed', val: { reason: 'unavailable', detail: 'the Node host does not run plugins' } };
 }
 
 let defaultRuntime;
@@ -346,7 +353,9 @@ const SETTLED_KEPT = 4096;
  * One device link to its hub, as the tether component runs it.
  *
  * Events: `'status'` (StatusChange), `'decision'` (DecisionEvent), `'outcome'`
- * (message id, Outcome), `'wake-at'` (deadline in ns on the connection's clock).
+ * (message id, Outcome), `'wake-at'` (deadline in ns on the connection's clock),
+ * `'plugin-fault'` (PluginFault: a custom policy's plugin did not decide; this host
+ * runs no plugins, so the fallback decides and the plugin is quarantined).
  * With the real clock (the default) the connection also sets a timer for every
  * `wake-at` and calls `wake()` itself; with another clock pass `timers: false` and
  * call `wake()` yourself.
@@ -392,7 +401,11 @@ export class Connection extends EventEmitter {
         decided: (event) => q.push(['decision', event]),
         messageOutcome: (message, outcome) => q.push(['outcome', message, outcome]),
         wakeAt: (deadline) => q.push(['wake-at', deadline]),
+        pluginFault: (fault) => q.push(['plugin-fault', fault]),
       },
+      // This host does not run plugins: the engine then uses the fallback
+      // policy, reports `unavailable` and quarantines the plugin.
+      'tether:reconnect/policy-plugins': { decide: pluginsUnavailable },
     });
     try {
       this.#conn = root.connection.Connection.create(configText(config));
@@ -549,6 +562,7 @@ export class Connection extends EventEmitter {
       case 'wake-at':
         if (this.timers) this.#arm(args[0]);
         return void this.emit('wake-at', args[0]);
+      case 'plugin-fault': return void this.emit('plugin-fault', args[0]);
       default: throw new TetherError(`unknown import call ${kind}`);
     }
   }

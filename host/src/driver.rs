@@ -10,7 +10,7 @@
 //! [`sim`](crate::sim) module implements them over virtual time.
 
 use crate::state::Command;
-use crate::{DecisionEvent, Outcome, StatusChange};
+use crate::{DecisionEvent, Outcome, PluginFaultReport, StatusChange};
 
 /// `transport`: links to the hub.
 pub trait Transport {
@@ -46,6 +46,9 @@ pub trait Observer {
     fn message_outcome(&mut self, message: u64, outcome: &Outcome);
     /// Call `on_wake` at or after `deadline_ns` (monotonic nanoseconds).
     fn wake_at(&mut self, deadline_ns: u64);
+    /// The custom policy's plugin failed a decision; the fallback decided (and
+    /// the plugin may now be quarantined). The connection carries on.
+    fn plugin_fault(&mut self, fault: &PluginFaultReport);
 }
 
 /// A provisioner for hub-only devices. The component never calls it when the
@@ -136,6 +139,7 @@ impl Driver<'_> {
                 self.observer.message_outcome(*message, outcome)
             }
             Command::WakeAt(deadline) => self.observer.wake_at(*deadline),
+            Command::PluginFault(fault) => self.observer.plugin_fault(fault),
         }
     }
 }

@@ -5,6 +5,7 @@ use wasmtime::component::ResourceAny;
 
 use crate::bindings::Engine as DeviceBindings;
 use crate::clock::{Clock, Entropy};
+use crate::plugin::{PluginStats, SharedLoader, plugin_of};
 use crate::runtime::{Runtime, wasm_err};
 use crate::state::{Command, HostState};
 use crate::{
@@ -67,11 +68,26 @@ pub struct RetrySchedule {
 pub struct Instance {
     store: Store<HostState>,
     device: DeviceBindings,
+    plugins: SharedLoader,
 }
 
 impl Instance {
-    pub(crate) fn new(store: Store<HostState>, device: DeviceBindings) -> Self {
-        Self { store, device }
+    pub(crate) fn new(
+        store: Store<HostState>,
+        device: DeviceBindings,
+        plugins: SharedLoader,
+    ) -> Self {
+        Self {
+            store,
+            device,
+            plugins,
+        }
+    }
+
+    /// What the plugin `name` (as a configuration names it) has cost in this
+    /// instance: decisions, faults, instantiations, fuel. `None` if not loaded.
+    pub fn plugin_stats(&self, name: &str) -> Option<PluginStats> {
+        self.store.data().plugins().stats(name)
     }
 
     /// The clock reading the component sees now, in nanoseconds.
@@ -230,7 +246,18 @@ impl Instance {
 
     /// A connection from a configuration document (JSON). An invalid document
     /// gives the component's error, naming the field.
+    ///
+    /// A `custom` policy's plugin is loaded into this instance first (once per
+    /// plugin): a plugin that is missing, is not a `retry-policy` component,
+    /// imports anything, or cannot start is an `Err` naming the plugin and what
+    /// is wrong.
     pub fn create_connection(&mut self, config: &str) -> anyhow::Result<Result<Conn, ConfigError>> {
+        if let Some(plugin) = plugin_of(config) {
+            self.store
+                .data_mut()
+                .plugins_mut()
+                .load(&self.plugins, &plugin)?;
+        }
         // `create` may read entropy, but makes no other import call.
         let created = self.query(|d, s| {
             d.tether_reconnect_connection()

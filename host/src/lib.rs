@@ -60,6 +60,7 @@ pub mod fleet;
 mod instance;
 pub mod names;
 pub mod net;
+pub mod plugin;
 mod runtime;
 pub mod sim;
 mod state;
@@ -76,8 +77,9 @@ pub use state::{Command, HostState};
 pub use bindings::tether::reconnect::types::{
     Action, ApplicationError, Assignment, BackoffPlan, Classification, ConfigError, ConnectPlan,
     Credential, Curve, Decision, DecisionEvent, Failure, FailureKind, GiveUpReason, HttpFailure,
-    InputError, Level, MessageFailure, NetworkError, Outcome, Pending, ProtocolError,
-    ProvisioningResult, PublishError, Reason, Status, StatusChange, Verdict,
+    InputError, Level, MessageFailure, NetworkError, Outcome, Pending, PluginFaultReason,
+    PluginFaultReport, ProtocolError, ProvisioningResult, PublishError, Reason, Status,
+    StatusChange, Verdict,
 };
 
 #[cfg(test)]

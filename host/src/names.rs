@@ -7,7 +7,8 @@ use crate::clock::NS_PER_MS;
 use crate::state::Command;
 use crate::{
     Action, ApplicationError, Curve, Decision, DecisionEvent, GiveUpReason, Level, MessageFailure,
-    NetworkError, Outcome, Reason, Status, StatusChange, Verdict,
+    NetworkError, Outcome, PluginFaultReason, PluginFaultReport, Reason, Status, StatusChange,
+    Verdict,
 };
 
 /// The WIT name of a status.
@@ -71,6 +72,7 @@ pub fn curve_name(curve: Curve) -> &'static str {
         Curve::Normal => "normal",
         Curve::Throttled => "throttled",
         Curve::ServerHint => "server-hint",
+        Curve::Plugin => "plugin",
     }
 }
 
@@ -81,7 +83,42 @@ pub fn give_up_name(reason: GiveUpReason) -> &'static str {
         GiveUpReason::MaxAttempts => "max-attempts",
         GiveUpReason::RetryTimeout => "retry-timeout",
         GiveUpReason::Unrecoverable => "unrecoverable",
+        GiveUpReason::Plugin => "plugin",
     }
+}
+
+/// The WIT name of a plugin fault's reason.
+pub fn plugin_fault_reason_name(reason: PluginFaultReason) -> &'static str {
+    match reason {
+        PluginFaultReason::Trap => "trap",
+        PluginFaultReason::OutOfFuel => "out-of-fuel",
+        PluginFaultReason::Deadline => "deadline",
+        PluginFaultReason::MemoryLimit => "memory-limit",
+        PluginFaultReason::Unavailable => "unavailable",
+        PluginFaultReason::InvalidAnswer => "invalid-answer",
+    }
+}
+
+/// A plugin fault as one line: `plugin-fault plugin=P reason=R used=backoff 1000ms
+/// consecutive=N [quarantined] detail=...`.
+pub fn plugin_fault_text(fault: &PluginFaultReport) -> String {
+    let used = match fault.used {
+        Decision::RetryAfter(ms) => format!("backoff {ms}ms"),
+        Decision::GiveUp(g) => format!("give-up {}", give_up_name(g)),
+    };
+    let mut text = format!(
+        "plugin-fault plugin={} reason={} used={used} consecutive={}",
+        fault.plugin,
+        plugin_fault_reason_name(fault.reason),
+        fault.consecutive
+    );
+    if fault.quarantined {
+        text.push_str(" quarantined");
+    }
+    if !fault.detail.is_empty() {
+        text.push_str(&format!(" detail={}", fault.detail));
+    }
+    text
 }
 
 /// The WIT name of a message failure.
@@ -252,6 +289,7 @@ pub fn command_text(command: &Command) -> String {
             format!("outcome msg={message} {}", outcome_text(outcome))
         }
         Command::WakeAt(ns) => format!("wake-at {}ms", ns_to_ms(*ns)),
+        Command::PluginFault(fault) => plugin_fault_text(fault),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Loading the component: compile once, instantiate cheaply many times.
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use wasmtime::component::types::ComponentItem;
@@ -11,6 +11,7 @@ use wasmtime::{Config, Engine, Store};
 use crate::bindings::{Engine as EngineBindings, EnginePre};
 use crate::clock::{Clock, Entropy, SystemClock};
 use crate::instance::Instance;
+use crate::plugin::{PluginLimits, PluginLoader, SharedLoader};
 use crate::state::HostState;
 
 /// The tether component this crate was built with (`guest/`, compiled for
@@ -41,6 +42,7 @@ pub struct Runtime {
     engine: Engine,
     component: Component,
     pre: EnginePre<HostState>,
+    plugins: SharedLoader,
 }
 
 impl Runtime {
@@ -96,7 +98,20 @@ impl Runtime {
             engine,
             component,
             pre,
+            plugins: Arc::new(PluginLoader::new(PluginLimits::DEFAULT)),
         })
+    }
+
+    /// Run custom-policy plugins under `limits` from now on (instances made
+    /// before keep theirs). See [`PluginLimits`] for the defaults.
+    pub fn with_plugin_limits(mut self, limits: PluginLimits) -> Self {
+        self.plugins = Arc::new(PluginLoader::new(limits));
+        self
+    }
+
+    /// The limits plugins run under.
+    pub fn plugin_limits(&self) -> PluginLimits {
+        self.plugins.limits()
     }
 
     /// One process-wide runtime for the embedded component, compiled on first use.
@@ -160,7 +175,7 @@ impl Runtime {
         let mut store = Store::new(&self.engine, HostState::new(clock, entropy));
         store.limiter(|state| state.memory_meter() as &mut dyn wasmtime::ResourceLimiter);
         let device = self.pre.instantiate(&mut store).map_err(wasm_err)?;
-        Ok(Instance::new(store, device))
+        Ok(Instance::new(store, device, Arc::clone(&self.plugins)))
     }
 
     /// A fresh instance on the real monotonic clock with entropy from the OS.
@@ -202,6 +217,7 @@ mod tests {
             vec![
                 "tether:reconnect/credentials@0.1.0",
                 "tether:reconnect/events@0.1.0",
+                "tether:reconnect/policy-plugins@0.1.0",
                 "tether:reconnect/provisioning@0.1.0",
                 "tether:reconnect/transport@0.1.0",
                 "tether:reconnect/types@0.1.0",

@@ -8,10 +8,11 @@
 //! scheduling a wake-up) is the caller's business, later, outside the component.
 
 use crate::bindings::tether::reconnect::{
-    credentials, events, provisioning, transport, types as wit,
+    credentials, events, policy_plugins, provisioning, transport, types as wit,
 };
 use crate::clock::{Clock, Entropy};
-use crate::{DecisionEvent, Outcome, StatusChange};
+use crate::plugin::PluginSet;
+use crate::{DecisionEvent, Outcome, PluginFaultReport, StatusChange};
 
 /// One import call the component made: something the host must do or know.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +67,9 @@ pub enum Command {
     },
     /// `events.wake-at`: call `on-wake` at or after this monotonic instant (ns).
     WakeAt(u64),
+    /// `events.plugin-fault`: the custom policy's plugin failed a decision and
+    /// the fallback decided (the connection carries on).
+    PluginFault(PluginFaultReport),
 }
 
 /// The data of every store that runs the component: the clock, the entropy source,
@@ -78,6 +82,7 @@ pub struct HostState {
     /// [`Instance::recycle`](crate::Instance::recycle), to become the next outbox.
     spare: Vec<Command>,
     memory: MemoryMeter,
+    plugins: PluginSet,
 }
 
 /// Counts the component's linear memory as it grows (a wasmtime
@@ -120,7 +125,18 @@ impl HostState {
             outbox: Vec::new(),
             spare: Vec::new(),
             memory: MemoryMeter::default(),
+            plugins: PluginSet::default(),
         }
+    }
+
+    /// The plugins loaded for this instance's connections.
+    pub(crate) fn plugins(&self) -> &PluginSet {
+        &self.plugins
+    }
+
+    /// The plugins, to load more.
+    pub(crate) fn plugins_mut(&mut self) -> &mut PluginSet {
+        &mut self.plugins
     }
 
     /// The meter the store reports memory growth to.
@@ -235,5 +251,19 @@ impl events::Host for HostState {
 
     fn wake_at(&mut self, deadline: u64) {
         self.outbox.push(Command::WakeAt(deadline));
+    }
+
+    fn plugin_fault(&mut self, fault: PluginFaultReport) {
+        self.outbox.push(Command::PluginFault(fault));
+    }
+}
+
+impl policy_plugins::Host for HostState {
+    fn decide(
+        &mut self,
+        plugin: String,
+        input: policy_plugins::PluginInput,
+    ) -> policy_plugins::PluginAnswer {
+        self.plugins.decide(&plugin, &input)
     }
 }

@@ -535,6 +535,9 @@ pub fn command_item(command: &Command) -> String {
             }
         },
         Command::WakeAt(ns) => format!("wake-at {}", ns / NS_PER_MS),
+        // No vector runs a custom policy (its plugin is host-specific); the line
+        // is the transcript's.
+        Command::PluginFault(fault) => tether_host::names::plugin_fault_text(fault),
     }
 }
 

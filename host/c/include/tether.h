@@ -192,6 +192,7 @@ typedef enum tether_give_up_reason {
     TETHER_GIVE_UP_MAX_ATTEMPTS,
     TETHER_GIVE_UP_RETRY_TIMEOUT,
     TETHER_GIVE_UP_UNRECOVERABLE,
+    TETHER_GIVE_UP_PLUGIN,
 } tether_give_up_reason;
 
 typedef enum tether_message_failure {
@@ -207,7 +208,18 @@ typedef enum tether_curve {
     TETHER_CURVE_NORMAL,
     TETHER_CURVE_THROTTLED,
     TETHER_CURVE_SERVER_HINT,
+    TETHER_CURVE_PLUGIN,
 } tether_curve;
+
+/** Why a custom policy plugin's answer was not used (WIT `plugin-fault-reason`). */
+typedef enum tether_plugin_fault_reason {
+    TETHER_PLUGIN_TRAP,
+    TETHER_PLUGIN_OUT_OF_FUEL,
+    TETHER_PLUGIN_DEADLINE,
+    TETHER_PLUGIN_MEMORY_LIMIT,
+    TETHER_PLUGIN_UNAVAILABLE,
+    TETHER_PLUGIN_INVALID_ANSWER,
+} tether_plugin_fault_reason;
 
 /** The longest classification rule name, with its terminating NUL. */
 #define TETHER_RULE_MAX 128
@@ -421,6 +433,20 @@ void tether_schedule_free(tether_schedule *s);
 
 /* ---- connections (WIT `connection`) ---- */
 
+/** A custom policy plugin failed one decision (WIT `plugin-fault-report`).
+ *  Strings are valid during the callback only. */
+typedef struct tether_plugin_fault {
+    uint64_t at_ns;
+    const char *plugin;
+    tether_plugin_fault_reason reason;
+    const char *detail;
+    /** The fallback's decision, which was used. */
+    tether_decision used;
+    uint32_t consecutive;
+    /** This fault put the plugin in quarantine. */
+    bool quarantined;
+} tether_plugin_fault;
+
 /**
  * What the component asks of the host, delivered after each call returns.
  * Any callback may be NULL (the request is then dropped). Strings are
@@ -457,6 +483,11 @@ typedef struct tether_callbacks {
     /** Entropy for a default seed (read only when the configuration has no
      *  `seed`). NULL: the operating system's. Called while the component runs. */
     uint64_t (*random_u64)(void *user);
+    /** events.plugin-fault: a custom policy's plugin did not decide and the
+     *  fallback did. This host runs no plugins: it answers every
+     *  policy-plugins.decide with `unavailable`, so the engine falls back and
+     *  quarantines the plugin after `quarantine-after` faults. */
+    void (*plugin_fault)(void *user, const tether_plugin_fault *fault);
 } tether_callbacks;
 
 typedef struct tether_connection tether_connection;
@@ -509,6 +540,7 @@ const char *tether_reason_name(tether_reason v);
 const char *tether_give_up_reason_name(tether_give_up_reason v);
 const char *tether_message_failure_name(tether_message_failure v);
 const char *tether_curve_name(tether_curve v);
+const char *tether_plugin_fault_reason_name(tether_plugin_fault_reason v);
 const char *tether_action_name(tether_action_kind v);
 /** Look a name up: the enum value, or -1 when `name` is no case of it. */
 int tether_network_error_from_name(const char *name);

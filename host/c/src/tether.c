@@ -54,11 +54,14 @@ static const char *const REASONS[] = {
     "server-busy",        "server-moved",       "provisioning",       "protocol-error",
     "bad-endpoint",       "session-taken-over", "client-close"};
 static const char *const GIVE_UP_REASONS[] = {"no-retry", "max-attempts", "retry-timeout",
-                                              "unrecoverable"};
+                                              "unrecoverable", "plugin"};
 static const char *const MESSAGE_FAILURES[] = {"operation-timeout", "no-retry",
                                                "queue-full",        "unrecoverable",
                                                "retry-expired",     "client-close"};
-static const char *const CURVES[] = {"normal", "throttled", "server-hint"};
+static const char *const CURVES[] = {"normal", "throttled", "server-hint", "plugin"};
+static const char *const PLUGIN_FAULT_REASONS[] = {"trap",        "out-of-fuel",
+                                                   "deadline",    "memory-limit",
+                                                   "unavailable", "invalid-answer"};
 static const char *const ACTIONS[] = {"connect",   "backoff",           "renew-credential",
                                       "provision", "poll-provisioning", "give-up"};
 static const char *const INPUT_ERRORS[] = {"stale-link", "unexpected", "unknown-message",
@@ -79,6 +82,7 @@ NAME_FN(tether_reason_name, tether_reason, REASONS)
 NAME_FN(tether_give_up_reason_name, tether_give_up_reason, GIVE_UP_REASONS)
 NAME_FN(tether_message_failure_name, tether_message_failure, MESSAGE_FAILURES)
 NAME_FN(tether_curve_name, tether_curve, CURVES)
+NAME_FN(tether_plugin_fault_reason_name, tether_plugin_fault_reason, PLUGIN_FAULT_REASONS)
 NAME_FN(tether_action_name, tether_action_kind, ACTIONS)
 
 static int index_of(const char *const *table, size_t n, const char *name, size_t len) {
@@ -264,6 +268,7 @@ typedef enum {
     EV_DECIDED,
     EV_OUTCOME,
     EV_WAKE_AT,
+    EV_PLUGIN_FAULT,
 } event_kind;
 
 typedef struct {
@@ -275,6 +280,7 @@ typedef struct {
     tether_status_change status;
     tether_decision_event decision; /* decision.hub points at s1 */
     tether_outcome outcome;
+    tether_plugin_fault fault; /* fault.plugin points at s1, fault.detail at s2 */
 } event;
 
 static void event_free(event *e) {
@@ -593,6 +599,44 @@ static wasmtime_error_t *imp_wake_at(IMPORT_ARGS) {
     return push_or_fail(HOST, &e);
 }
 
+static wasmtime_error_t *imp_plugin_fault(IMPORT_ARGS) {
+    UNUSED_IMPORT_ARGS;
+    event e = {.kind = EV_PLUGIN_FAULT};
+    const val *f = nargs == 1 ? &args[0] : NULL;
+    const val *used = f ? record_field(f, "used") : NULL;
+    const val *quarantined = f ? record_field(f, "quarantined") : NULL;
+    int reason = f && record_field(f, "reason") ? ENUM_OF(record_field(f, "reason"),
+                                                          PLUGIN_FAULT_REASONS)
+                                               : -1;
+    if (!f || reason < 0 || !get_u64(record_field(f, "at"), &e.fault.at_ns) ||
+        !(e.s1 = get_string(record_field(f, "plugin"))) ||
+        !(e.s2 = get_string(record_field(f, "detail"))) ||
+        !get_u32(record_field(f, "consecutive"), &e.fault.consecutive) || !quarantined ||
+        quarantined->kind != WASMTIME_COMPONENT_BOOL || !used ||
+        used->kind != WASMTIME_COMPONENT_VARIANT || !used->of.variant.val) {
+        event_free(&e);
+        return bad_import("events.plugin-fault");
+    }
+    e.fault.reason = (tether_plugin_fault_reason)reason;
+    e.fault.quarantined = quarantined->of.boolean;
+    const val *p = used->of.variant.val;
+    if (name_is(&used->of.variant.discriminant, "retry-after") &&
+        get_u64(p, &e.fault.used.delay_ms)) {
+        e.fault.used.is_give_up = false;
+    } else if (name_is(&used->of.variant.discriminant, "give-up") &&
+               ENUM_OF(p, GIVE_UP_REASONS) >= 0) {
+        e.fault.used.is_give_up = true;
+        e.fault.used.give_up = (tether_give_up_reason)ENUM_OF(p, GIVE_UP_REASONS);
+    } else {
+        event_free(&e);
+        return bad_import("events.plugin-fault");
+    }
+    return push_or_fail(HOST, &e);
+}
+
+/* policy-plugins.decide: defined with the value builders below. */
+static wasmtime_error_t *imp_plugin_decide(IMPORT_ARGS);
+
 static wasmtime_error_t *imp_now(IMPORT_ARGS) {
     (void)env;
     (void)ty;
@@ -749,9 +793,15 @@ static wasmtime_error_t *define_imports(wasmtime_component_linker_t *linker) {
     }
     if (!e) {
         static const char *const names[] = {"status-changed", "decided", "message-outcome",
-                                            "wake-at"};
-        static const import_fn fns[] = {imp_status, imp_decided, imp_outcome, imp_wake_at};
-        e = define_instance(root, "tether:reconnect/events@0.1.0", names, fns, 4);
+                                            "wake-at", "plugin-fault"};
+        static const import_fn fns[] = {imp_status, imp_decided, imp_outcome, imp_wake_at,
+                                        imp_plugin_fault};
+        e = define_instance(root, "tether:reconnect/events@0.1.0", names, fns, 5);
+    }
+    if (!e) {
+        static const char *const names[] = {"decide"};
+        static const import_fn fns[] = {imp_plugin_decide};
+        e = define_instance(root, "tether:reconnect/policy-plugins@0.1.0", names, fns, 1);
     }
     if (!e) {
         /* `types` holds only types, but the component imports the interface. */
@@ -1081,6 +1131,32 @@ static bool set_opt_str(arena *a, val *v, const char *s) {
     return true;
 }
 
+/* This host runs no plugins: every decision is `failed(unavailable)`, and the
+ * engine falls back on the built-in policy. The answer is built from literals,
+ * then deep-copied into memory the engine owns and frees. */
+static wasmtime_error_t *imp_plugin_decide(IMPORT_ARGS) {
+    (void)env;
+    (void)ctx;
+    (void)ty;
+    (void)args;
+    (void)nargs;
+    if (nresults != 1) return bad_import("policy-plugins.decide");
+    arena a;
+    a.nv = a.ne = 0;
+    val answer;
+    memset(&answer, 0, sizeof answer);
+    val *error = NULL;
+    if (!set_variant(&a, &answer, "failed", &error)) return bad_import("policy-plugins.decide");
+    wasmtime_component_valrecord_entry_t *e = set_record(&a, error, 2);
+    if (!e) return bad_import("policy-plugins.decide");
+    e[0].name = lit("reason");
+    set_enum(&e[0].val, "unavailable");
+    e[1].name = lit("detail");
+    set_str(&e[1].val, "the C host does not run plugins");
+    wasmtime_component_val_clone(&answer, &results[0]);
+    return NULL;
+}
+
 /* failure -> record failure. Returns a message on invalid input, NULL when fine. */
 static const char *build_failure(arena *a, val *v, const tether_failure *f) {
     if (!f) return "no failure given";
@@ -1242,6 +1318,11 @@ static void dispatch(tether_connection *c) {
                 break;
             case EV_WAKE_AT:
                 if (cb->wake_at) cb->wake_at(u, e.deadline);
+                break;
+            case EV_PLUGIN_FAULT:
+                e.fault.plugin = e.s1;
+                e.fault.detail = e.s2;
+                if (cb->plugin_fault) cb->plugin_fault(u, &e.fault);
                 break;
             }
         }

@@ -105,6 +105,12 @@ static uint64_t cb_now(void *u) {
     return r->now_ns;
 }
 
+static void cb_plugin_fault(void *u, const tether_plugin_fault *f) {
+    logf_(u, "plugin-fault %s %s %u%s used=%llu", f->plugin,
+          tether_plugin_fault_reason_name(f->reason), f->consecutive,
+          f->quarantined ? " quarantined" : "", (unsigned long long)f->used.delay_ms);
+}
+
 static const tether_callbacks CALLBACKS = {
     .open = cb_open,
     .close = cb_close,
@@ -332,6 +338,46 @@ int main(int argc, char **argv) {
         tether_rc rc = tether_on_opened(conn, 1); /* status connected -> freed */
         check(rc == TETHER_OK && r.conn == NULL && strstr(r.log, "(freed)"),
               "freed from inside status: %s", r.log);
+    }
+
+    /* ---- a custom policy: this host runs no plugins, the fallback decides ---- */
+    {
+        static const tether_callbacks WITH_FAULTS = {
+            .open = cb_open,
+            .close = cb_close,
+            .status = cb_status,
+            .decided = cb_decided,
+            .outcome = cb_outcome,
+            .wake_at = cb_wake_at,
+            .now = cb_now,
+            .plugin_fault = cb_plugin_fault,
+        };
+        memset(&r, 0, sizeof r);
+        r.rt = rt;
+        r.conn = tether_connection_new(
+            rt,
+            "{\"hub\": \"hub-a\", \"seed\": 5, \"policy\": {\"kind\": \"custom\", "
+            "\"plugin\": \"policy.wasm\", \"fallback\": {\"kind\": \"fixed\", "
+            "\"interval-ms\": 1000}}}",
+            &WITH_FAULTS, &r, &err);
+        check(r.conn != NULL, "custom policy connection: %s", tether_error_message(err));
+        tether_error_free(err);
+        err = NULL;
+        if (r.conn) {
+            r.fail_open_at_once = true;
+            tether_start(r.conn);
+            for (int i = 0; i < 3; i++) {
+                r.now_ns += 1000000000u;
+                r.fail_open_at_once = true;
+                tether_on_wake(r.conn);
+            }
+            check(strstr(r.log, "plugin-fault policy.wasm unavailable 1 used=1000") &&
+                      strstr(r.log, "plugin-fault policy.wasm unavailable 2 used=1000") &&
+                      strstr(r.log, "plugin-fault policy.wasm unavailable 3 quarantined used=1000") &&
+                      !strstr(r.log, "unavailable 4"),
+                  "faults reported, then quarantined: %s", r.log);
+            tether_connection_free(r.conn);
+        }
     }
 
     /* ---- names ---- */

@@ -18,8 +18,9 @@ function recorder() {
     send(link, message, topic, payload) { log.push(`send ${link} ${message} ${topic} ${payload.length}`); },
     close(link) { log.push(`close ${link}`); },
   };
+  rec.clock = new VirtualClock();
   rec.connection = (config = { hub: 'hub-a', seed: 1, policy: { kind: 'fixed', 'interval-ms': 1000 } }) => {
-    const conn = new Connection(config, { transport: rec, clock: new VirtualClock(), timers: false });
+    const conn = new Connection(config, { transport: rec, clock: rec.clock, timers: false });
     conn.on('status', (s) => log.push(`status ${s.status} ${s.reason}`));
     conn.on('decision', (d) => log.push(`decide ${formatDecision(d)}`));
     conn.on('outcome', (id, o) => log.push(`outcome ${id} ${formatOutcome(o)}`));
@@ -84,4 +85,27 @@ test('messages, outcomes and input errors', async () => {
   assert.deepEqual(rec.log.slice(-4), [`send 1 ${id} t 2`, `outcome ${id} delivered`, 'close 1', 'status disabled client-close']);
   assert.equal(conn.status().status, 'disabled');
   conn.close();
+});
+
+test('a custom policy falls back here and is quarantined', () => {
+  // This host runs no plugins: every decision is `unavailable`, the fallback
+  // decides, and the third fault quarantines the plugin.
+  const rec = recorder();
+  const conn = rec.connection({
+    hub: 'hub-a', seed: 1,
+    policy: { kind: 'custom', plugin: 'policy.wasm', fallback: { kind: 'fixed', 'interval-ms': 1000 } },
+  });
+  const faults = [];
+  conn.on('plugin-fault', (f) => faults.push(f));
+  rec.onOpen = (link) => conn.failed(link, Failure.network('refused'));
+  conn.start();
+  for (let i = 0; i < 3; i++) {
+    rec.clock.advanceMs(1000);
+    conn.wake();
+  }
+  assert.deepEqual(faults.map((f) => [f.reason, f.consecutive, f.quarantined]), [
+    ['unavailable', 1, false], ['unavailable', 2, false], ['unavailable', 3, true],
+  ]);
+  assert.deepEqual(faults[0].used, { tag: 'retry-after', val: 1000n });
+  assert.ok(rec.log.includes('decide backoff 1000 4 normal reconnect cause=net/refused'), rec.log.join('\n'));
 });

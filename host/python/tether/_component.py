@@ -180,6 +180,22 @@ def lift_decision(v: Any) -> t.Decision:
     return t.GiveUp(t.GiveUpReason(v))
 
 
+def lift_plugin_fault(rec: Any) -> t.PluginFault:
+    return t.PluginFault(_get(rec, "at"), _get(rec, "plugin"),
+                         t.PluginFaultReason(_get(rec, "reason")), _get(rec, "detail"),
+                         lift_decision(_get(rec, "used")), _get(rec, "consecutive"),
+                         bool(_get(rec, "quarantined")))
+
+
+def plugins_unavailable(_store: Any, plugin: str, _input: Any) -> Record:
+    """``policy-plugins.decide``: this host does not run plugins. The engine then uses
+    the fallback policy, reports ``unavailable`` and quarantines the plugin.
+
+    ``plugin-answer`` lowers untagged in wasmtime-py (its cases are an int, nothing
+    and a record), so the ``failed`` case is the bare record."""
+    return _record(reason="unavailable", detail="the Python host does not run plugins")
+
+
 def unwrap_result(v: Any, ok_types: tuple[type, ...]) -> tuple[bool, Any]:
     """(is_ok, payload) of a lifted ``result``; wasmtime-py lifts results untagged when
     the two sides have different Python types, tagged otherwise."""
@@ -316,7 +332,9 @@ class Runtime:
                     "provisioning": {n: _inert(f"provisioning.{n}") for n in ("register", "poll")},
                     "credentials": {"renew": _inert("credentials.renew")},
                     "events": {n: _inert(f"events.{n}") for n in
-                               ("status-changed", "decided", "message-outcome", "wake-at")},
+                               ("status-changed", "decided", "message-outcome", "wake-at",
+                                "plugin-fault")},
+                    "policy-plugins": {"decide": _inert("policy-plugins.decide")},
                 })
             return self._shared
 

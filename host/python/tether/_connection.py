@@ -107,6 +107,7 @@ StatusCallback = Callable[[t.StatusChange], None]
 DecisionCallback = Callable[[t.DecisionEvent], None]
 OutcomeCallback = Callable[[int, t.Outcome], None]
 WakeCallback = Callable[[int], None]
+PluginFaultCallback = Callable[[t.PluginFault], None]
 
 
 class Connection:
@@ -139,6 +140,7 @@ class Connection:
         on_decision: DecisionCallback | None = None,
         on_outcome: OutcomeCallback | None = None,
         on_wake_at: WakeCallback | None = None,
+        on_plugin_fault: PluginFaultCallback | None = None,
         clock: Clock | None = None,
         provisioning: Provisioning | None = None,
         credentials: Credentials | None = None,
@@ -152,6 +154,7 @@ class Connection:
         self.on_decision = on_decision
         self.on_outcome = on_outcome
         self.on_wake_at = on_wake_at
+        self.on_plugin_fault = on_plugin_fault
         self.clock: Clock = clock if clock is not None else MonotonicClock()
         self._entropy = entropy if entropy is not None else (lambda: secrets.randbits(64))
         self._queue: deque[tuple[str, tuple[Any, ...]]] = deque()
@@ -180,7 +183,10 @@ class Connection:
                 "message-outcome": lambda _s, msg, out: q.append(
                     ("outcome", (msg, c.lift_outcome(out)))),
                 "wake-at": lambda _s, deadline: q.append(("wake-at", (deadline,))),
+                "plugin-fault": lambda _s, fault: q.append(
+                    ("plugin-fault", (c.lift_plugin_fault(fault),))),
             },
+            "policy-plugins": {"decide": c.plugins_unavailable},
         })
         ex = self._inst.exports
         self._m = ex.connection
@@ -320,6 +326,9 @@ class Connection:
         elif kind == "wake-at":
             if self.on_wake_at is not None:
                 self.on_wake_at(*args)
+        elif kind == "plugin-fault":
+            if self.on_plugin_fault is not None:
+                self.on_plugin_fault(*args)
         elif kind in ("register", "poll"):
             if self.provisioning is None:
                 raise c.TetherError("the configuration uses provisioning, but the "

@@ -128,6 +128,7 @@ class Curve(enum.StrEnum):
     NORMAL = "normal"
     THROTTLED = "throttled"
     SERVER_HINT = "server-hint"
+    PLUGIN = "plugin"
 
 
 class GiveUpReason(enum.StrEnum):
@@ -137,6 +138,7 @@ class GiveUpReason(enum.StrEnum):
     MAX_ATTEMPTS = "max-attempts"
     RETRY_TIMEOUT = "retry-timeout"
     UNRECOVERABLE = "unrecoverable"
+    PLUGIN = "plugin"
 
 
 class MessageFailure(enum.StrEnum):
@@ -504,3 +506,29 @@ class Pending:
 
 #: The answer to ``provisioning.register`` / ``poll``: assigned, pending, or failed.
 ProvisioningAnswer = Union[Assignment, Pending, Failure]
+
+
+class PluginFaultReason(enum.StrEnum):
+    """Why a custom policy plugin's answer was not used."""
+
+    TRAP = "trap"
+    OUT_OF_FUEL = "out-of-fuel"
+    DEADLINE = "deadline"
+    MEMORY_LIMIT = "memory-limit"
+    UNAVAILABLE = "unavailable"
+    INVALID_ANSWER = "invalid-answer"
+
+
+@dataclass(frozen=True)
+class PluginFault:
+    """A custom policy plugin failed one decision and the fallback decided (this
+    host does not run plugins, so every decision reports ``unavailable`` until the
+    engine quarantines the plugin)."""
+
+    at_ns: int
+    plugin: str
+    reason: PluginFaultReason
+    detail: str
+    used: Decision
+    consecutive: int
+    quarantined: bool

@@ -588,6 +588,7 @@ fn line_kind(command: &Command) -> LineKind {
         Command::Decided(_) => LineKind::Decision,
         Command::Outcome { .. } => LineKind::Outcome,
         Command::WakeAt(_) => LineKind::Wake,
+        Command::PluginFault(_) => LineKind::Decision,
     }
 }
 
@@ -1559,7 +1560,7 @@ impl Model {
         }
         cause_is(d, Some(c))?;
         let (reason, failure) = match why {
-            GiveUpReason::MaxAttempts | GiveUpReason::RetryTimeout => {
+            GiveUpReason::MaxAttempts | GiveUpReason::RetryTimeout | GiveUpReason::Plugin => {
                 (Reason::RetryExpired, MessageFailure::RetryExpired)
             }
             GiveUpReason::NoRetry => (c.reason, MessageFailure::NoRetry),

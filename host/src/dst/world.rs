@@ -598,7 +598,10 @@ impl World {
                         self.at(at.saturating_sub(1), Ev::ExtraWake);
                     }
                 }
-                Command::Status(_) | Command::Decided(_) | Command::Outcome { .. } => {}
+                Command::Status(_)
+                | Command::Decided(_)
+                | Command::Outcome { .. }
+                | Command::PluginFault(_) => {}
             }
         }
     }

@@ -317,7 +317,8 @@ fn handle(
             | Command::Send { .. }
             | Command::Close { .. }
             | Command::Renew
-            | Command::Outcome { .. } => {}
+            | Command::Outcome { .. }
+            | Command::PluginFault(_) => {}
         }
     }
 }

@@ -35,8 +35,8 @@ use crate::names::command_text;
 use crate::syntax::failure_text;
 use crate::{
     Command, ConfigError, CredentialSource, DecisionEvent, Device, Driver, Entropy, NoCredentials,
-    NoProvisioning, Observer, Outcome, Provisioner, ProvisioningResult, PublishError, Runtime,
-    StatusChange, SystemClock,
+    NoProvisioning, Observer, Outcome, PluginFaultReport, Provisioner, ProvisioningResult,
+    PublishError, Runtime, StatusChange, SystemClock,
 };
 
 /// Something the loop did, for printing (`tether run`) or logging.
@@ -63,6 +63,8 @@ pub struct Tally {
     pub statuses: Vec<(Instant, StatusChange)>,
     /// Every decision.
     pub decisions: Vec<(Instant, DecisionEvent)>,
+    /// Every plugin fault (the engine fell back to the built-in policy).
+    pub plugin_faults: Vec<(Instant, PluginFaultReport)>,
     /// Accepted messages: message id to the stream's sequence number (`None` for
     /// messages the application published itself).
     pub accepted: BTreeMap<u64, Option<u64>>,
@@ -305,6 +307,12 @@ impl Observer for Recorder<'_> {
     }
 
     fn wake_at(&mut self, _deadline_ns: u64) {}
+
+    fn plugin_fault(&mut self, fault: &PluginFaultReport) {
+        if let Ok(mut t) = self.tally.lock() {
+            t.plugin_faults.push((Instant::now(), fault.clone()));
+        }
+    }
 }
 
 impl Loop {

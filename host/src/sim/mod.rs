@@ -40,7 +40,7 @@
 //! | [`LineKind::Input`] | `start`, `on-opened link=1`, `on-failed link=2 net:refused`, `on-closed link=1 net:reset`, `on-acked msg=3`, `on-provisioned assigned hub=hub-b device=dev-1`, `on-credential token-2 lifetime=3600000ms`, `publish topic=telemetry bytes=9 -> msg=3`, `stop`; an input the component refused ends with ` -> <input-error>` |
 //! | [`LineKind::Call`] | `open link=2 hub=hub-a device=sensor-17 credential=token-1`, `send link=1 msg=3 topic=telemetry bytes=9`, `close link=1`, `register`, `poll op=op-1`, `renew` |
 //! | [`LineKind::Status`] | `status disconnected-retrying reason=no-network` |
-//! | [`LineKind::Decision`] | `decide backoff 742ms attempt=1 curve=normal cause=net/refused`, `decide connect link=2 hub=hub-a attempt=1` |
+//! | [`LineKind::Decision`] | `decide backoff 742ms attempt=1 curve=normal cause=net/refused`, `decide connect link=2 hub=hub-a attempt=1`, `plugin-fault plugin=P reason=out-of-fuel used=backoff 1031ms consecutive=1 detail=...` |
 //! | [`LineKind::Outcome`] | `outcome msg=3 delivered`, `outcome msg=4 failed reason=client-close` |
 //! | [`LineKind::Wake`] | `wake-at 2242ms`, `on-wake` |
 //! | [`LineKind::Note`] | `note hub drops link=1 net:reset`, `note ack msg=3 lost: link=1 is closed` |
@@ -66,7 +66,7 @@ use crate::instance::{Device, Step};
 use crate::names::command_text;
 use crate::runtime::Runtime;
 use crate::syntax::failure_text;
-use crate::{DecisionEvent, Outcome, ProvisioningResult, StatusChange};
+use crate::{DecisionEvent, Outcome, PluginFaultReport, ProvisioningResult, StatusChange};
 use transcript::kind_of;
 
 /// Receives the `events` interface inside the sim.
@@ -77,9 +77,14 @@ struct Recorder<'a> {
     ledger: &'a mut MessageLedger,
     statuses: &'a mut Vec<StatusChange>,
     decisions: &'a mut Vec<DecisionEvent>,
+    plugin_faults: &'a mut Vec<PluginFaultReport>,
 }
 
 impl Observer for Recorder<'_> {
+    fn plugin_fault(&mut self, fault: &PluginFaultReport) {
+        self.plugin_faults.push(fault.clone());
+    }
+
     fn status_changed(&mut self, change: &StatusChange) {
         self.statuses.push(*change);
     }
@@ -201,6 +206,7 @@ impl SimBuilder {
             ledger: MessageLedger::default(),
             statuses: Vec::new(),
             decisions: Vec::new(),
+            plugin_faults: Vec::new(),
             event_limit: self.event_limit,
             published: 0,
         })
@@ -221,6 +227,7 @@ pub struct Sim {
     ledger: MessageLedger,
     statuses: Vec<StatusChange>,
     decisions: Vec<DecisionEvent>,
+    plugin_faults: Vec<PluginFaultReport>,
     event_limit: u64,
     published: u64,
 }
@@ -391,6 +398,11 @@ impl Sim {
         &self.decisions
     }
 
+    /// Every plugin fault reported (custom policies), in order.
+    pub fn plugin_faults(&self) -> &[PluginFaultReport] {
+        &self.plugin_faults
+    }
+
     /// The hub.
     pub fn hub(&self) -> &ScriptedHub {
         &self.hub
@@ -559,6 +571,7 @@ impl Sim {
             ledger: &mut self.ledger,
             statuses: &mut self.statuses,
             decisions: &mut self.decisions,
+            plugin_faults: &mut self.plugin_faults,
         };
         Driver {
             transport: &mut self.hub,

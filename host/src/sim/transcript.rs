@@ -111,6 +111,8 @@ pub(super) fn kind_of(command: &Command) -> LineKind {
         Command::Decided(_) => LineKind::Decision,
         Command::Outcome { .. } => LineKind::Outcome,
         Command::WakeAt(_) => LineKind::Wake,
+        // The fallback's decision replaced the plugin's: part of deciding.
+        Command::PluginFault(_) => LineKind::Decision,
     }
 }
 

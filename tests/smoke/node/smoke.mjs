@@ -150,6 +150,11 @@ class Host {
           this.record('outcome', `outcome ${message} ${text}`, { message, outcome: text });
         },
         wakeAt: (deadline) => this.record('wake-at', `wake-at ${relMs(deadline)}`, { deadline }),
+        pluginFault: (fault) => this.record('plugin-fault', `plugin-fault ${fault.reason}`),
+      },
+      // This smoke host runs no plugins: the engine falls back.
+      'tether:reconnect/policy-plugins': {
+        decide: () => ({ tag: 'failed', val: { reason: 'unavailable', detail: 'the smoke host runs no plugins' } }),
       },
     };
     // jco looks imports up by interface name; accept a versioned key too.

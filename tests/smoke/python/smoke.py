@@ -176,6 +176,17 @@ class Host:
     def wake_at(self, _store, deadline):
         self.record("wake-at", f"wake-at {rel_ms(deadline)}", deadline=deadline)
 
+    def plugin_fault(self, _store, fault):
+        self.record("plugin-fault", f"plugin-fault {field(fault, 'reason')}")
+
+    def decide_plugin(self, _store, _plugin, _input):
+        # This smoke host runs no plugins: the engine falls back. `plugin-answer`
+        # lowers untagged here (an int, nothing, a record): `failed` is the record.
+        failed = Record()
+        setattr(failed, "reason", "unavailable")
+        setattr(failed, "detail", "the smoke host runs no plugins")
+        return failed
+
 
 def import_names(engine, component):
     """The component's import names by interface, without version: {base: full name}.
@@ -201,7 +212,9 @@ def define_imports(linker, host, names):
             "decided": host.decided,
             "message-outcome": host.message_outcome,
             "wake-at": host.wake_at,
+            "plugin-fault": host.plugin_fault,
         },
+        f"{PKG}/policy-plugins": {"decide": host.decide_plugin},
     }
     unknown = sorted(set(names) - set(funcs))
     check(not unknown, f"the component imports interfaces this host does not supply: {unknown}")
