@@ -39,6 +39,7 @@ from ._connection import (
     Transport,
     VirtualClock,
 )
+from ._plugins import PluginLimits, PluginLoadError, PluginStats, imports_of
 from ._types import (
     Action,
     ApplicationError,
@@ -81,10 +82,10 @@ __all__ = [
     "Credential", "Credentials", "Curve", "Decision", "DecisionEvent", "Failure", "GiveUp",
     "GiveUpReason", "InputError", "Level", "MessageFailure", "MonotonicClock",
     "NetworkError", "Outcome", "Pending", "PluginFault", "PluginFaultReason",
-    "PollProvisioning", "Provision", "Provisioning",
+    "PluginLimits", "PluginLoadError", "PluginStats", "PollProvisioning", "Provision", "Provisioning",
     "ProvisioningAnswer", "PublishError", "PublishRefused", "Reason", "RenewCredential",
     "RetryAfter", "RetrySchedule", "Runtime", "Status", "StatusChange", "TetherError",
-    "Transport", "Verdict", "VirtualClock", "classify", "component_path", "table_version",
+    "Transport", "Verdict", "VirtualClock", "classify", "component_path", "imports_of", "table_version",
     "validate_config",
 ]
 

@@ -14,12 +14,15 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import wasmtime
 from wasmtime.component import Component, Linker, Record, ResourceAny, Variant
 
 from . import _types as t
+
+if TYPE_CHECKING:
+    from ._plugins import PluginLimits
 
 __all__ = ["ComponentMissing", "ConfigError", "Runtime", "TetherError", "component_path"]
 
@@ -187,15 +190,6 @@ def lift_plugin_fault(rec: Any) -> t.PluginFault:
                          bool(_get(rec, "quarantined")))
 
 
-def plugins_unavailable(_store: Any, plugin: str, _input: Any) -> Record:
-    """``policy-plugins.decide``: this host does not run plugins. The engine then uses
-    the fallback policy, reports ``unavailable`` and quarantines the plugin.
-
-    ``plugin-answer`` lowers untagged in wasmtime-py (its cases are an int, nothing
-    and a record), so the ``failed`` case is the bare record."""
-    return _record(reason="unavailable", detail="the Python host does not run plugins")
-
-
 def unwrap_result(v: Any, ok_types: tuple[type, ...]) -> tuple[bool, Any]:
     """(is_ok, payload) of a lifted ``result``; wasmtime-py lifts results untagged when
     the two sides have different Python types, tagged otherwise."""
@@ -285,12 +279,19 @@ class Runtime:
     (:func:`tether.classify`, :class:`tether.RetrySchedule`) share one.
 
     ``Runtime()`` reads :func:`component_path`; :meth:`default` is the process-wide one.
+    Custom-policy plugins run on an engine of their own under ``plugin_limits``
+    (:class:`tether.PluginLimits`, the Rust host's defaults), compiled once per path.
     """
 
     _default: Runtime | None = None
     _default_lock = threading.Lock()
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *,
+                 plugin_limits: PluginLimits | None = None) -> None:
+        from . import _plugins  # imports this module
+
+        self.plugins = _plugins.PluginLoader(plugin_limits if plugin_limits is not None
+                                             else _plugins.PluginLimits())
         self.path = Path(path) if path is not None else component_path()
         if not self.path.is_file():
             raise ComponentMissing(

@@ -18,6 +18,7 @@ from collections import deque
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
 from . import _component as c
+from . import _plugins as plugins
 from . import _types as t
 
 __all__ = [
@@ -162,6 +163,13 @@ class Connection:
         self._lock = threading.RLock()
         q = self._queue
         self._runtime = runtime if runtime is not None else c.Runtime.default()
+        # A custom policy's plugin is loaded (and instantiated) before the connection
+        # exists, so a plugin that is missing, imports anything or cannot start is an
+        # error here, naming it.
+        self._plugins = plugins.PluginSet()
+        plugin = plugins.plugin_of(config)
+        if plugin is not None:
+            self._plugins.load(self._runtime.plugins, plugin)
         self._inst = self._runtime.instantiate({
             "wasi:clocks/monotonic-clock": {"now": lambda _s: self.clock.now_ns()},
             "wasi:random/random": {"get-random-u64": lambda _s: self._entropy()},
@@ -186,7 +194,7 @@ class Connection:
                 "plugin-fault": lambda _s, fault: q.append(
                     ("plugin-fault", (c.lift_plugin_fault(fault),))),
             },
-            "policy-plugins": {"decide": c.plugins_unavailable},
+            "policy-plugins": {"decide": self._plugins.decide},
         })
         ex = self._inst.exports
         self._m = ex.connection
@@ -258,6 +266,11 @@ class Connection:
     def status(self) -> t.StatusChange:
         """The current status."""
         return c.lift_status_change(self._call("current-status"))
+
+    def plugin_stats(self, plugin: str) -> plugins.PluginStats | None:
+        """What ``plugin`` (the configuration's ``plugin`` value) has cost so far in
+        this connection; ``None`` when it is not loaded here."""
+        return self._plugins.stats(plugin)
 
     @property
     def pending_messages(self) -> int:

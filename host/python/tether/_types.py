@@ -521,9 +521,8 @@ class PluginFaultReason(enum.StrEnum):
 
 @dataclass(frozen=True)
 class PluginFault:
-    """A custom policy plugin failed one decision and the fallback decided (this
-    host does not run plugins, so every decision reports ``unavailable`` until the
-    engine quarantines the plugin)."""
+    """A custom policy plugin failed one decision and the fallback decided: it
+    trapped, ran out of fuel, memory or time, or answered out of bounds."""
 
     at_ns: int
     plugin: str
