@@ -358,8 +358,9 @@ class PluginLoader:
 
 # ---- running decisions ----
 
-#: wasmtime's trap messages ("wasm trap: <what>"), the same words as the Rust
-#: host's ``Trap`` display.
+#: wasmtime-py raises a component call's trap as a ``WasmtimeError`` whose text ends
+#: in ``wasm trap: <what>`` (no trap code to read), the words of the Rust host's
+#: ``Trap`` display.
 _TRAP = re.compile(r"wasm trap: ([^\n]+)")
 _OUT_OF_FUEL = "all fuel consumed by WebAssembly"
 _INTERRUPT = "interrupt"
@@ -392,7 +393,8 @@ def fault_of(err: Exception) -> tuple[str, str]:
         # A refused growth usually ends in an abort: the cap is the cause.
         return "memory-limit", _CALL.denied
     if trap is not None:
-        return "trap", trap
+        # wasmtime's Trap display, as the Rust host prints it.
+        return "trap", f"wasm trap: {trap}"
     return "trap", text.strip().splitlines()[0] if text.strip() else type(err).__name__
 
 

@@ -2,11 +2,14 @@
 prints one canonical line per vector (tests/conformance/FORMAT.md).
 
     python3 -m tether.conformance TETHER.wasm VECTORS_DIR [--check]
+        [--plugin-fuel N] [--plugin-deadline-ticks N]
 
 Lines are ``<name>: <line>``, in file-name order. With ``--check`` each line is also
 compared with the vector's ``expected``; mismatches go to stderr and the exit code is
 1. A malformed vector exits 2. The runner decides nothing: it drives
 :class:`tether.Connection` at the given virtual times and renders what it was told.
+The ``--plugin-*`` options change the plugin sandbox's limits
+(:class:`tether.PluginLimits`) for flows whose policy is a custom plugin.
 """
 
 from __future__ import annotations
@@ -136,6 +139,18 @@ class Recorder:
     def wake_at(self, deadline_ns: int) -> None:
         self.items.append(f"wake-at {deadline_ns // NS_PER_MS}")
 
+    def plugin_fault(self, fault: t.PluginFault) -> None:
+        # The Rust runner's line (tether_host::names::plugin_fault_text).
+        used = (f"backoff {fault.used.delay_ms}ms" if isinstance(fault.used, t.RetryAfter)
+                else f"give-up {fault.used.reason}")
+        text = (f"plugin-fault plugin={fault.plugin} reason={fault.reason} used={used} "
+                f"consecutive={fault.consecutive}")
+        if fault.quarantined:
+            text += " quarantined"
+        if fault.detail:
+            text += f" detail={fault.detail}"
+        self.items.append(text)
+
     def take(self) -> list[str]:
         items, self.items = self.items, []
         return items
@@ -160,7 +175,8 @@ def run_flow(rt: t.Runtime, v: dict[str, Any]) -> str:
     try:
         conn = t.Connection(v["config"], transport=rec, provisioning=rec, credentials=rec,
                             on_status=rec.status, on_decision=rec.decision,
-                            on_outcome=rec.outcome, on_wake_at=rec.wake_at, clock=clock,
+                            on_outcome=rec.outcome, on_wake_at=rec.wake_at,
+                            on_plugin_fault=rec.plugin_fault, clock=clock,
                             entropy=lambda: 0, runtime=rt)
     except t.ConfigError as err:
         return config_error(err)
@@ -232,12 +248,32 @@ def vector_files(directory: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    args = [a for a in argv if not a.startswith("--")]
-    check = "--check" in argv
+    usage = ("usage: python3 -m tether.conformance TETHER.wasm VECTORS_DIR [--check] "
+             "[--plugin-fuel N] [--plugin-deadline-ticks N]\n")
+    args: list[str] = []
+    check = False
+    limits = t.PluginLimits()
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--check":
+            check = True
+        elif arg in ("--plugin-fuel", "--plugin-deadline-ticks"):
+            value = rest.pop(0) if rest else ""
+            if not value.isdigit():
+                sys.stderr.write(f"conformance: {arg} needs a whole number, got {value!r}\n")
+                return 2
+            field = "fuel_per_decision" if arg == "--plugin-fuel" else "deadline_ticks"
+            limits = limits.with_(**{field: int(value)})
+        elif arg.startswith("--"):
+            sys.stderr.write(f"conformance: unknown option {arg}\n{usage}")
+            return 2
+        else:
+            args.append(arg)
     if len(args) != 2:
-        sys.stderr.write("usage: python3 -m tether.conformance TETHER.wasm VECTORS_DIR [--check]\n")
+        sys.stderr.write(usage)
         return 2
-    rt = t.Runtime(args[0])
+    rt = t.Runtime(args[0], plugin_limits=limits)
     files = vector_files(Path(args[1]))
     if not files:
         sys.stderr.write(f"conformance: no *.json vectors in {args[1]}\n")
