@@ -116,30 +116,6 @@ class Connections(unittest.TestCase):
                                         "close 1", "status disabled client-close"])
         self.assertEqual(conn.status().status, tether.Status.DISABLED)
 
-    def test_a_custom_policy_falls_back_here_and_is_quarantined(self) -> None:
-        # This host runs no plugins: every decision is `unavailable`, the fallback
-        # decides, and the third fault quarantines the plugin.
-        rec = Recorder()
-        clock = tether.VirtualClock()
-        faults: list[tether.PluginFault] = []
-        conn = rec.connection(
-            {"hub": "hub-a", "seed": 1,
-             "policy": {"kind": "custom", "plugin": "policy.wasm",
-                        "fallback": {"kind": "fixed", "interval-ms": 1000}}},
-            on_plugin_fault=faults.append, clock=clock)
-        rec.on_open = lambda link: conn.failed(link, Failure.network("refused"))
-        conn.start()
-        for _ in range(3):
-            clock.advance_ms(1000)
-            conn.wake()
-        self.assertEqual([(f.reason, f.consecutive, f.quarantined) for f in faults], [
-            (tether.PluginFaultReason.UNAVAILABLE, 1, False),
-            (tether.PluginFaultReason.UNAVAILABLE, 2, False),
-            (tether.PluginFaultReason.UNAVAILABLE, 3, True),
-        ])
-        self.assertEqual(faults[0].used, tether.RetryAfter(1000))
-        self.assertIn("decide backoff 1000 4 normal reconnect cause=net/refused", rec.log)
-
 
 if __name__ == "__main__":
     unittest.main()
