@@ -581,3 +581,223 @@ fn rss_kib() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+// ---------------------------------------------------------------------------
+// Previews (`tether schedule`, `tether plugin check`), inspection, paths
+// ---------------------------------------------------------------------------
+
+/// The delays a bare `retry-schedule` of `policy` gives for `n` plain failures.
+fn bare_schedule(policy: &str, seed: u64, n: usize) -> Vec<u64> {
+    let mut instance = runtime()
+        .instantiate(VirtualClock::new(), Entropy::fixed(seed))
+        .unwrap();
+    let schedule = instance.create_schedule(policy, seed).unwrap().unwrap();
+    (0..n)
+        .map(
+            |_| match instance.schedule_next(&schedule, None, None).unwrap() {
+                Decision::RetryAfter(ms) => ms,
+                Decision::GiveUp(why) => panic!("gave up: {why:?}"),
+            },
+        )
+        .collect()
+}
+
+fn preview_delays(preview: &plugin::Preview) -> Vec<u64> {
+    preview
+        .steps
+        .iter()
+        .map(|s| match s.decision {
+            Decision::RetryAfter(ms) => ms,
+            Decision::GiveUp(why) => panic!("gave up: {why:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_preview_says_which_decisions_the_plugin_made_and_which_the_fallback() {
+    let fallback = r#"{"kind": "exponential", "initial-ms": 1000, "max-ms": 60000}"#;
+    // Traps on the first two decisions, then answers with the fallback's delay.
+    let config = custom(
+        examples::HOSTILE,
+        r#"{"mode": "trap", "fail-first": 2}"#,
+        &format!(r#", "fallback": {fallback}"#),
+    );
+    let refused = failure::net(NetworkError::Refused);
+    let preview = plugin::preview(runtime(), &config, 1, &[refused], 6)
+        .unwrap()
+        .unwrap();
+    for step in &preview.steps {
+        println!("{step:?}");
+    }
+    assert_eq!(preview.steps.len(), 6);
+    assert_eq!(preview.left_loop, None);
+    for (i, step) in preview.steps.iter().enumerate() {
+        assert_eq!(step.attempt, u32::try_from(i + 1).unwrap());
+        assert!(step.fuel.is_some_and(|f| f > 0), "{step:?}");
+        if i < 2 {
+            let plugin::Source::Fault(f) = &step.source else {
+                panic!("attempt {}: {:?}", step.attempt, step.source)
+            };
+            assert_eq!(f.reason, PluginFaultReason::Trap);
+            assert_eq!(f.used, step.decision);
+            assert_eq!(step.curve, Some(Curve::Normal));
+        } else {
+            assert_eq!(step.source, plugin::Source::Plugin, "{step:?}");
+            assert_eq!(step.curve, Some(Curve::Plugin));
+        }
+    }
+    // The plugin echoes the fallback, so the whole schedule is the fallback's:
+    // the same delays as the bare retry-schedule of that policy and seed (the
+    // connection's seed is the configuration's, 7).
+    assert_eq!(preview_delays(&preview), bare_schedule(fallback, 7, 6));
+    let stats = preview.stats.unwrap();
+    assert_eq!(stats.decisions, 6);
+    assert_eq!(stats.faults, 2);
+    assert!(stats.peak_memory_bytes > 0);
+    assert!(stats.peak_memory_bytes <= runtime().plugin_limits().memory_bytes);
+}
+
+#[test]
+fn a_preview_shows_quarantine_and_the_fuel_of_a_decision_that_ran_out() {
+    let config = custom(
+        examples::HOSTILE,
+        r#"{"mode": "loop"}"#,
+        r#", "quarantine-after": 2"#,
+    );
+    let refused = failure::net(NetworkError::Refused);
+    let preview = plugin::preview(runtime(), &config, 1, &[refused], 4)
+        .unwrap()
+        .unwrap();
+    let sources: Vec<_> = preview.steps.iter().map(|s| s.source.clone()).collect();
+    let plugin::Source::Fault(second) = &sources[1] else {
+        panic!("{sources:?}")
+    };
+    assert!(second.quarantined);
+    assert!(
+        matches!(&sources[0], plugin::Source::Fault(f) if f.reason == PluginFaultReason::OutOfFuel && !f.quarantined)
+    );
+    assert_eq!(
+        sources[2..],
+        [plugin::Source::Quarantined, plugin::Source::Quarantined]
+    );
+    let fuel = runtime().plugin_limits().fuel_per_decision;
+    assert_eq!(preview.steps[0].fuel, Some(fuel), "all of it");
+    assert_eq!(preview.steps[2].fuel, None, "not asked");
+    assert_eq!(preview_delays(&preview), bare_schedule("{}", 7, 4));
+}
+
+#[test]
+fn a_preview_of_a_built_in_policy_matches_the_bare_schedule() {
+    let policy = r#"{"kind": "linear", "initial-ms": 500, "step-ms": 250}"#;
+    let config = format!(r#"{{"hub": "h", "seed": 3, "policy": {policy}}}"#);
+    let refused = failure::net(NetworkError::Refused);
+    let preview = plugin::preview(runtime(), &config, 1, &[refused], 5)
+        .unwrap()
+        .unwrap();
+    assert!(
+        preview
+            .steps
+            .iter()
+            .all(|s| s.source == plugin::Source::BuiltIn && s.fuel.is_none())
+    );
+    assert_eq!(preview.stats, None);
+    assert_eq!(preview_delays(&preview), bare_schedule(policy, 3, 5));
+}
+
+#[test]
+fn a_preview_ends_at_a_give_up_or_where_the_flow_leaves_the_backoff_loop() {
+    let config = custom(examples::HOSTILE, r#"{"mode": "give-up"}"#, "");
+    let refused = failure::net(NetworkError::Refused);
+    let preview = plugin::preview(runtime(), &config, 1, &[refused], 5)
+        .unwrap()
+        .unwrap();
+    assert_eq!(preview.steps.len(), 1);
+    assert_eq!(
+        preview.steps[0].decision,
+        Decision::GiveUp(tether_host::GiveUpReason::Plugin)
+    );
+    assert_eq!(preview.steps[0].source, plugin::Source::Plugin);
+
+    // A device-disabled failure is unrecoverable: the engine gives up without
+    // asking the plugin.
+    let config = custom(examples::HOSTILE, "{}", "");
+    let disabled = tether_host::syntax::parse_failure("app:device-disabled").unwrap();
+    let preview = plugin::preview(runtime(), &config, 1, &[disabled], 5)
+        .unwrap()
+        .unwrap();
+    assert_eq!(preview.steps.len(), 1);
+    assert_eq!(preview.steps[0].source, plugin::Source::BuiltIn);
+    assert_eq!(preview.steps[0].fuel, None);
+    // With a provisioning service, the 10th failure in a row sends the device
+    // back to it: no 10th backoff, and the preview says what happened instead.
+    let config = r#"{"hub": "h", "seed": 7, "provisioning": {"reprovision-after": 3},
+        "policy": {"kind": "custom", "plugin": "P", "params": {}}}"#
+        .replace("P", examples::HOSTILE);
+    let preview = plugin::preview(
+        runtime(),
+        &config,
+        1,
+        &[failure::net(NetworkError::Reset)],
+        9,
+    )
+    .unwrap()
+    .unwrap();
+    println!("{:?}", preview.left_loop);
+    assert!(preview.steps.len() < 9, "{:?}", preview.steps);
+    assert!(
+        preview
+            .left_loop
+            .as_deref()
+            .is_some_and(|t| t.contains("register")),
+        "{:?}",
+        preview.left_loop
+    );
+    // A configuration error is the engine's, naming the field.
+    let bad = custom(examples::HOSTILE, "[1]", "");
+    let e = plugin::preview(runtime(), &bad, 1, &[failure::net(NetworkError::Reset)], 1)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.field, "policy.params");
+}
+
+#[test]
+fn inspection_lists_imports_and_exports_on_the_sandbox_engine() {
+    let limits = PluginLimits::DEFAULT;
+    let seen = plugin::inspect(examples::CIRCUIT_BREAKER.as_ref(), &limits).unwrap();
+    assert!(seen.imports.is_empty(), "{seen:?}");
+    assert_eq!(seen.exports, ["tether:reconnect/policy@0.1.0#decide"]);
+    assert_eq!(seen.bytes, file_size(examples::CIRCUIT_BREAKER));
+    let seen = plugin::inspect(examples::HOSTILE_WASI.as_ref(), &limits).unwrap();
+    assert_eq!(seen.imports, ["wasi:random/random@0.2.12"]);
+    let e = plugin::inspect("/nonexistent/p.wasm".as_ref(), &limits).unwrap_err();
+    assert!(format!("{e:#}").contains("/nonexistent/p.wasm"), "{e:#}");
+}
+
+#[test]
+fn a_relative_plugin_path_resolves_against_the_configuration_files_folder() {
+    let path = std::path::Path::new(examples::SATELLITE_WINDOW);
+    let (dir, name) = (path.parent().unwrap(), path.file_name().unwrap());
+    let relative = custom(name.to_str().unwrap(), "{}", "");
+    let resolved = plugin::resolve_plugin_path(&relative, dir);
+    assert_eq!(
+        plugin::plugin_of(&resolved).as_deref(),
+        Some(examples::SATELLITE_WINDOW)
+    );
+    // The working directory is not the plugin's folder, yet the device loads it.
+    assert_ne!(std::env::current_dir().unwrap(), dir);
+    assert!(
+        Device::new(runtime(), &relative, VirtualClock::new(), Entropy::fixed(1)).is_err(),
+        "unresolved, the path is relative to the working directory"
+    );
+    Device::new(runtime(), &resolved, VirtualClock::new(), Entropy::fixed(1))
+        .unwrap()
+        .unwrap();
+    // Absolute paths, built-in policies and malformed documents stay as they are.
+    for unchanged in [
+        custom(examples::SATELLITE_WINDOW, "{}", ""),
+        r#"{"hub": "h", "policy": {"kind": "fixed", "plugin": "x.wasm"}}"#.into(),
+        "{not json".into(),
+    ] {
+        assert_eq!(plugin::resolve_plugin_path(&unchanged, dir), unchanged);
+    }
+}

@@ -1,5 +1,6 @@
-//! The generated bindings for the `engine` world of `wit/`: tether's own imports
-//! and exports. The two WASI functions the `device` world adds (`now` and
+//! The generated bindings for the `engine` world of `wit/` (tether's own imports
+//! and exports) and, in [`plugin`], for the `retry-policy` world (what a policy
+//! plugin exports). The two WASI functions the `device` world adds (`now` and
 //! `get-random-u64`) are linked by hand in [`crate::runtime`], so the host needs
 //! no WASI implementation and none of the rest of those interfaces.
 //!
@@ -19,3 +20,11 @@ wasmtime::component::bindgen!({
     path: "../wit",
     additional_derives: [PartialEq, Eq, Hash],
 });
+
+pub(crate) mod plugin {
+    //! The `retry-policy` world, for the plugin sandbox ([`crate::plugin`]).
+    wasmtime::component::bindgen!({
+        world: "retry-policy",
+        path: "../wit",
+    });
+}

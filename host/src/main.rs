@@ -7,10 +7,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 use serde_json::Value;
-use tether_host::names::{give_up_name, level_name, reason_name, verdict_name};
+use tether_host::names::{
+    give_up_name, level_name, plugin_fault_reason_name, reason_name, verdict_name,
+};
+use tether_host::plugin::{self, PreviewStep, Source};
 use tether_host::syntax::{failure_text, parse_failure};
 use tether_host::{ConfigError, Decision, Failure, Instance, Runtime, Verdict, demo};
 
@@ -78,10 +82,13 @@ enum Cmd {
         #[arg(long, value_name = "S")]
         server_reference: Option<String>,
     },
-    /// Print the delays a retry policy gives, attempt by attempt.
+    /// Print the delays a retry policy gives, attempt by attempt. A `custom`
+    /// policy runs its plugin in a virtual-time connection, and each line says
+    /// whether the plugin or the fallback decided (and why).
     Schedule {
         /// A connection configuration (its `policy` object is used) or a bare
-        /// policy object, as JSON.
+        /// policy object, as JSON. A relative `plugin` path is taken relative to
+        /// this file's folder.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
         /// How many failed attempts to schedule.
@@ -91,7 +98,8 @@ enum Cmd {
         #[arg(long, value_name = "S", default_value_t = 0)]
         seed: u64,
         /// The failure behind every attempt (selects the normal, throttled or
-        /// server-hint curve); a plain recoverable failure if not given.
+        /// server-hint curve); a plain recoverable failure if not given
+        /// (`net:refused` for a custom policy).
         #[arg(long, value_name = "FAILURE")]
         failure: Option<String>,
         /// Print a JSON object instead of one line per attempt.
@@ -119,6 +127,27 @@ enum Cmd {
     /// rate-limited hub comes back; compare retry policies (peak attempts per
     /// second, time until 50/99/100% are back, reprovisions).
     Simulate(tether_host::fleet::cli::SimulateArgs),
+    /// Retry-policy plugins.
+    #[command(subcommand)]
+    Plugin(PluginCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCmd {
+    /// Load a plugin in the sandbox, list its imports (any import is refused)
+    /// and exports, and run sample decisions through the engine: each answer,
+    /// the fuel it used, and the peak memory against the limits. Exits 1 when
+    /// the plugin is refused or a sample decision fell back.
+    Check {
+        /// The plugin component (`.wasm`).
+        file: PathBuf,
+        /// The policy's `params` object, as JSON.
+        #[arg(long, value_name = "JSON", default_value = "{}")]
+        params: String,
+        /// Seed for the connection's generator (the plugin's `random`).
+        #[arg(long, value_name = "S", default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 const FAILURE_SYNTAX: &str = "\
@@ -195,6 +224,7 @@ fn main() -> ExitCode {
             jobs,
         } => Runtime::new().and_then(|r| tether_host::dst::cli(&r, seeds, start, verbose, jobs)),
         Cmd::Simulate(args) => tether_host::fleet::cli::simulate(&args),
+        Cmd::Plugin(PluginCmd::Check { file, params, seed }) => plugin_check(&file, &params, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -287,6 +317,94 @@ struct ScheduleReport<'a> {
     seed: u64,
     delays_ms: &'a [u64],
     gave_up: Option<&'static str>,
+    /// Custom policies: who made each decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    steps: Option<Vec<StepReport>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    left_loop: Option<String>,
+}
+
+/// One decision of a custom policy's schedule, in `--json`.
+#[derive(Debug, Serialize)]
+struct StepReport {
+    attempt: u32,
+    failure: String,
+    delay_ms: Option<u64>,
+    give_up: Option<&'static str>,
+    /// `plugin`, `fallback` (the plugin failed), `quarantined` or `built-in`.
+    source: &'static str,
+    fault: Option<FaultReport>,
+    fuel: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct FaultReport {
+    reason: &'static str,
+    detail: String,
+    consecutive: u32,
+    quarantined: bool,
+}
+
+fn step_report(step: &PreviewStep) -> StepReport {
+    let (delay_ms, give_up) = match step.decision {
+        Decision::RetryAfter(ms) => (Some(ms), None),
+        Decision::GiveUp(why) => (None, Some(give_up_name(why))),
+    };
+    let (source, fault) = match &step.source {
+        Source::Plugin => ("plugin", None),
+        Source::Fault(f) => (
+            "fallback",
+            Some(FaultReport {
+                reason: plugin_fault_reason_name(f.reason),
+                detail: f.detail.clone(),
+                consecutive: f.consecutive,
+                quarantined: f.quarantined,
+            }),
+        ),
+        Source::Quarantined => ("quarantined", None),
+        Source::BuiltIn => ("built-in", None),
+    };
+    StepReport {
+        attempt: step.attempt,
+        failure: failure_text(&step.failure),
+        delay_ms,
+        give_up,
+        source,
+        fault,
+        fuel: step.fuel,
+    }
+}
+
+/// One line of a custom policy's schedule.
+fn step_line(step: &PreviewStep) -> String {
+    let decided = match step.decision {
+        Decision::RetryAfter(ms) => format!("{ms} ms"),
+        Decision::GiveUp(why) => format!("give up ({})", give_up_name(why)),
+    };
+    let source = match &step.source {
+        Source::Plugin => "plugin".to_string(),
+        Source::Fault(f) => format!(
+            "fallback: plugin {}{}: {}",
+            plugin_fault_reason_name(f.reason),
+            if f.quarantined {
+                ", now quarantined"
+            } else {
+                ""
+            },
+            f.detail
+        ),
+        Source::Quarantined => "fallback: plugin quarantined".into(),
+        Source::BuiltIn => "built-in (limits)".into(),
+    };
+    let fuel = step
+        .fuel
+        .map(|f| format!(" [fuel {f}]"))
+        .unwrap_or_default();
+    format!("attempt {}: {decided}  {source}{fuel}", step.attempt)
+}
+
+fn is_custom(policy: &Value) -> bool {
+    policy.get("kind").and_then(Value::as_str) == Some("custom")
 }
 
 fn schedule(
@@ -300,10 +418,11 @@ fn schedule(
         .map(|text| parse_failure_arg(text, None, None))
         .transpose()?;
     let doc = read_json(path)?;
-    let mut instance = instance()?;
+    let runtime = Runtime::new()?;
+    let mut instance = runtime.instantiate_real()?;
     // A whole configuration is validated as such (its errors name the field's full
     // path); its policy object is what the schedule takes.
-    let policy = match doc.get("policy") {
+    let mut policy = match doc.get("policy") {
         Some(policy) => {
             let text = doc.to_string();
             if let Err(e) = instance.validate_config(&text)? {
@@ -313,6 +432,9 @@ fn schedule(
         }
         None => doc,
     };
+    if is_custom(&policy) {
+        return schedule_custom(&runtime, path, &mut policy, attempts, seed, failure, json);
+    }
     let schedule = match instance.create_schedule(&policy.to_string(), seed)? {
         Ok(schedule) => schedule,
         Err(e) => {
@@ -351,6 +473,8 @@ fn schedule(
             seed,
             delays_ms: &delays,
             gave_up,
+            steps: None,
+            left_loop: None,
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -364,6 +488,167 @@ fn schedule(
             );
         }
     }
+    Ok(())
+}
+
+/// `tether schedule` for a `custom` policy: the engine decides in a
+/// virtual-time connection (the bare `retry-schedule` refuses plugins), and
+/// every line says who decided.
+fn schedule_custom(
+    runtime: &Runtime,
+    path: &Path,
+    policy: &mut Value,
+    attempts: u32,
+    seed: u64,
+    failure: Option<Failure>,
+    json: bool,
+) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        plugin::resolve_in_policy(policy, dir);
+    }
+    let failure = match failure {
+        Some(f) => f,
+        None => parse_failure_arg("net:refused", None, None)?,
+    };
+    let config = serde_json::json!({"hub": "preview.invalid", "seed": seed, "policy": policy});
+    let preview = plugin::preview(runtime, &config.to_string(), seed, &[failure], attempts)
+        .with_context(|| format!("the policy in {}", path.display()))?
+        .map_err(|e| config_error(path, &e))?;
+    if json {
+        let delays: Vec<u64> = preview
+            .steps
+            .iter()
+            .filter_map(|s| match s.decision {
+                Decision::RetryAfter(ms) => Some(ms),
+                Decision::GiveUp(_) => None,
+            })
+            .collect();
+        let gave_up = preview.steps.iter().find_map(|s| match s.decision {
+            Decision::GiveUp(why) => Some(give_up_name(why)),
+            Decision::RetryAfter(_) => None,
+        });
+        let report = ScheduleReport {
+            policy,
+            seed,
+            delays_ms: &delays,
+            gave_up,
+            steps: Some(preview.steps.iter().map(step_report).collect()),
+            left_loop: preview.left_loop,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for step in &preview.steps {
+            println!("{}", step_line(step));
+        }
+        if let Some(why) = &preview.left_loop {
+            println!("({why})");
+        }
+    }
+    Ok(())
+}
+
+/// The failures of `tether plugin check`'s sample decisions, in order: plain
+/// failures, throttling with a retry-after, a server that names another one.
+const CHECK_SAMPLES: [(&str, Option<u64>, Option<&str>); 8] = [
+    ("net:refused", None, None),
+    ("net:timeout", None, None),
+    ("net:refused", None, None),
+    ("http:429", Some(30_000), None),
+    ("mqtt5:0x89", None, None),
+    ("mqtt5:0x9C", None, Some("hub-b.example")),
+    ("net:unreachable", None, None),
+    ("net:refused", None, None),
+];
+
+/// `tether plugin check FILE`.
+fn plugin_check(file: &Path, params: &str, seed: u64) -> anyhow::Result<()> {
+    let params: Value = serde_json::from_str(params)
+        .map_err(|e| bad_input(format!("--params is not valid JSON: {e}")))?;
+    if !params.is_object() {
+        return Err(bad_input("--params must be a JSON object"));
+    }
+    if !file.is_file() {
+        return Err(bad_input(format!("{} is not a file", file.display())));
+    }
+    let runtime = Runtime::new()?;
+    let limits = runtime.plugin_limits();
+    let seen = plugin::inspect(file, &limits)?;
+    println!("plugin   {} ({} bytes)", file.display(), seen.bytes);
+    println!(
+        "imports  {}",
+        if seen.imports.is_empty() {
+            "none".to_string()
+        } else {
+            seen.imports.join(", ")
+        }
+    );
+    println!("exports  {}", seen.exports.join(", "));
+    println!(
+        "limits   fuel {} a decision, memory {} bytes, tables {} elements, wasm stack {} bytes, deadline {} ms",
+        limits.fuel_per_decision,
+        limits.memory_bytes,
+        limits.table_elements,
+        limits.wasm_stack_bytes,
+        limits
+            .tick
+            .as_millis()
+            .saturating_mul(u128::from(limits.deadline_ticks))
+    );
+    anyhow::ensure!(
+        seen.imports.is_empty(),
+        "refused: the plugin imports {}; a retry-policy plugin must import nothing",
+        seen.imports.join(", ")
+    );
+    let failures = CHECK_SAMPLES
+        .iter()
+        .map(|(text, retry_after, server)| parse_failure_arg(text, *retry_after, *server))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let path = std::path::absolute(file)?;
+    // Quarantine as late as the engine allows, so every sample asks the plugin.
+    let config = serde_json::json!({
+        "hub": "check.invalid",
+        "seed": seed,
+        "policy": {"kind": "custom", "plugin": path, "params": params, "quarantine-after": 1000},
+    });
+    let preview = plugin::preview(
+        &runtime,
+        &config.to_string(),
+        seed,
+        &failures,
+        u32::try_from(failures.len()).unwrap_or(u32::MAX),
+    )?
+    .map_err(|e| bad_input(format!("--params: {}: {}", e.field, e.message)))?;
+    println!();
+    for step in &preview.steps {
+        println!("{}  after {}", step_line(step), failure_text(&step.failure));
+    }
+    if let Some(why) = &preview.left_loop {
+        println!("({why})");
+    }
+    let stats = preview.stats.unwrap_or_default();
+    println!();
+    println!(
+        "fuel     at most {} of {} a decision (answered decisions)",
+        stats.max_fuel, limits.fuel_per_decision
+    );
+    println!(
+        "memory   peak {} of {} bytes",
+        stats.peak_memory_bytes, limits.memory_bytes
+    );
+    let fell_back = preview
+        .steps
+        .iter()
+        .filter(|s| matches!(s.source, Source::Fault(_)))
+        .count();
+    anyhow::ensure!(
+        fell_back == 0,
+        "{fell_back} of {} sample decisions fell back to the built-in policy",
+        preview.steps.len()
+    );
+    println!(
+        "ok       {} sample decisions answered by the plugin",
+        preview.steps.len()
+    );
     Ok(())
 }
 
@@ -391,6 +676,45 @@ mod tests {
             e.to_string().contains("unknown failure family \"wifi\""),
             "{e}"
         );
+    }
+
+    #[test]
+    fn plugin_check_refuses_imports_and_fallbacks_and_passes_a_good_plugin() {
+        use tether_host::plugin::examples;
+        let e = plugin_check(Path::new(examples::HOSTILE_WASI), "{}", 0).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("imports wasi:random/random@0.2.12"),
+            "{e:#}"
+        );
+        let e = plugin_check(Path::new(examples::HOSTILE), r#"{"mode": "loop"}"#, 0).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("8 of 8 sample decisions fell back"),
+            "{e:#}"
+        );
+        plugin_check(Path::new(examples::CIRCUIT_BREAKER), "{}", 0).unwrap();
+        let e = plugin_check(Path::new(examples::CIRCUIT_BREAKER), "[1]", 0).unwrap_err();
+        assert!(e.is::<BadInput>(), "{e:#}");
+        let e = plugin_check(Path::new("/nonexistent/p.wasm"), "{}", 0).unwrap_err();
+        assert!(e.is::<BadInput>(), "{e:#}");
+    }
+
+    #[test]
+    fn schedule_previews_a_custom_policy_with_a_path_relative_to_the_file() {
+        use tether_host::plugin::examples;
+        let plugin = Path::new(examples::SATELLITE_WINDOW);
+        let dir = plugin.parent().unwrap();
+        let file = dir.join("tether-cli-test-policy.json");
+        let name = plugin.file_name().unwrap().to_str().unwrap();
+        std::fs::write(
+            &file,
+            format!(r#"{{"kind": "custom", "plugin": "{name}", "params": {{"period-ms": 600000, "open-ms": 120000}}}}"#),
+        )
+        .unwrap();
+        let result = schedule(&file, 5, 0, None, false);
+        let bad = schedule(&file, 5, 0, Some("wifi:down"), false);
+        std::fs::remove_file(&file).unwrap();
+        result.unwrap();
+        assert!(bad.unwrap_err().is::<BadInput>());
     }
 
     #[test]

@@ -30,26 +30,12 @@ use wasmtime::{Config, Engine, Store, Trap};
 
 use crate::bindings::tether::reconnect::policy_plugins as host_side;
 use crate::runtime::wasm_err;
-use crate::{Classification, Level, PluginFaultReason, Verdict};
+use crate::{
+    Classification, Curve, Decision, Failure, Level, PluginFaultReason, PluginFaultReport, Verdict,
+};
 
-mod generated {
-    //! Bindings for the `retry-policy` world (what a plugin exports).
-    #![allow(
-        missing_docs,
-        clippy::all,
-        clippy::unwrap_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )]
-    wasmtime::component::bindgen!({
-        world: "retry-policy",
-        path: "../wit",
-    });
-}
-
-use generated::exports::tether::reconnect::policy as plugin_side;
-use generated::{RetryPolicy, RetryPolicyPre};
+use crate::bindings::plugin::exports::tether::reconnect::policy as plugin_side;
+use crate::bindings::plugin::{RetryPolicy, RetryPolicyPre};
 
 /// The most bytes of a plugin fault's description (also the engine's bound).
 pub const DETAIL_MAX: usize = 256;
@@ -112,7 +98,8 @@ pub struct PluginStats {
     pub faults: u64,
     /// Times the plugin was instantiated (the first time, and after every fault).
     pub instantiations: u64,
-    /// Fuel used by the last decision that answered.
+    /// Fuel used by the last decision, answered or not (all of it when it ran
+    /// out; 0 when the plugin could not even be instantiated).
     pub last_fuel: u64,
     /// The most fuel any decision that answered used.
     pub max_fuel: u64,
@@ -173,18 +160,7 @@ impl PluginLoader {
 }
 
 fn compile(pe: &PluginEngine, path: &Path) -> anyhow::Result<RetryPolicyPre<PluginData>> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    anyhow::ensure!(
-        size <= FILE_MAX,
-        "{} is {size} bytes; a plugin may be at most {FILE_MAX}",
-        path.display()
-    );
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let component = Component::new(&pe.engine, &bytes)
-        .map_err(wasm_err)
-        .context("compiling the plugin component")?;
+    let component = read_component(&pe.engine, path)?;
     let imports = component_imports(&pe.engine, &component);
     anyhow::ensure!(
         imports.is_empty(),
@@ -201,17 +177,30 @@ fn compile(pe: &PluginEngine, path: &Path) -> anyhow::Result<RetryPolicyPre<Plug
         .context("the plugin does not export the `retry-policy` world (tether:reconnect/policy)")
 }
 
+/// The component in the file at `path`, compiled on `engine`; files over
+/// [`FILE_MAX`] are refused before they are read.
+fn read_component(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    anyhow::ensure!(
+        size <= FILE_MAX,
+        "{} is {size} bytes; a plugin may be at most {FILE_MAX}",
+        path.display()
+    );
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Component::new(engine, &bytes)
+        .map_err(wasm_err)
+        .with_context(|| format!("compiling {} as a component", path.display()))
+}
+
 /// The imports of the component in the file at `path`, as the plugin loader
 /// sees them (compiled on a plain engine). A loadable plugin has none.
 pub fn imports_of(path: impl AsRef<Path>) -> anyhow::Result<Vec<String>> {
-    let path = path.as_ref();
     let mut config = Config::new();
     config.wasm_component_model(true);
     let engine = Engine::new(&config).map_err(wasm_err)?;
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let component = Component::new(&engine, &bytes)
-        .map_err(wasm_err)
-        .with_context(|| format!("compiling {}", path.display()))?;
+    let component = read_component(&engine, path.as_ref())?;
     Ok(component_imports(&engine, &component))
 }
 
@@ -222,6 +211,60 @@ fn component_imports(engine: &Engine, component: &Component) -> Vec<String> {
         .imports(engine)
         .map(|(name, _)| name.to_string())
         .collect()
+}
+
+/// A component's exports: an exported interface as `interface#function` per
+/// function, anything else by its name.
+fn component_exports(engine: &Engine, component: &Component) -> Vec<String> {
+    use wasmtime::component::types::ComponentItem;
+    let mut names = Vec::new();
+    for (name, item) in component.component_type().exports(engine) {
+        match item.ty {
+            ComponentItem::ComponentInstance(instance) => {
+                let before = names.len();
+                for (func, export) in instance.exports(engine) {
+                    if matches!(export.ty, ComponentItem::ComponentFunc(_)) {
+                        names.push(format!("{name}#{func}"));
+                    }
+                }
+                if names.len() == before {
+                    names.push(name.to_string());
+                }
+            }
+            _ => names.push(name.to_string()),
+        }
+    }
+    names
+}
+
+/// What a plugin file is, as the sandbox sees it ([`inspect`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inspection {
+    /// The file's size in bytes.
+    pub bytes: u64,
+    /// What the component imports (a loadable plugin: nothing).
+    pub imports: Vec<String>,
+    /// What it exports (a `retry-policy` plugin:
+    /// `tether:reconnect/policy@0.1.0#decide`).
+    pub exports: Vec<String>,
+}
+
+/// Compile the plugin at `path` on the sandbox's engine configuration (fuel,
+/// epoch interruption, `limits`' stack cap) and list its imports and exports.
+/// Nothing runs: [`preview`] does that.
+///
+/// # Errors
+/// The file cannot be read, is too large, or is not a component.
+pub fn inspect(path: &Path, limits: &PluginLimits) -> anyhow::Result<Inspection> {
+    let pe = PluginEngine::new(limits)?;
+    let component = read_component(&pe.engine, path)?;
+    Ok(Inspection {
+        bytes: std::fs::metadata(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .len(),
+        imports: component_imports(&pe.engine, &component),
+        exports: component_exports(&pe.engine, &component),
+    })
 }
 
 impl PluginEngine {
@@ -264,6 +307,25 @@ pub(crate) struct PluginData {
     peak: usize,
 }
 
+impl PluginData {
+    /// Whether a growth to `desired` stays within `cap`; a refusal is kept as the
+    /// cause of the fault it will likely end in.
+    fn grant(&mut self, what: &str, current: usize, desired: usize, cap: usize) -> bool {
+        if desired > cap {
+            let unit = if what == "memory" {
+                "bytes"
+            } else {
+                "elements"
+            };
+            self.denied = Some(format!(
+                "{what} growth from {current} to {desired} {unit} refused (cap {cap})"
+            ));
+            return false;
+        }
+        true
+    }
+}
+
 impl wasmtime::ResourceLimiter for PluginData {
     fn memory_growing(
         &mut self,
@@ -271,15 +333,11 @@ impl wasmtime::ResourceLimiter for PluginData {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_cap {
-            self.denied = Some(format!(
-                "memory growth from {current} to {desired} bytes refused (cap {})",
-                self.memory_cap
-            ));
-            return Ok(false);
+        let granted = self.grant("memory", current, desired, self.memory_cap);
+        if granted {
+            self.peak = self.peak.max(desired);
         }
-        self.peak = self.peak.max(desired);
-        Ok(true)
+        Ok(granted)
     }
 
     fn table_growing(
@@ -288,14 +346,7 @@ impl wasmtime::ResourceLimiter for PluginData {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.table_cap {
-            self.denied = Some(format!(
-                "table growth from {current} to {desired} elements refused (cap {})",
-                self.table_cap
-            ));
-            return Ok(false);
-        }
-        Ok(true)
+        Ok(self.grant("table", current, desired, self.table_cap))
     }
 }
 
@@ -352,6 +403,7 @@ impl Loaded {
     }
 
     fn run(&mut self, input: &host_side::PluginInput) -> host_side::PluginAnswer {
+        self.stats.last_fuel = 0;
         if input.params.len() > PARAMS_MAX {
             return failed(
                 PluginFaultReason::Unavailable,
@@ -381,10 +433,10 @@ impl Loaded {
             .bindings
             .tether_reconnect_policy()
             .call_decide(&mut live.store, &plugin_input);
+        let used = fuel.saturating_sub(live.store.get_fuel().unwrap_or(0));
+        self.stats.last_fuel = used;
         match result {
             Ok(decision) => {
-                let used = fuel.saturating_sub(live.store.get_fuel().unwrap_or(0));
-                self.stats.last_fuel = used;
                 self.stats.max_fuel = self.stats.max_fuel.max(used);
                 self.live = Some(live);
                 match decision {
@@ -564,6 +616,227 @@ pub fn plugin_of(config: &str) -> Option<String> {
     }
     let plugin = policy.get("plugin")?.as_str()?;
     (!plugin.is_empty() && plugin.len() <= 1_024).then(|| plugin.to_string())
+}
+
+/// A connection configuration (JSON text) whose relative `policy.plugin` path
+/// is made relative to `base` instead of the working directory.
+///
+/// How plugin paths resolve: the host opens `plugin` as a path. In a
+/// configuration handed over as text ([`Instance::create_connection`](crate::Instance::create_connection),
+/// the other hosts) a relative path is relative to the process's working
+/// directory. A configuration read from a file (`tether run --config`,
+/// `tether schedule --config`) is passed through this function with the file's
+/// folder as `base`, so a plugin next to the file is found wherever the command
+/// runs. Absolute paths, other policies and malformed documents come back
+/// unchanged (the engine reports what is wrong with them).
+pub fn resolve_plugin_path(config: &str, base: &Path) -> String {
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(config) else {
+        return config.to_string();
+    };
+    let changed = doc
+        .get_mut("policy")
+        .is_some_and(|policy| resolve_in_policy(policy, base));
+    if changed {
+        doc.to_string()
+    } else {
+        config.to_string()
+    }
+}
+
+/// [`resolve_plugin_path`] on a policy object: `true` if it changed it.
+pub fn resolve_in_policy(policy: &mut serde_json::Value, base: &Path) -> bool {
+    if policy.get("kind").and_then(serde_json::Value::as_str) != Some("custom") {
+        return false;
+    }
+    let Some(slot) = policy.get_mut("plugin") else {
+        return false;
+    };
+    let Some(path) = slot.as_str().map(Path::new) else {
+        return false;
+    };
+    if path.as_os_str().is_empty() || path.is_absolute() {
+        return false;
+    }
+    let joined = base.join(path);
+    // A path that is not UTF-8 cannot be written back into JSON: leave it.
+    let Some(text) = joined.to_str() else {
+        return false;
+    };
+    *slot = serde_json::Value::String(text.to_string());
+    true
+}
+
+/// Who made one decision of a [`preview`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The plugin answered and the engine kept the answer (raised to
+    /// `min-interval-ms`, or turned into a give-up past `retry-timeout-ms`).
+    Plugin,
+    /// The plugin failed this decision; the fallback decided (the report says
+    /// why, and whether the plugin is now quarantined).
+    Fault(PluginFaultReport),
+    /// The plugin is quarantined; the fallback decided without asking it.
+    Quarantined,
+    /// The configured built-in policy or the policy's limits decided without a
+    /// plugin (no plugin configured, or `max-attempts` reached first).
+    BuiltIn,
+}
+
+/// One decision of a [`preview`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviewStep {
+    /// The retry this decision is for (1 after the first failure).
+    pub attempt: u32,
+    /// The failure reported for the attempt before it.
+    pub failure: Failure,
+    /// What the engine decided.
+    pub decision: Decision,
+    /// The curve of a backoff (`plugin` when the plugin's answer was kept).
+    pub curve: Option<Curve>,
+    /// Who decided.
+    pub source: Source,
+    /// The fuel the plugin used for this decision, when it was asked.
+    pub fuel: Option<u64>,
+}
+
+/// A previewed schedule: what a connection with this configuration decides
+/// after each failure, and why the preview ended early, if it did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preview {
+    /// One step per failed attempt, in order.
+    pub steps: Vec<PreviewStep>,
+    /// Set when the connection left the backoff loop other than by giving up
+    /// (it renews its credential or goes back to provisioning).
+    pub left_loop: Option<String>,
+    /// The plugin's costs over the preview (`None` without a plugin).
+    pub stats: Option<PluginStats>,
+}
+
+/// Preview the schedule of a connection configured by `config` (JSON): the
+/// connection runs in virtual time on a fresh instance of `runtime` (entropy
+/// `seed`), every attempt fails at once with the next of `failures` (cycled),
+/// and each decision is recorded with who made it, until `attempts` decisions or
+/// a give-up.
+///
+/// Every decision, fallback and fault is the engine's, through the same code a
+/// device runs (the `retry-schedule` resource refuses `custom` policies: a bare
+/// schedule has no channel for plugin faults). A plugin is loaded and sandboxed
+/// under the runtime's [`PluginLimits`] as for any connection.
+///
+/// # Errors
+/// The outer error: the plugin could not be loaded, or the host failed. The
+/// inner one: the engine refused the configuration (naming the field).
+pub fn preview(
+    runtime: &crate::Runtime,
+    config: &str,
+    seed: u64,
+    failures: &[Failure],
+    attempts: u32,
+) -> anyhow::Result<Result<Preview, crate::ConfigError>> {
+    use crate::{Action, Command};
+    anyhow::ensure!(!failures.is_empty(), "a preview needs at least one failure");
+    let clock = crate::VirtualClock::new();
+    let mut instance = runtime.instantiate(clock.clone(), crate::Entropy::fixed(seed))?;
+    let conn = match instance.create_connection(config)? {
+        Ok(conn) => conn,
+        Err(e) => return Ok(Err(e)),
+    };
+    let plugin = plugin_of(config);
+    let stats = |instance: &crate::Instance| {
+        plugin
+            .as_deref()
+            .and_then(|name| instance.plugin_stats(name))
+    };
+    let mut steps = Vec::new();
+    let mut left_loop = None;
+    let mut quarantined = false;
+    let mut commands = instance.start(&conn)?.commands;
+    for failure in failures.iter().cycle() {
+        if steps.len() >= usize::try_from(attempts).unwrap_or(usize::MAX) {
+            break;
+        }
+        let link = commands.iter().find_map(|c| match c {
+            Command::Open { link, .. } => Some(*link),
+            _ => None,
+        });
+        let Some(link) = link else {
+            left_loop = Some(left_loop_text(&commands));
+            break;
+        };
+        let before = stats(&instance).map_or(0, |s| s.decisions);
+        let step = instance.on_failed(&conn, link, failure)?;
+        let after = stats(&instance);
+        let asked = after.is_some_and(|s| s.decisions > before);
+        let mut fault = None;
+        let mut decided = None;
+        let mut wake = None;
+        for command in &step.commands {
+            match command {
+                Command::PluginFault(f) => fault = Some(f.clone()),
+                Command::Decided(event) => decided = Some(event.action.clone()),
+                Command::WakeAt(at) => wake = Some(*at),
+                _ => {}
+            }
+        }
+        let attempt = u32::try_from(steps.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        let (decision, curve) = match decided {
+            Some(Action::Backoff(plan)) => (Decision::RetryAfter(plan.delay_ms), Some(plan.curve)),
+            Some(Action::GiveUp(why)) => (Decision::GiveUp(why), None),
+            _ => {
+                left_loop = Some(left_loop_text(&step.commands));
+                break;
+            }
+        };
+        let source = match &fault {
+            Some(f) => Source::Fault(f.clone()),
+            None if curve == Some(Curve::Plugin)
+                || decision == Decision::GiveUp(crate::GiveUpReason::Plugin) =>
+            {
+                Source::Plugin
+            }
+            // A plugin's delay that passes retry-timeout-ms ends as a give-up.
+            None if asked => Source::Plugin,
+            None if quarantined => Source::Quarantined,
+            None => Source::BuiltIn,
+        };
+        quarantined |= fault.as_ref().is_some_and(|f| f.quarantined);
+        steps.push(PreviewStep {
+            attempt,
+            failure: failure.clone(),
+            decision,
+            curve,
+            source,
+            fuel: asked.then(|| after.map_or(0, |s| s.last_fuel)),
+        });
+        let Some(at) = wake.filter(|_| matches!(decision, Decision::RetryAfter(_))) else {
+            break;
+        };
+        clock.set_ns(at);
+        commands = instance.on_wake(&conn)?.commands;
+    }
+    let stats = stats(&instance);
+    instance.drop_connection(conn)?;
+    Ok(Ok(Preview {
+        steps,
+        left_loop,
+        stats,
+    }))
+}
+
+/// What the connection did instead of another attempt.
+fn left_loop_text(commands: &[crate::Command]) -> String {
+    let done: Vec<String> = commands
+        .iter()
+        .filter(|c| !matches!(c, crate::Command::Status(_) | crate::Command::WakeAt(_)))
+        .map(crate::names::command_text)
+        .collect();
+    if done.is_empty() {
+        "the connection made no further attempt".into()
+    } else {
+        format!("the connection left the backoff loop: {}", done.join("; "))
+    }
 }
 
 /// Shared handle to a runtime's loader.

@@ -129,7 +129,11 @@ fn run_device(file: &DeviceFile, verbose: bool, limit: Option<Duration>) -> anyh
 
 /// `tether run --config FILE`.
 pub fn run(config: &Path, verbose: bool) -> anyhow::Result<()> {
-    let file = DeviceFile::read(config).map_err(|e| bad_input(format!("{e:#}")))?;
+    let mut file = DeviceFile::read(config).map_err(|e| bad_input(format!("{e:#}")))?;
+    // A relative plugin path is relative to the device file, like `mqtt.tls.ca-file`.
+    if let Some(dir) = config.parent() {
+        file.connection = tether_host::plugin::resolve_plugin_path(&file.connection, dir);
+    }
     run_device(&file, verbose, None)
 }
 
