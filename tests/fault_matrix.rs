@@ -171,23 +171,23 @@ fn status_text(status: Status, reason: tether_host::Reason) -> String {
     format!("{}/{}", status_name(status), reason_name(reason))
 }
 
-/// Statuses seen at or after `from`.
-fn statuses_since(tally: &Tally, from: Instant) -> Vec<String> {
+/// Statuses seen at or after `from` (and before `until`, when the test stopped the
+/// device then).
+fn statuses_since(tally: &Tally, from: Instant, until: Option<Instant>) -> Vec<String> {
     tally
         .statuses
         .iter()
-        .filter(|(at, _)| *at >= from)
+        .filter(|(at, _)| *at >= from && until.is_none_or(|u| *at < u))
         .map(|(_, s)| status_text(s.status, s.reason))
         .collect()
 }
 
-/// Statuses seen from `from` until the test stopped the device at `until`.
-fn statuses_between(tally: &Tally, from: Instant, until: Instant) -> Vec<String> {
+/// The classifier rows behind the device's decisions, in order.
+fn rules(tally: &Tally) -> Vec<String> {
     tally
-        .statuses
+        .decisions
         .iter()
-        .filter(|(at, _)| *at >= from && *at < until)
-        .map(|(_, s)| status_text(s.status, s.reason))
+        .filter_map(|(_, d)| d.cause.as_ref().map(|c| c.rule.clone()))
         .collect()
 }
 
@@ -202,7 +202,7 @@ async fn wait_for(device: &RunningDevice, what: &str, done: impl Fn(&Tally) -> b
         assert!(
             started.elapsed() < WAIT,
             "waited {WAIT:?} for {what}; statuses: {:?}",
-            statuses_since(&tally, started.checked_sub(WAIT).unwrap_or(started))
+            statuses_since(&tally, started.checked_sub(WAIT).unwrap_or(started), None)
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -224,6 +224,25 @@ async fn steady(device: &RunningDevice) -> Tally {
             .last()
             .is_some_and(|(_, s)| s.status == Status::Connected)
             && t.delivered() >= 3
+    })
+    .await
+}
+
+/// A lab for `row` (tokens that outlive the row) and its device on MQTT `version`,
+/// in the steady state.
+async fn steady_lab(row: &'static str, version: u8) -> (Lab, RunningDevice) {
+    let lab = Lab::start(row, Duration::from_secs(600)).await;
+    let device = lab.spawn(&lab.device_file(version, None));
+    steady(&device).await;
+    (lab, device)
+}
+
+/// Wait until the device has given up (status `disconnected`).
+async fn given_up(device: &RunningDevice) -> Tally {
+    wait_for(device, "the device to give up", |t| {
+        t.statuses
+            .iter()
+            .any(|(_, s)| s.status == Status::Disconnected)
     })
     .await
 }
@@ -255,6 +274,9 @@ fn compact(statuses: &[String]) -> String {
             i += 1;
         }
     }
+    if parts.is_empty() {
+        return "(no change)".into();
+    }
     parts.join(" -> ")
 }
 
@@ -265,6 +287,7 @@ fn compact_writes_repeated_pairs_once() {
         .to_vec();
     assert_eq!(compact(&s), "a -> (b -> c) x3 -> d");
     assert_eq!(compact(&s[..2]), "a -> b");
+    assert_eq!(compact(&[]), "(no change)");
 }
 
 /// What a row measured.
@@ -328,9 +351,9 @@ impl Row {
     }
 }
 
-/// End a row: stop the stream, let every accepted message get its outcome, stop
-/// the device, account for the stream at the recorder, check the common facts,
-/// and report. `fault_at` is when the fault began (the reconnect time counts from
+/// End a row: stop the stream, let every accepted message get its outcome (a
+/// device still retrying has its queue failed by the stop), stop the device,
+/// account for the stream at the recorder, check the common facts, and report. `fault_at` is when the fault began (the reconnect time counts from
 /// it); `expect_reconnect` is false for rows that end disconnected.
 async fn finish(
     lab: &Lab,
@@ -354,7 +377,7 @@ async fn finish(
             panic!(
                 "{}: never connected again; statuses {:?}",
                 lab.row,
-                statuses_since(&before, fault_at)
+                statuses_since(&before, fault_at, None)
             )
         });
         let took = at.duration_since(fault_at);
@@ -384,10 +407,19 @@ async fn finish(
         );
     }
     device.set_stream(false);
-    wait_for(&device, "every accepted message to end", |t| {
-        t.pending() == 0
-    })
-    .await;
+    // A connected device gets every accepted message through first; one that is
+    // still retrying has the stop fail its queue (client-close).
+    if device
+        .tally()
+        .statuses
+        .last()
+        .is_some_and(|(_, s)| s.status == Status::Connected)
+    {
+        wait_for(&device, "every accepted message to end", |t| {
+            t.pending() == 0
+        })
+        .await;
+    }
     let stop_at = Instant::now();
     let tally = device.stop().await.unwrap();
     let accepted: BTreeSet<u64> = tally.accepted.values().flatten().copied().collect();
@@ -415,7 +447,7 @@ async fn finish(
     let row = Row {
         fault: lab.row,
         mqtt,
-        statuses: statuses_between(&tally, fault_at, stop_at),
+        statuses: statuses_since(&tally, fault_at, Some(stop_at)),
         // Rows that are not a drop (routine renewals, give-ups) have no reconnect.
         reconnect: reconnected
             .filter(|_| expect_reconnect)
@@ -497,9 +529,7 @@ fn assert_drop_and_back(row: &Row, first_reason: &str, also: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_reset() {
-    let lab = Lab::start("tcp-reset", Duration::from_secs(600)).await;
-    let device = lab.spawn(&lab.device_file(3, None));
-    steady(&device).await;
+    let (lab, device) = steady_lab("tcp-reset", 3).await;
     let fault_at = Instant::now();
     let reset = lab.proxy().reset().unwrap();
     assert!(reset >= 1, "the device's connection was reset");
@@ -515,9 +545,7 @@ async fn tcp_reset() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_graceful_shutdown() {
-    let lab = Lab::start("broker-graceful-shutdown", Duration::from_secs(600)).await;
-    let device = lab.spawn(&lab.device_file(5, None));
-    steady(&device).await;
+    let (lab, device) = steady_lab("broker-graceful-shutdown", 5).await;
     let fault_at = Instant::now();
     let status = block(|| lab.broker.lock().unwrap().stop().unwrap());
     assert!(
@@ -533,9 +561,7 @@ async fn broker_graceful_shutdown() {
 }
 
 async fn broker_killed(row: &'static str, down: Duration) {
-    let lab = Lab::start(row, Duration::from_secs(600)).await;
-    let device = lab.spawn(&lab.device_file(5, None));
-    steady(&device).await;
+    let (lab, device) = steady_lab(row, 5).await;
     let fault_at = Instant::now();
     block(|| lab.broker.lock().unwrap().kill().unwrap());
     tokio::time::sleep(down).await;
@@ -564,10 +590,153 @@ async fn broker_killed_for_60s() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_blackhole() {
+    let (lab, device) = steady_lab("network-blackhole", 5).await;
+    let fault_at = Instant::now();
+    lab.proxy().blackhole();
+    let blackhole = Duration::from_secs(10);
+    tokio::time::sleep(blackhole).await;
+    lab.proxy().heal();
+    let (row, tally) = finish(&lab, device, 5, fault_at, blackhole, true).await;
+    // Nothing passes either way: the ping goes unanswered (keep-alive 5 s), and
+    // attempts during the blackhole time out in the TLS handshake (connect timeout
+    // 3 s).
+    assert_drop_and_back(
+        &row,
+        "no-ping-response",
+        &["communication-error", "provisioning"],
+    );
+    let rules = rules(&tally);
+    assert!(
+        rules.iter().any(|r| r == "proto/keep-alive-lost"),
+        "{rules:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_latency_keeps_the_link() {
+    let (lab, device) = steady_lab("latency-300ms", 3).await;
+    let fault_at = Instant::now();
+    let latency = Duration::from_millis(300);
+    lab.proxy().set_latency(latency);
+    let window = Duration::from_secs(10);
+    tokio::time::sleep(window).await;
+    let healed_at = Instant::now();
+    lab.proxy().heal();
+    // The next message after the latency is delivered.
+    let after = wait_for(
+        &device,
+        "a message accepted after the heal delivered",
+        |t| {
+            t.accepted_at
+                .iter()
+                .any(|(id, at)| *at >= healed_at && t.outcomes.get(id) == Some(&Outcome::Delivered))
+        },
+    )
+    .await;
+    let (row, tally) = finish(&lab, device, 3, fault_at, window, false).await;
+    // A slow path is not a broken one: no status change, nothing failed.
+    assert_eq!(row.statuses, Vec::<String>::new());
+    assert_eq!(
+        after
+            .statuses
+            .last()
+            .map(|(_, s)| status_text(s.status, s.reason)),
+        Some("connected/connection-ok".to_string())
+    );
+    assert_eq!(
+        tally.opens.len(),
+        1,
+        "one link throughout: {:?}",
+        tally.opens
+    );
+    assert_eq!(row.failed, 0);
+    // The latency was real: a message accepted well inside the window waited at
+    // least a round trip (300 ms each way) for its PUBACK.
+    let inside = |at: Instant| {
+        at >= fault_at + Duration::from_secs(1) && at + Duration::from_secs(1) <= healed_at
+    };
+    let waits: Vec<Duration> = tally
+        .accepted_at
+        .iter()
+        .filter(|(_, at)| inside(**at))
+        .filter_map(|(id, at)| tally.outcome_at.get(id).map(|o| o.duration_since(*at)))
+        .collect();
+    assert!(waits.len() >= 10, "{waits:?}");
+    assert!(
+        waits.iter().all(|w| *w >= latency * 2),
+        "acknowledged sooner than a round trip: {waits:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_wrong_ca_retries_throttled() {
+    let lab = Lab::start("tls-wrong-ca", Duration::from_secs(600)).await;
+    // The device trusts another CA than the one that signed the broker's
+    // certificate: every handshake fails with an unknown issuer.
+    let stranger = Certificates::generate().unwrap();
+    let ca_file = lab.ca_file.with_file_name("stranger-ca.pem");
+    std::fs::write(&ca_file, stranger.ca_pem()).unwrap();
+    let mut file = lab.device_file(5, None);
+    file.mqtt.tls_ca_file = Some(ca_file);
+    let fault_at = Instant::now();
+    let device = lab.spawn(&file);
+    let refused = wait_for(&device, "two refused handshakes", |t| {
+        rules(t).iter().filter(|r| *r == "net/tls").count() >= 2
+    })
+    .await;
+    // The component's verdict on a TLS failure: retry, on the throttled curve
+    // (a certificate problem is not fixed by hammering the hub).
+    let tls_backoffs: Vec<_> = refused
+        .decisions
+        .iter()
+        .filter(|(_, d)| d.cause.as_ref().is_some_and(|c| c.rule == "net/tls"))
+        .map(|(_, d)| d.action.clone())
+        .collect();
+    assert!(
+        tls_backoffs.iter().all(|a| matches!(
+            a,
+            tether_host::Action::Backoff(b) if b.curve == tether_host::Curve::Throttled
+        )),
+        "{tls_backoffs:?}"
+    );
+    let (row, tally) = finish(&lab, device, 5, fault_at, Duration::ZERO, false).await;
+    // The application is told: provisioning, then a communication error, never
+    // connected; the queued messages fail at the stop.
+    assert_eq!(
+        row.statuses.first().map(String::as_str),
+        Some("disconnected-retrying/provisioning"),
+        "{:?}",
+        row.statuses
+    );
+    assert!(
+        row.statuses
+            .contains(&"disconnected-retrying/communication-error".to_string()),
+        "{:?}",
+        row.statuses
+    );
+    assert!(
+        !row.statuses.iter().any(|s| s.starts_with("connected/")),
+        "{:?}",
+        row.statuses
+    );
+    assert_eq!(row.delivered, 0);
+    assert_eq!(row.failed, tally.accepted.len());
+    assert!(
+        row.failed_reasons.iter().all(|r| r == "client-close"),
+        "{:?}",
+        row.failed_reasons
+    );
+    let log = lab.broker.lock().unwrap().log();
+    assert!(
+        log.contains("OpenSSL Error") || log.contains("alert"),
+        "the broker saw the failed handshakes:\n{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_open_broker() {
-    let lab = Lab::start("half-open-broker", Duration::from_secs(600)).await;
-    let device = lab.spawn(&lab.device_file(5, None));
-    steady(&device).await;
+    let (lab, device) = steady_lab("half-open-broker", 5).await;
     let fault_at = Instant::now();
     block(|| lab.broker.lock().unwrap().pause().unwrap());
     let paused = Duration::from_secs(15);
@@ -582,17 +751,15 @@ async fn half_open_broker() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn credentials_revoked() {
-    let lab = Lab::start("credentials-revoked", Duration::from_secs(600)).await;
-    let device = lab.spawn(&lab.device_file(5, None));
-    steady(&device).await;
+/// Revoke the device's tokens: dropped at the reload, refused with the old token
+/// (`refusal`: CONNACK 5 on 3.1.1, reason 0x87 on 5), the token service refuses to
+/// renew (401), so the device registers again and gets a new token.
+async fn credentials_revoked(row: &'static str, version: u8, refusal: &str) {
+    let (lab, device) = steady_lab(row, version).await;
     let issued = lab.emulator.tokens_issued(&device_id(lab.row));
     let fault_at = Instant::now();
     block(|| lab.emulator.revoke(&device_id(lab.row)).unwrap());
-    let (row, tally) = finish(&lab, device, 5, fault_at, Duration::ZERO, true).await;
-    // Dropped at the reload, refused (0x87) with the old token, the token service
-    // refuses to renew (401), so the device registers again and gets a new token.
+    let (row, tally) = finish(&lab, device, version, fault_at, Duration::ZERO, true).await;
     assert_eq!(
         row.statuses,
         [
@@ -602,23 +769,27 @@ async fn credentials_revoked() {
             "connected/connection-ok"
         ]
     );
-    let refused = tally
-        .decisions
-        .iter()
-        .filter_map(|(_, d)| d.cause.as_ref().map(|c| c.rule.clone()))
-        .collect::<Vec<_>>();
+    let rules = rules(&tally);
     assert!(
-        refused.iter().any(|r| r == "mqtt5/0x87"),
-        "refused as not authorized: {refused:?}"
+        rules.iter().any(|r| r == refusal),
+        "refused as not authorized ({refusal}): {rules:?}"
     );
     assert!(lab.emulator.tokens_issued(&device_id(lab.row)) > issued);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_revoked_mqtt_5() {
+    credentials_revoked("credentials-revoked", 5, "mqtt5/0x87").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_revoked_mqtt_3_1_1() {
+    credentials_revoked("credentials-revoked-311", 3, "mqtt311/5").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_unreachable_reprovisions_to_a_new_hub() {
-    let mut lab = Lab::start("hub-unreachable", Duration::from_secs(600)).await;
-    let device = lab.spawn(&lab.device_file(5, None));
-    steady(&device).await;
+    let (mut lab, device) = steady_lab("hub-unreachable", 5).await;
     let hub_b = Proxy::start(&lab.broker.lock().unwrap().address()).unwrap();
     lab.emulator.set_hub(hub_b.address());
     let fault_at = Instant::now();
@@ -664,12 +835,7 @@ async fn provisioning_throttled_429_honours_retry_after() {
         waited >= Duration::from_secs(3),
         "the 429's retry-after (3 s) was honoured: {waited:?}"
     );
-    assert!(
-        tally
-            .decisions
-            .iter()
-            .any(|(_, d)| d.cause.as_ref().is_some_and(|c| c.rule == "http/429001"))
-    );
+    assert!(rules(&tally).iter().any(|r| r == "http/429001"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -743,12 +909,7 @@ async fn unrecoverable_auth_without_provisioning_stops() {
     });
     let fault_at = Instant::now();
     let device = lab.spawn(&lab.device_file(5, Some(connection)));
-    let stopped = wait_for(&device, "the device to give up", |t| {
-        t.statuses
-            .iter()
-            .any(|(_, s)| s.status == Status::Disconnected)
-    })
-    .await;
+    let stopped = given_up(&device).await;
     // No further attempts, and nothing more is accepted.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let later = device.tally();
@@ -783,12 +944,7 @@ async fn unrecoverable_bad_endpoint_stops() {
     });
     let fault_at = Instant::now();
     let device = lab.spawn(&lab.device_file(5, Some(connection)));
-    wait_for(&device, "the device to give up", |t| {
-        t.statuses
-            .iter()
-            .any(|(_, s)| s.status == Status::Disconnected)
-    })
-    .await;
+    given_up(&device).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(device.tally().opens.len(), 1);
     let (row, _) = finish(&lab, device, 5, fault_at, Duration::ZERO, false).await;

@@ -138,60 +138,70 @@ fn closed_by_peer(stream: &mut TcpStream) -> Result<(), String> {
 
 // ---- rumqttc ----------------------------------------------------------------------
 
-/// What a rumqttc client reports first: a CONNACK or the connection error, for MQTT
-/// 3.1.1.
+/// The first thing a rumqttc client reports: the CONNACK's code or the connection
+/// error. rumqttc's 3.1.1 and 5 APIs mirror each other in distinct types, so the
+/// one body is a macro; `Client`, `Event`, `MqttOptions` and `Packet` are the
+/// caller's imports.
+macro_rules! first_connack {
+    ($prefix:literal, $address:expr, $login:expr, $tls:expr) => {{
+        let (host, port) = host_port($address);
+        let mut options = MqttOptions::new(unique_id($prefix), host, port);
+        if let Some((user, password)) = $login {
+            options.set_credentials(user, password);
+        }
+        if let Some(config) = $tls {
+            options.set_transport(Transport::Tls(TlsConfiguration::Rustls(config)));
+        }
+        let (_client, mut connection) = Client::new(options, 10);
+        loop {
+            match connection
+                .recv_timeout(WAIT)
+                .expect("rumqttc reports within the wait")
+            {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => return Ok(ack.code),
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }};
+}
+
+/// What a rumqttc client reports first, for MQTT 3.1.1.
 fn rumqttc_v4(
     address: &str,
     login: Option<(&str, &str)>,
     tls: Option<Arc<rustls::ClientConfig>>,
 ) -> Result<ConnectReturnCode, ConnectionError> {
-    let (host, port) = address.split_once(':').unwrap();
-    let mut options = MqttOptions::new(unique_id("v4"), host, port.parse().unwrap());
-    if let Some((user, password)) = login {
-        options.set_credentials(user, password);
-    }
-    if let Some(config) = tls {
-        options.set_transport(Transport::Tls(TlsConfiguration::Rustls(config)));
-    }
-    let (_client, mut connection) = Client::new(options, 10);
-    loop {
-        match connection
-            .recv_timeout(WAIT)
-            .expect("rumqttc reports within the wait")
-        {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => return Ok(ack.code),
-            Ok(_) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    first_connack!("v4", address, login, tls)
 }
 
-/// The same for MQTT 5: the CONNACK reason code or the connection error.
+/// The same for MQTT 5.
 fn rumqttc_v5(
     address: &str,
     login: Option<(&str, &str)>,
     tls: Option<Arc<rustls::ClientConfig>>,
 ) -> Result<rumqttc::v5::mqttbytes::v5::ConnectReturnCode, rumqttc::v5::ConnectionError> {
     use rumqttc::v5::{Client, Event, MqttOptions, mqttbytes::v5::Packet};
+    first_connack!("v5", address, login, tls)
+}
+
+/// `host:port` split, the port as a number.
+fn host_port(address: &str) -> (String, u16) {
     let (host, port) = address.split_once(':').unwrap();
-    let mut options = MqttOptions::new(unique_id("v5"), host, port.parse().unwrap());
-    if let Some((user, password)) = login {
-        options.set_credentials(user, password);
-    }
-    if let Some(config) = tls {
-        options.set_transport(Transport::Tls(TlsConfiguration::Rustls(config)));
-    }
-    let (_client, mut connection) = Client::new(options, 10);
-    loop {
-        match connection
-            .recv_timeout(WAIT)
-            .expect("rumqttc reports within the wait")
-        {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => return Ok(ack.code),
-            Ok(_) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    (host.to_string(), port.parse().unwrap())
+}
+
+/// A rumqttc MQTT 5 client that has its CONNACK.
+fn connected_v5(address: &str, prefix: &str) -> (rumqttc::v5::Client, rumqttc::v5::Connection) {
+    use rumqttc::v5::{Client, Event, MqttOptions, mqttbytes::v5::Packet};
+    let (host, port) = host_port(address);
+    let (client, mut connection) = Client::new(MqttOptions::new(unique_id(prefix), host, port), 10);
+    let first = connection.recv_timeout(WAIT).unwrap();
+    assert!(
+        matches!(first, Ok(Event::Incoming(Packet::ConnAck(_)))),
+        "{first:?}"
+    );
+    (client, connection)
 }
 
 fn unique_id(prefix: &str) -> String {
@@ -411,11 +421,7 @@ fn tls_handshake_succeeds_with_the_generated_ca_and_fails_with_another() {
 #[test]
 fn a_paused_broker_leaves_pings_unanswered_until_it_resumes() {
     let broker = Broker::start().unwrap();
-    let (host, port) = broker
-        .address()
-        .split_once(':')
-        .map(|(h, p)| (h.to_string(), p.parse::<u16>().unwrap()))
-        .unwrap();
+    let (host, port) = host_port(&broker.address());
     let mut options = MqttOptions::new(unique_id("keepalive"), host, port);
     options.set_keep_alive(Duration::from_secs(1));
     let (_client, mut connection) = Client::new(options, 10);
@@ -478,21 +484,14 @@ fn a_paused_broker_leaves_pings_unanswered_until_it_resumes() {
 
 #[test]
 fn graceful_stop_and_kill_both_close_connections_and_restart_reuses_the_port() {
-    use rumqttc::v5::mqttbytes::v5::{DisconnectReasonCode, Packet as Packet5};
+    use rumqttc::v5::mqttbytes::v5::DisconnectReasonCode;
     let mut broker = Broker::start().unwrap();
     let port = broker.port();
     let address = broker.address();
 
     // Graceful: SIGTERM. A raw 3.1.1 client and a rumqttc MQTT 5 client are connected.
     let (mut raw, _) = raw_connect(&address, 4, "raw-1", None);
-    let (host, p) = address.split_once(':').unwrap();
-    let options = rumqttc::v5::MqttOptions::new(unique_id("v5-stop"), host, p.parse().unwrap());
-    let (_c5, mut conn5) = rumqttc::v5::Client::new(options, 10);
-    let first = conn5.recv_timeout(WAIT).unwrap();
-    assert!(
-        matches!(first, Ok(rumqttc::v5::Event::Incoming(Packet5::ConnAck(_)))),
-        "{first:?}"
-    );
+    let (_c5, mut conn5) = connected_v5(&address, "v5-stop");
 
     let status = broker.stop().unwrap().expect("it was running");
     assert!(status.success(), "mosquitto after SIGTERM: {status}");
@@ -535,13 +534,7 @@ fn graceful_stop_and_kill_both_close_connections_and_restart_reuses_the_port() {
     assert_eq!(ok, [0x20, 0x02, 0x00, 0x00]);
 
     // Kill: SIGKILL, no goodbye from mosquitto; the kernel closes the socket.
-    let options = rumqttc::v5::MqttOptions::new(unique_id("v5-kill"), host, p.parse().unwrap());
-    let (_c5, mut conn5) = rumqttc::v5::Client::new(options, 10);
-    let first = conn5.recv_timeout(WAIT).unwrap();
-    assert!(
-        matches!(first, Ok(rumqttc::v5::Event::Incoming(Packet5::ConnAck(_)))),
-        "{first:?}"
-    );
+    let (_c5, mut conn5) = connected_v5(&address, "v5-kill");
     let terminations = broker.log().matches("terminating").count();
     broker.kill().unwrap();
     assert!(!broker.is_running());
@@ -780,11 +773,7 @@ fn recorder_counts_each_number_with_duplicates_and_survives_a_restart() {
     let recorder = Recorder::start(&broker.address(), "lab/stream").unwrap();
     assert_eq!(recorder.topic(), "lab/stream");
 
-    let (host, port) = broker
-        .address()
-        .split_once(':')
-        .map(|(h, p)| (h.to_string(), p.parse::<u16>().unwrap()))
-        .unwrap();
+    let (host, port) = host_port(&broker.address());
     let publish_all = |payloads: Vec<String>| {
         let options = MqttOptions::new(unique_id("publisher"), host.clone(), port);
         let (client, mut connection) = Client::new(options, 200);

@@ -153,68 +153,94 @@ impl Task {
         self.sent.lock().ok().and_then(|mut q| q.pop_front())
     }
 
-    async fn run_v4(self, mut events: rumqttc::EventLoop) {
+    /// Report the link's events until its first error (or our DISCONNECT).
+    async fn run(self, mut events: impl LinkEvents) {
         if let Err(f) = self.resolve().await {
             return self.end(false, f);
         }
         let mut connected = false;
         let mut packets: HashMap<u16, u64> = HashMap::new();
         loop {
-            match events.poll().await {
-                Ok(rumqttc::Event::Incoming(V4Packet::ConnAck(_))) => {
+            match events.next_event().await {
+                Ok(LinkEvent::ConnAck) => {
                     connected = true;
                     self.report(Input::Opened(self.link));
                 }
-                Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Publish(pkid))) => {
+                Ok(LinkEvent::Published(pkid)) => {
                     if let Some(message) = self.next_message() {
                         packets.insert(pkid, message);
                     }
                 }
-                Ok(rumqttc::Event::Incoming(V4Packet::PubAck(ack))) => {
-                    if let Some(message) = packets.remove(&ack.pkid) {
-                        self.report(Input::Acked(message));
-                    }
-                }
-                Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
-                Ok(_) => {}
-                Err(e) => return self.end(connected, v4_failure(&e)),
-            }
-        }
-    }
-
-    async fn run_v5(self, mut events: rumqttc::v5::EventLoop) {
-        use rumqttc::v5::Event;
-        if let Err(f) = self.resolve().await {
-            return self.end(false, f);
-        }
-        let mut connected = false;
-        let mut packets: HashMap<u16, u64> = HashMap::new();
-        loop {
-            match events.poll().await {
-                Ok(Event::Incoming(V5Packet::ConnAck(_))) => {
-                    connected = true;
-                    self.report(Input::Opened(self.link));
-                }
-                Ok(Event::Outgoing(rumqttc::Outgoing::Publish(pkid))) => {
-                    if let Some(message) = self.next_message() {
-                        packets.insert(pkid, message);
-                    }
-                }
-                Ok(Event::Incoming(V5Packet::PubAck(ack))) => {
-                    // Reason codes from 0x80 are refusals: the message was not
-                    // accepted, so it stays unacknowledged (its operation timeout
-                    // or the next link decides its fate).
-                    if let Some(message) = packets.remove(&ack.pkid)
-                        && (puback_code(ack.reason)) < 0x80
+                Ok(LinkEvent::PubAck { pkid, accepted }) => {
+                    // A refused message stays unacknowledged: its operation
+                    // timeout or the next link decides its fate.
+                    if let Some(message) = packets.remove(&pkid)
+                        && accepted
                     {
                         self.report(Input::Acked(message));
                     }
                 }
-                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
-                Ok(_) => {}
-                Err(e) => return self.end(connected, v5_failure(&e)),
+                Ok(LinkEvent::Disconnected) => return,
+                Ok(LinkEvent::Other) => {}
+                Err(failure) => return self.end(connected, failure),
             }
         }
+    }
+}
+
+/// What a link task looks at in an event of either MQTT version.
+enum LinkEvent {
+    /// The CONNACK: the link is open.
+    ConnAck,
+    /// A QoS 1 publish left with this packet id.
+    Published(u16),
+    /// The PUBACK of a packet id; `accepted` is false for an MQTT 5 reason code
+    /// from 0x80 (a refusal).
+    PubAck {
+        pkid: u16,
+        accepted: bool,
+    },
+    /// Our DISCONNECT went out: the link was closed on purpose.
+    Disconnected,
+    Other,
+}
+
+/// A `rumqttc` event loop of either version, its events and errors already in
+/// the contract's terms.
+trait LinkEvents: Send + 'static {
+    fn next_event(&mut self) -> impl Future<Output = Result<LinkEvent, Failure>> + Send;
+}
+
+impl LinkEvents for rumqttc::EventLoop {
+    async fn next_event(&mut self) -> Result<LinkEvent, Failure> {
+        use rumqttc::{Event, Outgoing};
+        Ok(match self.poll().await.map_err(|e| v4_failure(&e))? {
+            Event::Incoming(V4Packet::ConnAck(_)) => LinkEvent::ConnAck,
+            Event::Outgoing(Outgoing::Publish(pkid)) => LinkEvent::Published(pkid),
+            Event::Incoming(V4Packet::PubAck(ack)) => LinkEvent::PubAck {
+                pkid: ack.pkid,
+                accepted: true,
+            },
+            Event::Outgoing(Outgoing::Disconnect) => LinkEvent::Disconnected,
+            _ => LinkEvent::Other,
+        })
+    }
+}
+
+impl LinkEvents for rumqttc::v5::EventLoop {
+    async fn next_event(&mut self) -> Result<LinkEvent, Failure> {
+        use rumqttc::Outgoing;
+        use rumqttc::v5::Event;
+        Ok(match self.poll().await.map_err(|e| v5_failure(&e))? {
+            Event::Incoming(V5Packet::ConnAck(_)) => LinkEvent::ConnAck,
+            Event::Outgoing(Outgoing::Publish(pkid)) => LinkEvent::Published(pkid),
+            Event::Incoming(V5Packet::PubAck(ack)) => LinkEvent::PubAck {
+                pkid: ack.pkid,
+                accepted: puback_code(ack.reason) < 0x80,
+            },
+            Event::Outgoing(Outgoing::Disconnect) => LinkEvent::Disconnected,
+            _ => LinkEvent::Other,
+        })
     }
 }
 
@@ -277,7 +303,7 @@ impl Transport for MqttTransport {
                 let mut net_options = events.network_options();
                 net_options.set_connection_timeout(s.connect_timeout_s);
                 events.set_network_options(net_options);
-                tokio::spawn(task.run_v4(events));
+                tokio::spawn(task.run(events));
                 Client::V4(client)
             }
             MqttVersion::V5 => {
@@ -291,7 +317,7 @@ impl Transport for MqttTransport {
                 }
                 o.set_connection_timeout(s.connect_timeout_s);
                 let (client, events) = rumqttc::v5::AsyncClient::new(o, REQUEST_CAPACITY);
-                tokio::spawn(task.run_v5(events));
+                tokio::spawn(task.run(events));
                 Client::V5(client)
             }
         };
