@@ -11,12 +11,15 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::panic)]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tether_host::plugin::examples;
 use tether_host::syntax::failure;
-use tether_host::{Command, Device, Entropy, NetworkError, Runtime, VirtualClock};
+use tether_host::{Command, Entropy, NetworkError, Runtime, VirtualClock};
+
+mod common;
+use common::FailingDevice;
 
 fn decisions(c: &mut Criterion) {
     let runtime = Runtime::shared().unwrap();
@@ -43,29 +46,13 @@ fn decisions(c: &mut Criterion) {
     // on-failed -> classify -> backoff decision, with its import callbacks
     // (status-changed, decided, wake-at). The wake-up that opens the next link is
     // set-up, outside the timing.
-    let clock = VirtualClock::new();
-    let mut device = Device::new(
-        runtime,
-        r#"{"hub": "hub-a", "seed": 3}"#,
-        clock.clone(),
-        Entropy::fixed(3),
-    )
-    .unwrap()
-    .unwrap();
-    let mut link = opened_link(&device.start().unwrap().commands);
+    let mut device = FailingDevice::new(runtime, r#"{"hub": "hub-a", "seed": 3}"#);
     let refused = failure::net(NetworkError::Refused);
     group.bench_function("connection.on-failed (backoff decision)", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let started = StdInstant::now();
-                let step = device.on_failed(link, black_box(&refused)).unwrap();
-                total = total.saturating_add(started.elapsed());
-                let deadline = wake_deadline(&step.commands);
-                clock.set_ns(deadline);
-                link = opened_link(&device.on_wake().unwrap().commands);
-            }
-            total
+            (0..iters).fold(Duration::ZERO, |total, _| {
+                total.saturating_add(device.fail(black_box(&refused)).unwrap().1)
+            })
         });
     });
 
@@ -104,56 +91,24 @@ fn decisions(c: &mut Criterion) {
         ),
     ];
     for (name, policy) in policies {
-        let clock = VirtualClock::new();
         let config = format!(r#"{{"hub": "hub-a", "seed": 3, "policy": {policy}}}"#);
-        let mut device = Device::new(runtime, &config, clock.clone(), Entropy::fixed(3))
-            .unwrap()
-            .unwrap();
-        let mut link = opened_link(&device.start().unwrap().commands);
+        let mut device = FailingDevice::new(runtime, &config);
         group.bench_function(format!("on-failed backoff decision, {name}"), |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let started = StdInstant::now();
-                    let step = device.on_failed(link, black_box(&refused)).unwrap();
-                    total = total.saturating_add(started.elapsed());
+                (0..iters).fold(Duration::ZERO, |total, _| {
+                    let (commands, took) = device.fail(black_box(&refused)).unwrap();
                     assert!(
-                        !step
-                            .commands
+                        !commands
                             .iter()
                             .any(|c| matches!(c, Command::PluginFault(_))),
-                        "{name}: {:?}",
-                        step.commands
+                        "{name}: {commands:?}"
                     );
-                    let deadline = wake_deadline(&step.commands);
-                    clock.set_ns(deadline);
-                    link = opened_link(&device.on_wake().unwrap().commands);
-                }
-                total
+                    total.saturating_add(took)
+                })
             });
         });
     }
     group.finish();
-}
-
-fn opened_link(commands: &[Command]) -> u64 {
-    commands
-        .iter()
-        .find_map(|c| match c {
-            Command::Open { link, .. } => Some(*link),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no open in {commands:?}"))
-}
-
-fn wake_deadline(commands: &[Command]) -> u64 {
-    commands
-        .iter()
-        .find_map(|c| match c {
-            Command::WakeAt(deadline) => Some(*deadline),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no wake-at in {commands:?}"))
 }
 
 criterion_group!(benches, decisions);

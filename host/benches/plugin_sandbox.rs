@@ -19,7 +19,10 @@ use std::time::Instant as StdInstant;
 use tether_host::plugin::{PluginLimits, examples};
 use tether_host::sim::{OpenAnswer, ScriptedHub, Sim};
 use tether_host::syntax::failure;
-use tether_host::{Command, Device, Entropy, NetworkError, Runtime, VirtualClock};
+use tether_host::{Command, NetworkError, Runtime};
+
+mod common;
+use common::FailingDevice;
 
 fn main() {
     let runtime = Runtime::shared().unwrap();
@@ -101,28 +104,17 @@ fn fuel_of_examples(runtime: &Runtime) {
 /// `on_failed` call, which includes running the loop until fuel runs out and
 /// making a fresh instance is left for the next decision.
 fn endless_loop_cutoff(runtime: &Runtime, limits: &PluginLimits) {
-    let config = format!(
-        r#"{{"hub": "hub-a", "seed": 3, "policy": {{"kind": "custom", "plugin": {:?}, "params": {{"mode": "loop"}}, "quarantine-after": 1000}}}}"#,
-        examples::HOSTILE
-    );
-    let clock = VirtualClock::new();
-    let mut device = Device::new(runtime, &config, clock.clone(), Entropy::fixed(3))
-        .unwrap()
-        .unwrap();
-    let mut link = open_link(&device.start().unwrap().commands);
+    let mut device = FailingDevice::new(runtime, &hostile("loop"));
     let mut times = Vec::new();
     let refused = failure::net(NetworkError::Refused);
     for _ in 0..21 {
-        let started = StdInstant::now();
-        let step = device.on_failed(link, &refused).unwrap();
-        times.push(started.elapsed());
-        let fault = step.commands.iter().find_map(|c| match c {
+        let (commands, took) = device.fail(&refused).unwrap();
+        times.push(took);
+        let fault = commands.iter().find_map(|c| match c {
             Command::PluginFault(f) => Some(f.reason),
             _ => None,
         });
         assert_eq!(fault, Some(tether_host::PluginFaultReason::OutOfFuel));
-        clock.set_ns(wake(&step.commands));
-        link = open_link(&device.on_wake().unwrap().commands);
     }
     times.sort();
     println!(
@@ -139,38 +131,30 @@ fn endless_loop_cutoff(runtime: &Runtime, limits: &PluginLimits) {
 /// 1,000 decisions in a row that trap: each is reported, falls back, and the
 /// plugin is instantiated afresh for the next.
 fn thousand_traps(runtime: &Runtime) {
-    let config = format!(
-        r#"{{"hub": "hub-a", "seed": 3, "policy": {{"kind": "custom", "plugin": {:?}, "params": {{"mode": "trap"}}, "quarantine-after": 1000}}}}"#,
-        examples::HOSTILE
-    );
-    let clock = VirtualClock::new();
-    let mut device = Device::new(runtime, &config, clock.clone(), Entropy::fixed(3))
-        .unwrap()
-        .unwrap();
-    let mut link = open_link(&device.start().unwrap().commands);
+    let mut device = FailingDevice::new(runtime, &hostile("trap"));
     let refused = failure::net(NetworkError::Refused);
     let rss_start = rss_kib();
     let started = StdInstant::now();
     let (mut faults, mut host_errors) = (0u32, 0u32);
     for _ in 0..1_000 {
-        let step = match device.on_failed(link, &refused) {
-            Ok(step) => step,
-            Err(_) => {
-                host_errors += 1;
-                continue;
+        match device.fail(&refused) {
+            Ok((commands, _)) => {
+                faults += u32::from(
+                    commands
+                        .iter()
+                        .any(|c| matches!(c, Command::PluginFault(_))),
+                );
             }
-        };
-        faults += u32::from(
-            step.commands
-                .iter()
-                .any(|c| matches!(c, Command::PluginFault(_))),
-        );
-        clock.set_ns(wake(&step.commands));
-        link = open_link(&device.on_wake().unwrap().commands);
+            Err(_) => host_errors += 1,
+        }
     }
     let elapsed = started.elapsed();
     let rss_end = rss_kib();
-    let stats = device.instance().plugin_stats(examples::HOSTILE).unwrap();
+    let stats = device
+        .device
+        .instance()
+        .plugin_stats(examples::HOSTILE)
+        .unwrap();
     println!(
         "1,000 trapping decisions: {faults} faults reported, {host_errors} host errors, {} instantiations, {:?} in all ({:?} each), RSS {rss_start} -> {rss_end} KiB ({:+} KiB)",
         stats.instantiations,
@@ -181,24 +165,12 @@ fn thousand_traps(runtime: &Runtime) {
     assert_eq!((faults, host_errors), (1_000, 0));
 }
 
-fn open_link(commands: &[Command]) -> u64 {
-    commands
-        .iter()
-        .find_map(|c| match c {
-            Command::Open { link, .. } => Some(*link),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no open in {commands:?}"))
-}
-
-fn wake(commands: &[Command]) -> u64 {
-    commands
-        .iter()
-        .find_map(|c| match c {
-            Command::WakeAt(t) => Some(*t),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no wake-at in {commands:?}"))
+/// A device whose policy is the hostile plugin in `mode`, never quarantined.
+fn hostile(mode: &str) -> String {
+    format!(
+        r#"{{"hub": "hub-a", "seed": 3, "policy": {{"kind": "custom", "plugin": {:?}, "params": {{"mode": "{mode}"}}, "quarantine-after": 1000}}}}"#,
+        examples::HOSTILE
+    )
 }
 
 fn rss_kib() -> u64 {

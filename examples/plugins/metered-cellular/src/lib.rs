@@ -81,11 +81,9 @@ pub struct MeteredCellular;
 impl Policy for MeteredCellular {
     fn decide(input: &Input) -> Decision {
         let b = Budget::from_params(&input.params);
-        let pace = match input.fallback {
-            Decision::RetryAfter(ms) => ms,
-            Decision::GiveUp => return Decision::GiveUp,
+        let Some(pace) = input.pace_ms() else {
+            return Decision::GiveUp;
         };
-        let pace = pace.max(input.retry_after_ms.unwrap_or(0));
         // After `patient-after` failures in a row, skip 1, 2, 4... slots.
         let beyond = u64::from(input.consecutive_failures).saturating_sub(b.patient_after);
         let skip = if beyond == 0 {
@@ -115,25 +113,13 @@ tether_plugin_sdk::plugin!(MeteredCellular);
 mod tests {
     #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects, clippy::panic)]
     use super::*;
-    use tether_plugin_sdk::{Level, Verdict};
 
     fn input(now_ms: u64, failures: u32) -> Input {
         Input {
             attempt: failures,
             consecutive_failures: failures,
-            elapsed_ms: 0,
-            connected_ms: None,
-            level: Level::Network,
-            verdict: Verdict::Retry,
-            reason: "no-network".into(),
-            rule: "net/unreachable".into(),
-            retry_after_ms: None,
-            server_reference: false,
-            random: 0,
             now_ms,
-            max_delay_ms: 3_600_000,
-            fallback: Decision::RetryAfter(1_000),
-            params: r#"{"budget-per-day":24,"phase-ms":120000}"#.into(),
+            ..Input::example(r#"{"budget-per-day":24,"phase-ms":120000}"#)
         }
     }
 

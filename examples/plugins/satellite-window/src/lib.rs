@@ -88,11 +88,9 @@ pub struct SatelliteWindow;
 impl Policy for SatelliteWindow {
     fn decide(input: &Input) -> Decision {
         let w = Windows::from_params(&input.params);
-        let pace = match input.fallback {
-            Decision::RetryAfter(ms) => ms,
-            Decision::GiveUp => return Decision::GiveUp,
+        let Some(pace) = input.pace_ms() else {
+            return Decision::GiveUp;
         };
-        let pace = pace.max(input.retry_after_ms.unwrap_or(0));
         let earliest = input.now_ms.saturating_add(pace);
         let (start, inside) = w.window_at_or_after(earliest);
         let at = if inside {
@@ -111,25 +109,13 @@ tether_plugin_sdk::plugin!(SatelliteWindow);
 mod tests {
     #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects, clippy::panic)]
     use super::*;
-    use tether_plugin_sdk::{Level, Verdict};
 
     fn input(now_ms: u64, fallback: u64, random: u64) -> Input {
         Input {
-            attempt: 1,
-            consecutive_failures: 1,
-            elapsed_ms: 0,
-            connected_ms: None,
-            level: Level::Network,
-            verdict: Verdict::Retry,
-            reason: "no-network".into(),
-            rule: "net/unreachable".into(),
-            retry_after_ms: None,
-            server_reference: false,
             random,
             now_ms,
-            max_delay_ms: 3_600_000,
             fallback: Decision::RetryAfter(fallback),
-            params: r#"{"period-ms":100000,"open-ms":20000,"offset-ms":50000}"#.into(),
+            ..Input::example(r#"{"period-ms":100000,"open-ms":20000,"offset-ms":50000}"#)
         }
     }
 

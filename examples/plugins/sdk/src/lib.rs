@@ -87,6 +87,42 @@ pub struct Input {
     pub params: String,
 }
 
+impl Input {
+    /// The least wait the fallback and the server ask for: the fallback's
+    /// delay, or the server's retry-after when that is longer. `None` when the
+    /// fallback gives up.
+    pub fn pace_ms(&self) -> Option<u64> {
+        match self.fallback {
+            Decision::RetryAfter(ms) => Some(ms.max(self.retry_after_ms.unwrap_or(0))),
+            Decision::GiveUp => None,
+        }
+    }
+
+    /// An input for a policy's unit tests: the first retry after a refused
+    /// connection at time 0, the fallback asking for 1 s, no server hints, a
+    /// one-hour `max-delay-ms`, and `params`. Change fields with struct update
+    /// syntax (`Input { now_ms: 5_000, ..Input::example(params) }`).
+    pub fn example(params: &str) -> Self {
+        Self {
+            attempt: 1,
+            consecutive_failures: 1,
+            elapsed_ms: 0,
+            connected_ms: None,
+            level: Level::Network,
+            verdict: Verdict::Retry,
+            reason: "communication-error".into(),
+            rule: "net/refused".into(),
+            retry_after_ms: None,
+            server_reference: false,
+            random: 0,
+            now_ms: 0,
+            max_delay_ms: 3_600_000,
+            fallback: Decision::RetryAfter(1_000),
+            params: params.into(),
+        }
+    }
+}
+
 /// A retry policy.
 pub trait Policy {
     /// Decide after one failure.
@@ -289,6 +325,27 @@ mod tests {
         assert_eq!(param_str(p, "name"), Some("x:1"));
         assert_eq!(param_str(p, "open-ms"), None);
         assert_eq!(param_u64("{}", "a"), None);
+    }
+
+    #[test]
+    fn the_pace_is_the_longer_of_the_fallback_and_the_retry_after() {
+        let input = Input::example("{}");
+        assert_eq!(input.pace_ms(), Some(1_000));
+        let hinted = Input {
+            retry_after_ms: Some(30_000),
+            ..Input::example("{}")
+        };
+        assert_eq!(hinted.pace_ms(), Some(30_000));
+        let short = Input {
+            retry_after_ms: Some(10),
+            ..Input::example("{}")
+        };
+        assert_eq!(short.pace_ms(), Some(1_000));
+        let done = Input {
+            fallback: Decision::GiveUp,
+            ..hinted
+        };
+        assert_eq!(done.pace_ms(), None);
     }
 
     #[test]
