@@ -1,5 +1,5 @@
-//! The wasm glue: wit-bindgen exports mapped onto the core, the core's commands
-//! turned into import calls, and the `no_std` runtime.
+//! The wasm glue: wit-bindgen exports mapped onto the core, and the core's
+//! commands turned into import calls. The `no_std` runtime is `tether-wasm-rt`.
 //!
 //! Every export reads the clock once, runs the core with that time, and only then
 //! performs the imports the core asked for, in order. So imports never re-enter
@@ -28,51 +28,8 @@ use exports::tether::reconnect::decisions as dec_x;
 use tether::reconnect::types as w;
 use tether::reconnect::{credentials, events, policy_plugins, provisioning, transport};
 
-#[global_allocator]
-static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    core::arch::wasm32::unreachable()
-}
-
-/// The canonical ABI's allocator entry point. On `wasm32-wasip2` the standard
-/// library normally exports it; this guest is `no_std`, so it exports its own.
-///
-/// # Safety
-/// Called only by the component runtime, with the canonical ABI's guarantees:
-/// `old_ptr`/`old_len`/`align` describe a block this function returned before
-/// (or `old_len` is 0), and `align` is a power of two.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn cabi_realloc(
-    old_ptr: *mut u8,
-    old_len: usize,
-    align: usize,
-    new_len: usize,
-) -> *mut u8 {
-    use alloc::alloc::{Layout, alloc, realloc};
-    if new_len == 0 {
-        // A zero-sized block needs no memory: any aligned, non-null address works.
-        return align as *mut u8;
-    }
-    // SAFETY: the runtime passes a power-of-two `align` and sizes it allocated with.
-    let ptr = unsafe {
-        if old_len == 0 {
-            alloc(Layout::from_size_align_unchecked(new_len, align))
-        } else {
-            realloc(
-                old_ptr,
-                Layout::from_size_align_unchecked(old_len, align),
-                new_len,
-            )
-        }
-    };
-    if ptr.is_null() {
-        // Out of memory: there is no way to report it across the ABI.
-        core::arch::wasm32::unreachable()
-    }
-    ptr
-}
+// The allocator, panic handler and `cabi_realloc` of a `no_std` component.
+use tether_wasm_rt as _;
 
 struct Component;
 export!(Component);

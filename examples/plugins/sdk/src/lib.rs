@@ -2,10 +2,10 @@
 //!
 //! A plugin implements [`Policy`] and names it with [`plugin!`]. Built for
 //! `wasm32-wasip2`, the crate becomes a component of the `retry-policy` world
-//! (`wit/policy.wit`) that imports nothing: this crate supplies the `no_std`
-//! runtime (dlmalloc, a panic handler that traps, `cabi_realloc`) and the
-//! wit-bindgen glue. Built natively, only the plain types remain, so a policy is
-//! unit-tested like any Rust code.
+//! (`wit/policy.wit`) that imports nothing: this crate supplies the wit-bindgen
+//! glue and links the `no_std` runtime the engine uses too (`tether-wasm-rt`:
+//! dlmalloc, a panic handler that traps, `cabi_realloc`). Built natively, only
+//! the plain types remain, so a policy is unit-tested like any Rust code.
 //!
 //! A plugin has no clock, no randomness and no I/O of its own: everything it may
 //! depend on arrives in [`Input`]. Its memory may be wiped between decisions (the
@@ -207,7 +207,7 @@ macro_rules! plugin {
 #[doc(hidden)]
 #[allow(unsafe_code, missing_docs)]
 pub mod wasm {
-    //! The component glue and the `no_std` runtime.
+    //! The component glue.
     use super::{Decision, Input, Level, Verdict};
 
     pub mod bindings {
@@ -222,47 +222,8 @@ pub mod wasm {
 
     use bindings::exports::tether::reconnect::policy as wit;
 
-    #[global_allocator]
-    static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
-
-    #[panic_handler]
-    fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-        core::arch::wasm32::unreachable()
-    }
-
-    /// The canonical ABI's allocator (a `no_std` crate has no std to export it).
-    ///
-    /// # Safety
-    /// Called only by the component runtime, with a power-of-two `align` and sizes
-    /// it allocated with.
-    #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn cabi_realloc(
-        old_ptr: *mut u8,
-        old_len: usize,
-        align: usize,
-        new_len: usize,
-    ) -> *mut u8 {
-        use alloc::alloc::{Layout, alloc, realloc};
-        if new_len == 0 {
-            return align as *mut u8;
-        }
-        // SAFETY: the runtime passes a power-of-two `align` and sizes it allocated with.
-        let ptr = unsafe {
-            if old_len == 0 {
-                alloc(Layout::from_size_align_unchecked(new_len, align))
-            } else {
-                realloc(
-                    old_ptr,
-                    Layout::from_size_align_unchecked(old_len, align),
-                    new_len,
-                )
-            }
-        };
-        if ptr.is_null() {
-            core::arch::wasm32::unreachable()
-        }
-        ptr
-    }
+    // The allocator, panic handler and `cabi_realloc` of a `no_std` component.
+    use tether_wasm_rt as _;
 
     pub fn input_in(i: wit::DecisionInput) -> Input {
         Input {
