@@ -684,6 +684,26 @@ fn a_preview_shows_quarantine_and_the_fuel_of_a_decision_that_ran_out() {
     assert_eq!(preview.steps[0].fuel, Some(fuel), "all of it");
     assert_eq!(preview.steps[2].fuel, None, "not asked");
     assert_eq!(preview_delays(&preview), bare_schedule("{}", 7, 4));
+
+    // The peak memory counts instances that were thrown away after a fault.
+    let config = custom(examples::HOSTILE, r#"{"mode": "memory-bomb"}"#, "");
+    let preview = plugin::preview(
+        runtime(),
+        &config,
+        1,
+        &[failure::net(NetworkError::Refused)],
+        1,
+    )
+    .unwrap()
+    .unwrap();
+    assert!(
+        matches!(&preview.steps[0].source, plugin::Source::Fault(f) if f.reason == PluginFaultReason::MemoryLimit)
+    );
+    let limits = runtime().plugin_limits();
+    assert_eq!(
+        preview.stats.unwrap().peak_memory_bytes,
+        limits.memory_bytes
+    );
 }
 
 #[test]

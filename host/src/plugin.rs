@@ -449,7 +449,9 @@ impl Loaded {
             // The instance is dropped here: after a trap its memory may be
             // half-written, so the next decision gets a fresh one.
             Err(e) => {
-                let (reason, detail) = fault_of(&e, live.store.data());
+                let data = live.store.data();
+                self.stats.peak_memory_bytes = self.stats.peak_memory_bytes.max(data.peak);
+                let (reason, detail) = fault_of(&e, data);
                 failed(reason, detail)
             }
         }
