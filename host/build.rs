@@ -20,6 +20,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     for watched in [
         "guest/src",
         "guest/Cargo.toml",
+        "guest/rt",
         "wit",
         "Cargo.lock",
         "examples/plugins",

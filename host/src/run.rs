@@ -129,11 +129,8 @@ fn run_device(file: &DeviceFile, verbose: bool, limit: Option<Duration>) -> anyh
 
 /// `tether run --config FILE`.
 pub fn run(config: &Path, verbose: bool) -> anyhow::Result<()> {
-    let mut file = DeviceFile::read(config).map_err(|e| bad_input(format!("{e:#}")))?;
-    // A relative plugin path is relative to the device file, like `mqtt.tls.ca-file`.
-    if let Some(dir) = config.parent() {
-        file.connection = tether_host::plugin::resolve_plugin_path(&file.connection, dir);
-    }
+    // Relative paths inside (the CA file, a plugin) are resolved against its folder.
+    let file = DeviceFile::read(config).map_err(|e| bad_input(format!("{e:#}")))?;
     run_device(&file, verbose, None)
 }
 

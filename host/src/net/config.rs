@@ -160,8 +160,8 @@ pub struct DeviceFile {
 }
 
 impl DeviceFile {
-    /// Read and check a device file. Relative paths inside it (`mqtt.tls.ca-file`)
-    /// are taken relative to the file's folder.
+    /// Read and check a device file. Relative paths inside it (`mqtt.tls.ca-file`,
+    /// `connection.policy.plugin`) are taken relative to the file's folder.
     ///
     /// # Errors
     /// When the file cannot be read or is invalid (the error names the field).
@@ -174,6 +174,9 @@ impl DeviceFile {
             && ca.is_relative()
         {
             file.mqtt.tls_ca_file = Some(dir.join(ca));
+        }
+        if let Some(dir) = path.parent() {
+            file.connection = crate::plugin::resolve_plugin_path(&file.connection, dir);
         }
         Ok(file)
     }
