@@ -69,9 +69,11 @@ impl Lab {
     async fn start(row: &'static str, token_lifetime: Duration) -> Lab {
         let certs = Certificates::generate().unwrap();
         let broker = block(|| {
+            // Durable like a hub: what the broker acknowledged survives a kill.
             Broker::options()
                 .with_user(RECORDER_USER, RECORDER_PASSWORD)
                 .with_tls(&certs)
+                .durable()
                 .start()
                 .unwrap()
         });

@@ -853,3 +853,62 @@ fn recorder_counts_each_number_with_duplicates_and_survives_a_restart() {
     assert_eq!(after.counts[&100], 1);
     assert!(Recorder::start("no-port", "x").is_err());
 }
+
+#[test]
+fn a_durable_broker_keeps_acknowledged_messages_across_a_kill() {
+    let mut broker = Broker::options().durable().start().unwrap();
+    let (host, port) = host_port(&broker.address());
+    let subscriber_id = unique_id("durable-sub");
+    let subscriber = |id: &str| {
+        let mut options = MqttOptions::new(id, host.clone(), port);
+        options.set_clean_session(false);
+        Client::new(options, 50)
+    };
+    // A persistent session subscribes, then goes away: the broker queues for it.
+    let (client, mut connection) = subscriber(&subscriber_id);
+    client.subscribe("lab/durable", QoS::AtLeastOnce).unwrap();
+    loop {
+        match connection.recv_timeout(WAIT).unwrap() {
+            Ok(Event::Incoming(Packet::SubAck(_))) => break,
+            Ok(_) => {}
+            Err(e) => panic!("subscriber: {e:?}"),
+        }
+    }
+    client.disconnect().unwrap();
+    while let Ok(Ok(_)) = connection.recv_timeout(QUIET) {}
+
+    let (publisher, mut published) = Client::new(
+        MqttOptions::new(unique_id("durable-pub"), host.clone(), port),
+        50,
+    );
+    for n in 1..=20 {
+        publisher
+            .publish("lab/durable", QoS::AtLeastOnce, false, n.to_string())
+            .unwrap();
+    }
+    let mut acked = 0;
+    while acked < 20 {
+        match published.recv_timeout(WAIT).unwrap() {
+            Ok(Event::Incoming(Packet::PubAck(_))) => acked += 1,
+            Ok(_) => {}
+            Err(e) => panic!("publisher: {e:?}"),
+        }
+    }
+    drop((publisher, published));
+
+    // SIGKILL: nothing is flushed at exit; what survives was saved as it came.
+    broker.restart().unwrap();
+    let (client, mut connection) = subscriber(&subscriber_id);
+    let mut got = BTreeSet::new();
+    while got.len() < 20 {
+        match connection.recv_timeout(WAIT).unwrap() {
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                got.insert(String::from_utf8_lossy(&p.payload).parse::<u32>().unwrap());
+            }
+            Ok(_) => {}
+            Err(e) => panic!("subscriber after the restart: {e:?} (got {got:?})"),
+        }
+    }
+    assert_eq!(got, (1..=20).collect::<BTreeSet<u32>>());
+    drop(client);
+}

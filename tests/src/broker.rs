@@ -25,7 +25,7 @@
 //! ```
 //!
 //! The configuration is `listener <port> 127.0.0.1`, `allow_anonymous true`,
-//! `persistence false`, plus any lines given to [`Broker::start_with`] or
+//! `persistence false` (see [`Options::durable`]), plus any lines given to [`Broker::start_with`] or
 //! [`Options::with_line`] (a given `allow_anonymous` line replaces the default one).
 //! [`Options::with_user`] adds a hashed `password_file` and `allow_anonymous false`;
 //! [`Options::with_tls`] makes the one listener a TLS listener (`cafile`, `certfile`,
@@ -75,17 +75,19 @@ pub struct Broker {
     child: Option<Child>,
     passwords: bool,
     tls: bool,
+    durable: bool,
 }
 
 /// What a broker is started with; see [`Broker::options`].
 ///
 /// # Defaults
-/// Anonymous access, plain TCP, no extra configuration lines.
+/// Anonymous access, plain TCP, no persistence, no extra configuration lines.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     users: Vec<(String, String)>,
     tls: Option<Certificates>,
     lines: Vec<String>,
+    durable: bool,
 }
 
 impl Options {
@@ -99,6 +101,15 @@ impl Options {
     /// Serve TLS on the listener with the server certificate of `certs`.
     pub fn with_tls(mut self, certs: &Certificates) -> Self {
         self.tls = Some(certs.clone());
+        self
+    }
+
+    /// Keep sessions and messages across a kill: mosquitto saves its database in
+    /// [`Broker::dir`] after every change and loads it when it starts again. A hub
+    /// acknowledges a message once it is stored; without this a SIGKILL loses what
+    /// the broker had acknowledged but not yet passed on to subscribers.
+    pub fn durable(mut self) -> Self {
+        self.durable = true;
         self
     }
 
@@ -140,6 +151,7 @@ impl Options {
             child: None,
             passwords: !self.users.is_empty(),
             tls: self.tls.is_some(),
+            durable: self.durable,
         };
         broker.write_config(&lines)?;
         broker.spawn()?;
@@ -282,7 +294,7 @@ impl Broker {
 
     /// Start the broker again on the same port with the same configuration (killing
     /// it first if it runs), and wait until it accepts connections. Sessions and
-    /// retained messages are gone (`persistence false`).
+    /// queued messages are gone, unless the broker is [`Options::durable`].
     ///
     /// # Errors
     /// As [`Broker::start`].
@@ -359,7 +371,19 @@ impl Broker {
     }
 
     fn write_config(&self, extra: &[String]) -> io::Result<()> {
-        let mut config = format!("listener {} 127.0.0.1\npersistence false\n", self.port);
+        let mut config = format!("listener {} 127.0.0.1\n", self.port);
+        if self.durable {
+            // Save after every change, so a SIGKILL loses nothing acknowledged.
+            // Started as root, mosquitto would switch to the `mosquitto` user, who
+            // cannot write in this folder; `user root` keeps it as it started (the
+            // line does nothing for a broker started by another user).
+            config.push_str(&format!(
+                "persistence true\npersistence_location {}/\nautosave_on_changes true\nautosave_interval 1\nuser root\n",
+                self.dir.display()
+            ));
+        } else {
+            config.push_str("persistence false\n");
+        }
         if !extra
             .iter()
             .any(|l| l.trim_start().starts_with("allow_anonymous"))
