@@ -8,6 +8,8 @@
 //!   given an outcome, the summary printed and exit code 0.
 //! - A bad device file: exit code 2 and the field named on stderr.
 //! - `tether demo --broker ADDR --seconds N`: exit code 0 and its summary.
+//! - `tether run` with a custom policy: the plugin path resolves against the device
+//!   file's folder, and each plugin fault is printed (the third quarantines it).
 //!
 //! The binary is built with `cargo build -p tether-host --bin tether` (a no-op when
 //! current; `cargo test` does not build another package's binaries) and found in
@@ -421,4 +423,62 @@ fn demo_against_a_broker_exits_0_with_its_summary() {
     let account = record.account(&accepted, &stream.seqs("failed"));
     assert!(account.lost.is_empty(), "{account}");
     assert_eq!(account.unexpected, 0, "{account}");
+}
+
+#[test]
+fn run_finds_a_relative_plugin_and_prints_its_faults_and_quarantine() {
+    // The hub refuses every connection (nothing listens), so every backoff asks
+    // the plugin; the hostile plugin traps each time.
+    let hub = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let dir = std::env::temp_dir().join(format!("tether-cli-plugin-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    std::fs::copy(
+        tether_host::plugin::examples::HOSTILE,
+        dir.join("plugins").join("hostile.wasm"),
+    )
+    .unwrap();
+    let config = write_file(
+        &dir,
+        "device.json",
+        &json!({
+            "connection": {
+                "hub": hub, "device-id": "cli-plugin", "seed": 5,
+                "policy": {
+                    "kind": "custom",
+                    "plugin": "plugins/hostile.wasm",
+                    "params": { "mode": "trap" },
+                    "fallback": { "kind": "exponential", "initial-ms": 50, "max-ms": 200 },
+                    "quarantine-after": 3
+                }
+            }
+        }),
+    );
+    // Run from another folder: the plugin path is relative to the device file.
+    let mut run = Running::spawn(&["run", "--config", config.to_str().unwrap()]);
+    let third = run.wait_line("the third plugin fault", |l| {
+        event(l).starts_with("plugin-fault") && l.contains("consecutive=3")
+    });
+    assert!(third.contains("reason=trap"), "{third}");
+    assert!(third.contains("quarantined"), "{third}");
+    run.signal("TERM");
+    let (status, lines, stderr) = run.finish();
+    let output = lines.join("\n");
+    assert!(status.success(), "exit {status}\n{output}\n{stderr}");
+    let faults: Vec<&String> = lines
+        .iter()
+        .filter(|l| event(l).starts_with("plugin-fault"))
+        .collect();
+    // Quarantined after three: the plugin is not asked again, so no fourth fault.
+    assert_eq!(faults.len(), 3, "{output}");
+    assert!(faults.iter().all(|l| l.contains("reason=trap")), "{output}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| event(l) == "status disconnected-retrying reason=communication-error"),
+        "{output}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

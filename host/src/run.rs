@@ -35,9 +35,14 @@ async fn interrupted() {
     }
 }
 
-/// Whether a line is printed: status changes always; everything with `verbose`.
+/// Whether a line is printed: status changes and plugin faults (the custom policy
+/// fell back) always; everything with `verbose`.
 fn shown(event: &DeviceEvent, verbose: bool) -> bool {
-    verbose || matches!(event, DeviceEvent::Command(Command::Status(_)))
+    verbose
+        || matches!(
+            event,
+            DeviceEvent::Command(Command::Status(_) | Command::PluginFault(_))
+        )
 }
 
 fn print_event(started: Instant, at: Instant, event: &DeviceEvent) {
