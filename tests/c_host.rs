@@ -1,9 +1,9 @@
-//! The C host (`host/c`, `tether.h`), driven as a C user would: the conformance
+//! The C host (`bindings/c`, `tether.h`), driven as a C user would: the conformance
 //! runner against every vector, the API's edges, the libmosquitto device app
 //! through a real broker restart, and valgrind over all of them.
 //!
 //! The C pieces are built on demand by [`tether_tests::c_host::build`] (cmake, which
-//! runs cargo on `host/c/capi` for the wasmtime C API): the first run on a machine
+//! runs cargo on `bindings/c/capi` for the wasmtime C API): the first run on a machine
 //! compiles wasmtime and takes minutes, later runs a second. What the build needs
 //! comes from `scripts/setup`.
 

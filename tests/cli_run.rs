@@ -11,7 +11,7 @@
 //! - `tether run` with a custom policy: the plugin path resolves against the device
 //!   file's folder, and each plugin fault is printed (the third quarantines it).
 //!
-//! The binary is built with `cargo build -p tether-host --bin tether` (a no-op when
+//! The binary is built with `cargo build -p tether-cli --bin tether` (a no-op when
 //! current; `cargo test` does not build another package's binaries) and found in
 //! `target/debug/`.
 #![allow(

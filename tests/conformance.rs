@@ -261,7 +261,7 @@ fn require_file(path: &Path, what: &str) -> Result {
 #[test]
 fn conformance_python() -> Result {
     let root = workspace_root();
-    let python_root = root.join("host").join("python");
+    let python_root = root.join("bindings").join("python");
     if !has_program("python3") {
         return fail("runner missing: python3 is not installed (Debian package python3)");
     }
@@ -297,10 +297,10 @@ fn conformance_node() -> Result {
     if !has_program("node") {
         return fail("runner missing: node is not installed (Node.js 18 or later)");
     }
-    let script = root.join("host").join("node").join("conformance.mjs");
+    let script = root.join("bindings").join("node").join("conformance.mjs");
     require_file(
         &script,
-        "the Node runner (`node host/node/conformance.mjs <wasm> <dir>`) is not written yet; it \
+        "the Node runner (`node bindings/node/conformance.mjs <wasm> <dir>`) is not written yet; it \
          also needs its npm packages (scripts/setup)",
     )?;
     let rust = rust_run()?;
@@ -316,7 +316,7 @@ fn conformance_node() -> Result {
 
 #[test]
 fn conformance_c() -> Result {
-    // Builds host/c (and the wasmtime C API) when needed, so this test also runs
+    // Builds bindings/c (and the wasmtime C API) when needed, so this test also runs
     // on its own on a fresh machine.
     let out = match tether_tests::c_host::build() {
         Ok(out) => out,
@@ -325,8 +325,8 @@ fn conformance_c() -> Result {
     let binary = out.join("tether_conformance");
     require_file(
         &binary,
-        "build the C runner (the C host in host/c, linked against the wasmtime C API static \
-         library built from host/c/capi) so that it lands at target/c/tether_conformance",
+        "build the C runner (the C host in bindings/c, linked against the wasmtime C API static \
+         library built from bindings/c/capi) so that it lands at target/c/tether_conformance",
     )?;
     let rust = rust_run()?;
     compare_runner(

@@ -13,9 +13,9 @@
     clippy::arithmetic_side_effects
 )]
 
-use tether_host::sim::{ScriptedHub, ScriptedProvisioning, Sim};
 use tether_host::syntax::failure;
 use tether_host::{Decision, Failure, Instance, NetworkError};
+use tether_sim::{ScriptedHub, ScriptedProvisioning, Sim};
 use tether_tests::facts::backoffs;
 use tether_tests::runtime;
 

@@ -1,5 +1,5 @@
 //! Deterministic simulation: thousands of seeded random worlds through the real
-//! component, every step checked against the documented flow (`tether_host::dst`).
+//! component, every step checked against the documented flow (`tether_sim::dst`).
 //!
 //! A failure prints the seed, the step, the virtual time, what broke and the last
 //! transcript lines; `cargo run -- dst --seeds 1 --start SEED --verbose` replays it
@@ -7,13 +7,13 @@
 //! and prints seeds per second.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
-use tether_host::dst::{
-    Answer, Harness, Input, KindSpec, LimitsSpec, PolicySpec, ProvisioningSpec, QueueSpec, Spec,
-    replay_command, run_seed, run_seeds,
-};
 use tether_host::{
     Action, Command, InputError, MessageFailure, NS_PER_MS, Outcome, Pending, ProvisioningResult,
     Runtime,
+};
+use tether_sim::dst::{
+    Answer, Harness, Input, KindSpec, LimitsSpec, PolicySpec, ProvisioningSpec, QueueSpec, Spec,
+    replay_command, run_seed, run_seeds,
 };
 
 /// Seeds the test command runs: at least a thousand. `cargo run -- dst` runs more.
@@ -247,7 +247,7 @@ fn seed_519_an_expired_message_frees_the_window_at_once() {
 fn seed_58_a_failed_routine_renewal_retries_half_way_to_expiry() {
     run_seed(runtime(), 58).unwrap_or_else(|v| panic!("{v}"));
     let spec = Spec {
-        credential: Some(tether_host::dst::CredentialSpec {
+        credential: Some(tether_sim::dst::CredentialSpec {
             renewable: Some(true),
             ..Default::default()
         }),

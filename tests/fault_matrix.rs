@@ -1,5 +1,5 @@
 //! The fault matrix: a real device (the tether component driven by the Rust
-//! runtime in `tether_host::net`) against real parts, one test per fault.
+//! runtime in `tether_device`) against real parts, one test per fault.
 //!
 //! Every row runs its own lab: mosquitto with password authentication and TLS
 //! (a generated CA; MQTT 3.1.1 and 5 on the one listener), the fault proxy in front
@@ -33,10 +33,10 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{TlsConfiguration, Transport};
 use serde_json::json;
-use tether_host::emulator::{Emulator, EmulatorConfig, Fault, Reload};
+use tether_device::config::DeviceFile;
+use tether_device::device::{RunningDevice, Tally};
+use tether_emulators::{Emulator, EmulatorConfig, Fault, Reload};
 use tether_host::names::{reason_name, status_name};
-use tether_host::net::config::DeviceFile;
-use tether_host::net::device::{RunningDevice, Tally};
 use tether_host::{Entropy, Outcome, PublishError, Status};
 use tether_tests::broker::Broker;
 use tether_tests::proxy::Proxy;

@@ -13,8 +13,8 @@
 
 use serde_json::{Value, json};
 use tether_host::Runtime;
-use tether_host::fleet::report::Report;
-use tether_host::fleet::{
+use tether_sim::fleet::report::Report;
+use tether_sim::fleet::{
     DEFAULT_POLICY_NAME, DEFAULT_SCENARIO, PolicyResult, PolicySpec, RetryAfter, Scenario,
     comparison, run_policy,
 };
@@ -166,7 +166,7 @@ fn every_scenario_in_examples_parses_and_unknown_fields_are_refused() {
     // The comparison: the default first, every preset, Paho and mqtt.js.
     let names: Vec<String> = comparison().into_iter().map(|s| s.name).collect();
     assert_eq!(names[0], DEFAULT_POLICY_NAME);
-    for preset in tether_host::fleet::PRESETS {
+    for preset in tether_sim::fleet::PRESETS {
         assert!(names.iter().any(|n| n == preset), "{preset}");
     }
     assert_eq!(names.len(), 2 + 7 + 2);

@@ -1,5 +1,5 @@
-//! The unit checks of the Python and Node host libraries (`host/python/tests`, run
-//! with unittest; `host/node/test`, run with `node --test`), through the component
+//! The unit checks of the Python and Node host libraries (`bindings/python/tests`, run
+//! with unittest; `bindings/node/test`, run with `node --test`), through the component
 //! this build produced. What they need is installed by `scripts/setup`; when
 //! something is missing the test fails and says so. It never skips.
 
@@ -27,7 +27,7 @@ fn check(what: &str, out: std::io::Result<Output>) -> Result<(), String> {
 fn python_library_unit_checks() -> Result<(), String> {
     let package = python_package()?;
     check(
-        "python3 -m unittest discover -s host/python/tests",
+        "python3 -m unittest discover -s bindings/python/tests",
         Command::new("python3")
             .args(["-m", "unittest", "discover", "-s"])
             .arg(package.join("tests"))
@@ -40,7 +40,7 @@ fn python_library_unit_checks() -> Result<(), String> {
 fn node_library_unit_checks() -> Result<(), String> {
     let package = node_package()?;
     check(
-        "node --test host/node/test/",
+        "node --test bindings/node/test/",
         Command::new("node")
             .arg("--test")
             .arg(package.join("test"))

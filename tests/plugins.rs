@@ -14,12 +14,12 @@
 
 use tether_host::names::plugin_fault_reason_name;
 use tether_host::plugin::{self, PluginLimits, examples};
-use tether_host::sim::{LineKind, OpenAnswer, ScriptedHub, Sim};
 use tether_host::syntax::failure;
 use tether_host::{
     Action, Curve, Decision, Device, Entropy, NetworkError, PluginFaultReason, Runtime, Status,
     VirtualClock,
 };
+use tether_sim::{LineKind, OpenAnswer, ScriptedHub, Sim};
 use tether_tests::runtime;
 
 /// A hub-only configuration whose policy is the plugin at `path`.
@@ -602,7 +602,7 @@ fn bare_schedule(policy: &str, seed: u64, n: usize) -> Vec<u64> {
         .collect()
 }
 
-fn preview_delays(preview: &plugin::Preview) -> Vec<u64> {
+fn preview_delays(preview: &tether_sim::preview::Preview) -> Vec<u64> {
     preview
         .steps
         .iter()
@@ -623,7 +623,7 @@ fn a_preview_says_which_decisions_the_plugin_made_and_which_the_fallback() {
         &format!(r#", "fallback": {fallback}"#),
     );
     let refused = failure::net(NetworkError::Refused);
-    let preview = plugin::preview(runtime(), &config, 1, &[refused], 6)
+    let preview = tether_sim::preview::preview(runtime(), &config, 1, &[refused], 6)
         .unwrap()
         .unwrap();
     for step in &preview.steps {
@@ -635,14 +635,14 @@ fn a_preview_says_which_decisions_the_plugin_made_and_which_the_fallback() {
         assert_eq!(step.attempt, u32::try_from(i + 1).unwrap());
         assert!(step.fuel.is_some_and(|f| f > 0), "{step:?}");
         if i < 2 {
-            let plugin::Source::Fault(f) = &step.source else {
+            let tether_sim::preview::Source::Fault(f) = &step.source else {
                 panic!("attempt {}: {:?}", step.attempt, step.source)
             };
             assert_eq!(f.reason, PluginFaultReason::Trap);
             assert_eq!(f.used, step.decision);
             assert_eq!(step.curve, Some(Curve::Normal));
         } else {
-            assert_eq!(step.source, plugin::Source::Plugin, "{step:?}");
+            assert_eq!(step.source, tether_sim::preview::Source::Plugin, "{step:?}");
             assert_eq!(step.curve, Some(Curve::Plugin));
         }
     }
@@ -665,20 +665,23 @@ fn a_preview_shows_quarantine_and_the_fuel_of_a_decision_that_ran_out() {
         r#", "quarantine-after": 2"#,
     );
     let refused = failure::net(NetworkError::Refused);
-    let preview = plugin::preview(runtime(), &config, 1, &[refused], 4)
+    let preview = tether_sim::preview::preview(runtime(), &config, 1, &[refused], 4)
         .unwrap()
         .unwrap();
     let sources: Vec<_> = preview.steps.iter().map(|s| s.source.clone()).collect();
-    let plugin::Source::Fault(second) = &sources[1] else {
+    let tether_sim::preview::Source::Fault(second) = &sources[1] else {
         panic!("{sources:?}")
     };
     assert!(second.quarantined);
     assert!(
-        matches!(&sources[0], plugin::Source::Fault(f) if f.reason == PluginFaultReason::OutOfFuel && !f.quarantined)
+        matches!(&sources[0], tether_sim::preview::Source::Fault(f) if f.reason == PluginFaultReason::OutOfFuel && !f.quarantined)
     );
     assert_eq!(
         sources[2..],
-        [plugin::Source::Quarantined, plugin::Source::Quarantined]
+        [
+            tether_sim::preview::Source::Quarantined,
+            tether_sim::preview::Source::Quarantined
+        ]
     );
     let fuel = runtime().plugin_limits().fuel_per_decision;
     assert_eq!(preview.steps[0].fuel, Some(fuel), "all of it");
@@ -687,7 +690,7 @@ fn a_preview_shows_quarantine_and_the_fuel_of_a_decision_that_ran_out() {
 
     // The peak memory counts instances that were thrown away after a fault.
     let config = custom(examples::HOSTILE, r#"{"mode": "memory-bomb"}"#, "");
-    let preview = plugin::preview(
+    let preview = tether_sim::preview::preview(
         runtime(),
         &config,
         1,
@@ -697,7 +700,7 @@ fn a_preview_shows_quarantine_and_the_fuel_of_a_decision_that_ran_out() {
     .unwrap()
     .unwrap();
     assert!(
-        matches!(&preview.steps[0].source, plugin::Source::Fault(f) if f.reason == PluginFaultReason::MemoryLimit)
+        matches!(&preview.steps[0].source, tether_sim::preview::Source::Fault(f) if f.reason == PluginFaultReason::MemoryLimit)
     );
     let limits = runtime().plugin_limits();
     assert_eq!(
@@ -711,14 +714,14 @@ fn a_preview_of_a_built_in_policy_matches_the_bare_schedule() {
     let policy = r#"{"kind": "linear", "initial-ms": 500, "step-ms": 250}"#;
     let config = format!(r#"{{"hub": "h", "seed": 3, "policy": {policy}}}"#);
     let refused = failure::net(NetworkError::Refused);
-    let preview = plugin::preview(runtime(), &config, 1, &[refused], 5)
+    let preview = tether_sim::preview::preview(runtime(), &config, 1, &[refused], 5)
         .unwrap()
         .unwrap();
     assert!(
         preview
             .steps
             .iter()
-            .all(|s| s.source == plugin::Source::BuiltIn && s.fuel.is_none())
+            .all(|s| s.source == tether_sim::preview::Source::BuiltIn && s.fuel.is_none())
     );
     assert_eq!(preview.stats, None);
     assert_eq!(preview_delays(&preview), bare_schedule(policy, 3, 5));
@@ -728,7 +731,7 @@ fn a_preview_of_a_built_in_policy_matches_the_bare_schedule() {
 fn a_preview_ends_at_a_give_up_or_where_the_flow_leaves_the_backoff_loop() {
     let config = custom(examples::HOSTILE, r#"{"mode": "give-up"}"#, "");
     let refused = failure::net(NetworkError::Refused);
-    let preview = plugin::preview(runtime(), &config, 1, &[refused], 5)
+    let preview = tether_sim::preview::preview(runtime(), &config, 1, &[refused], 5)
         .unwrap()
         .unwrap();
     assert_eq!(preview.steps.len(), 1);
@@ -736,24 +739,27 @@ fn a_preview_ends_at_a_give_up_or_where_the_flow_leaves_the_backoff_loop() {
         preview.steps[0].decision,
         Decision::GiveUp(tether_host::GiveUpReason::Plugin)
     );
-    assert_eq!(preview.steps[0].source, plugin::Source::Plugin);
+    assert_eq!(preview.steps[0].source, tether_sim::preview::Source::Plugin);
 
     // A device-disabled failure is unrecoverable: the engine gives up without
     // asking the plugin.
     let config = custom(examples::HOSTILE, "{}", "");
     let disabled = tether_host::syntax::parse_failure("app:device-disabled").unwrap();
-    let preview = plugin::preview(runtime(), &config, 1, &[disabled], 5)
+    let preview = tether_sim::preview::preview(runtime(), &config, 1, &[disabled], 5)
         .unwrap()
         .unwrap();
     assert_eq!(preview.steps.len(), 1);
-    assert_eq!(preview.steps[0].source, plugin::Source::BuiltIn);
+    assert_eq!(
+        preview.steps[0].source,
+        tether_sim::preview::Source::BuiltIn
+    );
     assert_eq!(preview.steps[0].fuel, None);
     // With a provisioning service, the 10th failure in a row sends the device
     // back to it: no 10th backoff, and the preview says what happened instead.
     let config = r#"{"hub": "h", "seed": 7, "provisioning": {"reprovision-after": 3},
         "policy": {"kind": "custom", "plugin": "P", "params": {}}}"#
         .replace("P", examples::HOSTILE);
-    let preview = plugin::preview(
+    let preview = tether_sim::preview::preview(
         runtime(),
         &config,
         1,
@@ -774,9 +780,10 @@ fn a_preview_ends_at_a_give_up_or_where_the_flow_leaves_the_backoff_loop() {
     );
     // A configuration error is the engine's, naming the field.
     let bad = custom(examples::HOSTILE, "[1]", "");
-    let e = plugin::preview(runtime(), &bad, 1, &[failure::net(NetworkError::Reset)], 1)
-        .unwrap()
-        .unwrap_err();
+    let e =
+        tether_sim::preview::preview(runtime(), &bad, 1, &[failure::net(NetworkError::Reset)], 1)
+            .unwrap()
+            .unwrap_err();
     assert_eq!(e.field, "policy.params");
 }
 

@@ -8,11 +8,11 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use tether_host::dst::{JitterSpec, KindSpec, LimitsSpec, PRESETS, PolicySpec, Spec, run_seed};
 use tether_host::{
     ApplicationError, Decision, Entropy, Failure, FailureKind, GiveUpReason, HttpFailure, Instance,
     Level, NetworkError, ProtocolError, Runtime, Verdict, VirtualClock,
 };
+use tether_sim::dst::{JitterSpec, KindSpec, LimitsSpec, PRESETS, PolicySpec, Spec, run_seed};
 
 fn instance() -> Instance {
     Runtime::shared()

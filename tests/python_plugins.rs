@@ -1,4 +1,4 @@
-//! Custom-policy plugins in the Python host (`host/python`) against the Rust host.
+//! Custom-policy plugins in the Python host (`bindings/python`) against the Rust host.
 //!
 //! Each scenario is a scripted hub (which opens it accepts or refuses, and when an
 //! open link drops) played in virtual time through the Rust host, which turns it

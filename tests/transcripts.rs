@@ -16,14 +16,14 @@
     clippy::arithmetic_side_effects
 )]
 
-use tether_host::sim::{
-    Event, OpenAnswer, ProvisioningAnswer, ScriptedCredentials, ScriptedHub, ScriptedProvisioning,
-    Sim, SimBuilder,
-};
 use tether_host::syntax::failure;
 use tether_host::{
     Action, ApplicationError, Curve, GiveUpReason, MessageFailure, NetworkError, PublishError,
     Reason, Status,
+};
+use tether_sim::{
+    Event, OpenAnswer, ProvisioningAnswer, ScriptedCredentials, ScriptedHub, ScriptedProvisioning,
+    Sim, SimBuilder,
 };
 use tether_tests::facts::{
     assert_no_repeated_status, assert_one_outcome_each, backoffs, count_decisions, count_lines,

@@ -1,7 +1,7 @@
 /*
  * device.c: a C device app on tether, with libmosquitto as its MQTT transport.
  *
- *   tether_device --wasm target/wasm/wasm32-wasip2/release/tether_guest.wasm \
+ *   tether_device --wasm target/wasm/wasm32-wasip2/release/tether_component.wasm \
  *                 --port 1883 [--host 127.0.0.1] [--messages 20] [--interval-ms 100]
  *                 [--timeout-s 60] [--device-id c-device-1] [--config JSON]
  *

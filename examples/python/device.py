@@ -2,7 +2,7 @@
 """A device that publishes numbered telemetry over MQTT, with tether deciding every
 reconnect.
 
-    PYTHONPATH=host/python python3 examples/python/device.py HOST:PORT [COUNT] [INTERVAL_MS]
+    PYTHONPATH=bindings/python python3 examples/python/device.py HOST:PORT [COUNT] [INTERVAL_MS]
         [--device-id ID] [--timeout SECONDS]
 
 paho-mqtt is the transport and nothing more: its own reconnecting is off, each link

@@ -3,9 +3,9 @@
 //! reference model) and onto the native core, which must agree command for command.
 
 use arbitrary::Arbitrary;
-use tether_guest::connection::{Command as NCommand, Connection as NConnection};
-use tether_guest::types as n;
-use tether_host::dst::{
+use tether_core::connection::{Command as NCommand, Connection as NConnection};
+use tether_core::types as n;
+use tether_sim::dst::{
     Answer, CredentialSpec, Harness, Input, JitterSpec, KindSpec, LimitsSpec, PRESETS, PolicySpec,
     ProvisioningSpec, QueueSpec, Spec,
 };
@@ -461,7 +461,7 @@ pub fn run(case: &Case) -> Result<(), String> {
     let runtime = Runtime::shared().map_err(|e| format!("{e:#}"))?;
     let spec = case.config.spec();
     let mut h = Harness::new(runtime, &spec, 0).map_err(|v| v.to_string())?;
-    let config = tether_guest::config::parse(&spec.to_json())
+    let config = tether_core::config::parse(&spec.to_json())
         .map_err(|e| format!("the native core refused the configuration: {e}"))?;
     let mut native = NConnection::new(config, spec.seed);
     for op in case.ops.iter().take(400) {

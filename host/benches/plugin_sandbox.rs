@@ -17,9 +17,9 @@
 use std::time::Instant as StdInstant;
 
 use tether_host::plugin::{PluginLimits, examples};
-use tether_host::sim::{OpenAnswer, ScriptedHub, Sim};
 use tether_host::syntax::failure;
 use tether_host::{Command, NetworkError, Runtime};
+use tether_sim::{OpenAnswer, ScriptedHub, Sim};
 
 mod common;
 use common::FailingDevice;

@@ -1,8 +1,8 @@
-//! The C host (`host/c`), built on demand: `libtether.a`, the conformance runner,
+//! The C host (`bindings/c`), built on demand: `libtether.a`, the conformance runner,
 //! the decision benchmark and the libmosquitto device app, all in `target/c/`.
 //!
-//! [`build`] runs `cmake -S host/c -B target/c/build` and `cmake --build`, which in
-//! turn runs `cargo build --release` on `host/c/capi` (the wasmtime C API as a static
+//! [`build`] runs `cmake -S bindings/c -B target/c/build` and `cmake --build`, which in
+//! turn runs `cargo build --release` on `bindings/c/capi` (the wasmtime C API as a static
 //! library, in its own target folder `target/c/cargo`). The first build on a machine
 //! compiles wasmtime (minutes); later ones are no-ops that take a second. It needs
 //! what `scripts/setup` installs: cmake, a C compiler, pkg-config, libjson-c-dev and
@@ -38,12 +38,12 @@ pub fn bench() -> PathBuf {
 /// The valgrind suppressions for wasmtime's own false positives.
 pub fn valgrind_suppressions() -> PathBuf {
     workspace_root()
-        .join("host")
+        .join("bindings")
         .join("c")
         .join("valgrind.supp")
 }
 
-/// Build (or bring up to date) everything in `host/c`, once per test process, and
+/// Build (or bring up to date) everything in `bindings/c`, once per test process, and
 /// return `target/c`. Concurrent test processes take turns through a lock file.
 ///
 /// # Errors
@@ -68,19 +68,19 @@ fn build_now() -> Result<PathBuf, String> {
     let mut configure = Command::new("cmake");
     configure
         .arg("-S")
-        .arg(root.join("host").join("c"))
+        .arg(root.join("bindings").join("c"))
         .arg("-B")
         .arg(&build_dir)
         .arg("-DCMAKE_BUILD_TYPE=Release")
         .arg(format!("-DCARGO={cargo}"));
-    run(&mut configure, "configuring host/c with cmake")?;
+    run(&mut configure, "configuring bindings/c with cmake")?;
     let mut compile = Command::new("cmake");
     compile
         .arg("--build")
         .arg(&build_dir)
         .arg("--parallel")
         .arg("2");
-    run(&mut compile, "building host/c")?;
+    run(&mut compile, "building bindings/c")?;
     for program in [conformance_runner(), device_app(), bench()] {
         if !program.is_file() {
             return Err(format!(

@@ -1,10 +1,10 @@
-//! The Python and Node host libraries (`host/python`, `host/node`), made ready to run
+//! The Python and Node host libraries (`bindings/python`, `bindings/node`), made ready to run
 //! with the component this build produced.
 //!
 //! `scripts/setup` installs their dependencies but runs before cargo builds the
 //! component, so the component is put in place here, lazily and idempotently:
-//! [`python_package`] copies it into `host/python/tether/tether.wasm`, [`node_package`]
-//! transpiles it into `host/node/dist` (a no-op when that already holds it).
+//! [`python_package`] copies it into `bindings/python/tether/tether.wasm`, [`node_package`]
+//! transpiles it into `bindings/node/dist` (a no-op when that already holds it).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use super::{component_path, workspace_root};
 
 const SETUP: &str = "run scripts/setup (from the repository root) to install it";
 
-/// `host/python`, with the current component copied into the package. Run its code
+/// `bindings/python`, with the current component copied into the package. Run its code
 /// with `PYTHONPATH` set to the returned folder.
 ///
 /// # Errors
@@ -22,7 +22,7 @@ const SETUP: &str = "run scripts/setup (from the repository root) to install it"
 /// `wasmtime` is not installed.
 pub fn python_package() -> Result<PathBuf, String> {
     let root = workspace_root();
-    let dir = root.join("host").join("python");
+    let dir = root.join("bindings").join("python");
     let wasm = built_component()?;
     let dest = dir.join("tether").join("tether.wasm");
     let fresh = fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
@@ -45,18 +45,18 @@ pub fn python_package() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-/// `host/node`, with the current component transpiled into `host/node/dist`.
+/// `bindings/node`, with the current component transpiled into `bindings/node/dist`.
 ///
 /// # Errors
-/// When the component is missing, `npm ci` has not run in `host/node`, or the
+/// When the component is missing, `npm ci` has not run in `bindings/node`, or the
 /// transpilation fails.
 pub fn node_package() -> Result<PathBuf, String> {
     let root = workspace_root();
-    let dir = root.join("host").join("node");
+    let dir = root.join("bindings").join("node");
     let wasm = built_component()?;
     require(
         &dir.join("node_modules/@bytecodealliance/jco-transpile/package.json"),
-        "host/node has no node_modules",
+        "bindings/node has no node_modules",
     )?;
     let out = Command::new("node")
         .arg(dir.join("build.mjs"))
@@ -65,7 +65,7 @@ pub fn node_package() -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot run node: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "node host/node/build.mjs failed ({}):\n{}",
+            "node bindings/node/build.mjs failed ({}):\n{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         ));

@@ -17,7 +17,7 @@
 //!   the lost / duplicated / unexpected accounting.
 //! - [`hosts`]: the Python and Node host libraries, made ready with the current
 //!   component.
-//! - [`c_host`]: the C host (`host/c`), built with cmake into `target/c/`.
+//! - [`c_host`]: the C host (`bindings/c`), built with cmake into `target/c/`.
 
 use std::path::PathBuf;
 
@@ -38,7 +38,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// The tether component as the build of `tether-host` leaves it:
-/// `target/wasm/wasm32-wasip2/release/tether_guest.wasm`. This crate depends on
+/// `target/wasm/wasm32-wasip2/release/tether_component.wasm`. This crate depends on
 /// `tether-host`, whose build script rebuilds the component, so it is current
 /// whenever a test runs.
 pub fn component_path() -> PathBuf {
@@ -47,7 +47,7 @@ pub fn component_path() -> PathBuf {
         .join("wasm")
         .join("wasm32-wasip2")
         .join("release")
-        .join("tether_guest.wasm")
+        .join("tether_component.wasm")
 }
 
 /// The process-wide runtime for the embedded component (compiled once).
@@ -172,8 +172,8 @@ pub mod golden {
 pub mod facts {
     //! The facts every flow asserts explicitly, read from a finished [`Sim`].
 
-    use tether_host::sim::{LineKind, MessageSummary, Sim};
     use tether_host::{Action, BackoffPlan, DecisionEvent, GiveUpReason, Reason, Status};
+    use tether_sim::{LineKind, MessageSummary, Sim};
 
     use super::fail;
 

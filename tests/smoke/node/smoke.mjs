@@ -4,7 +4,7 @@
 // Usage: node smoke.mjs TRANSPILED_DIR [--bench]
 //
 // TRANSPILED_DIR holds `tether.js` and its core modules, made by
-//   jco transpile tether_guest.wasm -o TRANSPILED_DIR --name tether \
+//   jco transpile tether_component.wasm -o TRANSPILED_DIR --name tether \
 //       --instantiation sync --no-wasi-shim --quiet
 // so the imports are passed in here (synchronous functions; u64 is a BigInt) and no
 // WASI shim is needed. The script and the canonical transcript it prints to stdout

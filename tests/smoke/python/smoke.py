@@ -2,7 +2,7 @@
 """Portability smoke test: load the tether component from Python and run one scripted
 reconnection flow against a virtual clock.
 
-Usage: python3 smoke.py path/to/tether_guest.wasm
+Usage: python3 smoke.py path/to/tether_component.wasm
 
 Uses the PyPI `wasmtime` package's native component API (pinned in requirements.txt).
 Prints a canonical transcript to stdout, one line per input and per import call,

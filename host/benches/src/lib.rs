@@ -1,0 +1,1 @@
+//! Benchmarks only: see `decisions.rs` and `plugin_sandbox.rs`.

@@ -1,0 +1,10 @@
+//! One module per subcommand, as `tether <name>`.
+
+pub mod classify;
+pub mod demo;
+pub mod dps_emulator;
+pub mod dst;
+pub mod plugin;
+pub mod run;
+pub mod schedule;
+pub mod simulate;

@@ -1,0 +1,559 @@
+//! The device file of `tether run --config device.json`.
+//!
+//! ```json
+//! {
+//!   "connection": { "hub": "127.0.0.1:1883", "device-id": "sensor-1" },
+//!   "mqtt": { "version": 5, "keep-alive-s": 10, "tls": { "ca-file": "ca.pem" },
+//!             "username": "sensor-1", "client-id": "sensor-1",
+//!             "credential-format": "password" },
+//!   "provisioning": { "endpoint": "http://127.0.0.1:8080", "id-scope": "0ne0001",
+//!                     "registration-id": "sensor-1" },
+//!   "credentials": { "endpoint": "http://127.0.0.1:8080" },
+//!   "publish": { "topic": "tether/sensor-1/telemetry", "interval-ms": 1000 }
+//! }
+//! ```
+//!
+//! `connection` is the component's own configuration, passed through unchanged
+//! (the component validates it and names the field of any error). The other
+//! sections configure the host's side; an error names its field, for example
+//! `mqtt.keep-alive-s: expected an integer from 5 to 65535 (MQTT 5), got 2`.
+//! Unknown fields are refused.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+/// An invalid device file: the field and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileError {
+    /// The field's path, for example `mqtt.version`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for FileError {}
+
+fn err(field: &str, message: impl Into<String>) -> FileError {
+    FileError {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The MQTT protocol version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MqttVersion {
+    /// MQTT 3.1.1 (protocol level 4).
+    V311,
+    /// MQTT 5.
+    V5,
+}
+
+/// How the transport presents the credential the component hands it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialFormat {
+    /// The credential is the MQTT password; the user name is `mqtt.username` (or
+    /// the device id).
+    Password,
+    /// The credential is `USER:PASSWORD`: a token that names its own user, as the
+    /// provisioning emulator hands them out (several may be valid at once).
+    UserPassword,
+}
+
+/// The `mqtt` section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MqttSettings {
+    /// `version`: 3 (3.1.1; 4 is accepted too) or 5. Default 5.
+    pub version: MqttVersion,
+    /// `keep-alive-s`: the keep-alive interval. Default 30. A lost ping is seen
+    /// about two intervals after the peer stops answering.
+    pub keep_alive_s: u16,
+    /// `connect-timeout-s`: TCP, TLS and CONNACK together. Default 10.
+    pub connect_timeout_s: u64,
+    /// `tls.ca-file`: a PEM file of the CA that signed the broker's certificate;
+    /// no `tls` section means plain TCP.
+    pub tls_ca_file: Option<PathBuf>,
+    /// `username`: default the device id.
+    pub username: Option<String>,
+    /// `client-id`: default the device id.
+    pub client_id: Option<String>,
+    /// `credential-format`: `password` (default) or `user:password`.
+    pub credential_format: CredentialFormat,
+}
+
+impl Default for MqttSettings {
+    fn default() -> Self {
+        Self {
+            version: MqttVersion::V5,
+            keep_alive_s: 30,
+            connect_timeout_s: 10,
+            tls_ca_file: None,
+            username: None,
+            client_id: None,
+            credential_format: CredentialFormat::Password,
+        }
+    }
+}
+
+/// The `provisioning` section: an Azure DPS-shaped service over HTTP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvisioningSettings {
+    /// `endpoint`: `http://host:port` (plain HTTP only).
+    pub endpoint: String,
+    /// `id-scope`.
+    pub id_scope: String,
+    /// `registration-id`.
+    pub registration_id: String,
+    /// `timeout-ms`: per request. Default 10000.
+    pub timeout_ms: u64,
+}
+
+/// The `credentials` section: a token service handing out fresh tokens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialSettings {
+    /// `endpoint`: `http://host:port` (plain HTTP only).
+    pub endpoint: String,
+    /// `device-id`: whose token; default the device id of the current assignment
+    /// (or the connection's `device-id`).
+    pub device_id: Option<String>,
+    /// `timeout-ms`: per request. Default 10000.
+    pub timeout_ms: u64,
+}
+
+/// The `publish` section: a numbered stream of QoS 1 messages (payload: the
+/// sequence number in decimal).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishSettings {
+    /// `topic`.
+    pub topic: String,
+    /// `interval-ms`: between messages. Default 1000.
+    pub interval_ms: u64,
+    /// `count`: how many; none means until stopped.
+    pub count: Option<u64>,
+    /// `first`: the first sequence number. Default 1.
+    pub first: u64,
+}
+
+/// A whole device file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceFile {
+    /// `connection`: the component's configuration as JSON text, unchanged.
+    pub connection: String,
+    /// The `connection.device-id`, if given (a default for names below).
+    pub device_id: Option<String>,
+    /// `mqtt`.
+    pub mqtt: MqttSettings,
+    /// `provisioning`.
+    pub provisioning: Option<ProvisioningSettings>,
+    /// `credentials`.
+    pub credentials: Option<CredentialSettings>,
+    /// `publish`.
+    pub publish: Option<PublishSettings>,
+}
+
+impl DeviceFile {
+    /// Read and check a device file. Relative paths inside it (`mqtt.tls.ca-file`,
+    /// `connection.policy.plugin`) are taken relative to the file's folder.
+    ///
+    /// # Errors
+    /// When the file cannot be read or is invalid (the error names the field).
+    pub fn read(path: &Path) -> anyhow::Result<DeviceFile> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let mut file = Self::parse(&text)
+            .map_err(|e| anyhow::anyhow!("invalid device file {}: {e}", path.display()))?;
+        if let (Some(ca), Some(dir)) = (&file.mqtt.tls_ca_file, path.parent())
+            && ca.is_relative()
+        {
+            file.mqtt.tls_ca_file = Some(dir.join(ca));
+        }
+        if let Some(dir) = path.parent() {
+            file.connection = tether_host::plugin::resolve_plugin_path(&file.connection, dir);
+        }
+        Ok(file)
+    }
+
+    /// Check a device file given as JSON text.
+    ///
+    /// # Errors
+    /// A [`FileError`] naming the field.
+    pub fn parse(text: &str) -> Result<DeviceFile, FileError> {
+        let doc: Value = serde_json::from_str(text)
+            .map_err(|e| err("(file)", format!("not valid JSON: {e}")))?;
+        let root = object(&doc, "(file)")?;
+        only(
+            root,
+            "",
+            &[
+                "connection",
+                "mqtt",
+                "provisioning",
+                "credentials",
+                "publish",
+            ],
+        )?;
+        let connection = root.get("connection").ok_or_else(|| {
+            err(
+                "connection",
+                "missing: the component's configuration object",
+            )
+        })?;
+        let conn = object(connection, "connection")?;
+        let device_id = match conn.get("device-id") {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        Ok(DeviceFile {
+            connection: connection.to_string(),
+            device_id,
+            mqtt: match root.get("mqtt") {
+                Some(v) => mqtt(v)?,
+                None => MqttSettings::default(),
+            },
+            provisioning: root.get("provisioning").map(provisioning).transpose()?,
+            credentials: root.get("credentials").map(credentials).transpose()?,
+            publish: root.get("publish").map(publish).transpose()?,
+        })
+    }
+}
+
+fn mqtt(v: &Value) -> Result<MqttSettings, FileError> {
+    let m = object(v, "mqtt")?;
+    only(
+        m,
+        "mqtt.",
+        &[
+            "version",
+            "keep-alive-s",
+            "connect-timeout-s",
+            "tls",
+            "username",
+            "client-id",
+            "credential-format",
+        ],
+    )?;
+    let mut s = MqttSettings::default();
+    if let Some(v) = m.get("version") {
+        s.version = match v {
+            Value::Number(n) if n.as_u64() == Some(3) || n.as_u64() == Some(4) => MqttVersion::V311,
+            Value::Number(n) if n.as_u64() == Some(5) => MqttVersion::V5,
+            Value::String(t) if t == "3.1.1" => MqttVersion::V311,
+            Value::String(t) if t == "5" => MqttVersion::V5,
+            other => {
+                return Err(err(
+                    "mqtt.version",
+                    format!("expected 3 (3.1.1) or 5, got {}", shown(other)),
+                ));
+            }
+        };
+    }
+    if let Some(v) = m.get("keep-alive-s") {
+        // rumqttc takes whole seconds, and at least 5 for MQTT 5.
+        let (min, label) = match s.version {
+            MqttVersion::V311 => (1, "MQTT 3.1.1"),
+            MqttVersion::V5 => (5, "MQTT 5"),
+        };
+        s.keep_alive_s = v
+            .as_u64()
+            .filter(|n| (min..=65_535).contains(n))
+            .and_then(|n| u16::try_from(n).ok())
+            .ok_or_else(|| {
+                err(
+                    "mqtt.keep-alive-s",
+                    format!(
+                        "expected an integer from {min} to 65535 ({label}), got {}",
+                        shown(v)
+                    ),
+                )
+            })?;
+    }
+    if let Some(v) = m.get("connect-timeout-s") {
+        s.connect_timeout_s = v
+            .as_u64()
+            .filter(|n| (1..=3600).contains(n))
+            .ok_or_else(|| {
+                err(
+                    "mqtt.connect-timeout-s",
+                    format!("expected an integer from 1 to 3600, got {}", shown(v)),
+                )
+            })?;
+    }
+    if let Some(v) = m.get("tls") {
+        let t = object(v, "mqtt.tls")?;
+        only(t, "mqtt.tls.", &["ca-file"])?;
+        let ca = t.get("ca-file").ok_or_else(|| {
+            err(
+                "mqtt.tls.ca-file",
+                "missing: the PEM file of the broker's CA",
+            )
+        })?;
+        s.tls_ca_file = Some(PathBuf::from(string(ca, "mqtt.tls.ca-file")?));
+    }
+    s.username = m
+        .get("username")
+        .map(|v| string(v, "mqtt.username"))
+        .transpose()?;
+    s.client_id = m
+        .get("client-id")
+        .map(|v| string(v, "mqtt.client-id"))
+        .transpose()?;
+    if let Some(v) = m.get("credential-format") {
+        s.credential_format = match v.as_str() {
+            Some("password") => CredentialFormat::Password,
+            Some("user:password") => CredentialFormat::UserPassword,
+            _ => {
+                return Err(err(
+                    "mqtt.credential-format",
+                    format!(
+                        "expected \"password\" or \"user:password\", got {}",
+                        shown(v)
+                    ),
+                ));
+            }
+        };
+    }
+    Ok(s)
+}
+
+fn provisioning(v: &Value) -> Result<ProvisioningSettings, FileError> {
+    let m = object(v, "provisioning")?;
+    only(
+        m,
+        "provisioning.",
+        &["endpoint", "id-scope", "registration-id", "timeout-ms"],
+    )?;
+    Ok(ProvisioningSettings {
+        endpoint: endpoint(
+            required(m, "provisioning.", "endpoint")?,
+            "provisioning.endpoint",
+        )?,
+        id_scope: path_segment(
+            required(m, "provisioning.", "id-scope")?,
+            "provisioning.id-scope",
+        )?,
+        registration_id: path_segment(
+            required(m, "provisioning.", "registration-id")?,
+            "provisioning.registration-id",
+        )?,
+        timeout_ms: timeout(m, "provisioning.timeout-ms")?,
+    })
+}
+
+fn credentials(v: &Value) -> Result<CredentialSettings, FileError> {
+    let m = object(v, "credentials")?;
+    only(m, "credentials.", &["endpoint", "device-id", "timeout-ms"])?;
+    Ok(CredentialSettings {
+        endpoint: endpoint(
+            required(m, "credentials.", "endpoint")?,
+            "credentials.endpoint",
+        )?,
+        device_id: m
+            .get("device-id")
+            .map(|v| path_segment(v, "credentials.device-id"))
+            .transpose()?,
+        timeout_ms: timeout(m, "credentials.timeout-ms")?,
+    })
+}
+
+fn publish(v: &Value) -> Result<PublishSettings, FileError> {
+    let m = object(v, "publish")?;
+    only(m, "publish.", &["topic", "interval-ms", "count", "first"])?;
+    let topic = string(required(m, "publish.", "topic")?, "publish.topic")?;
+    if topic.is_empty() || topic.contains(['+', '#']) {
+        return Err(err(
+            "publish.topic",
+            format!("expected a topic name without wildcards, got \"{topic}\""),
+        ));
+    }
+    let int = |key: &str, field: &str, min: u64| -> Result<Option<u64>, FileError> {
+        m.get(key)
+            .map(|v| {
+                v.as_u64().filter(|n| *n >= min).ok_or_else(|| {
+                    err(
+                        field,
+                        format!("expected an integer of at least {min}, got {}", shown(v)),
+                    )
+                })
+            })
+            .transpose()
+    };
+    Ok(PublishSettings {
+        topic,
+        interval_ms: int("interval-ms", "publish.interval-ms", 1)?.unwrap_or(1000),
+        count: int("count", "publish.count", 0)?,
+        first: int("first", "publish.first", 0)?.unwrap_or(1),
+    })
+}
+
+fn timeout(m: &Map<String, Value>, field: &str) -> Result<u64, FileError> {
+    let key = field.rsplit('.').next().unwrap_or(field);
+    match m.get(key) {
+        None => Ok(10_000),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (1..=600_000).contains(n))
+            .ok_or_else(|| {
+                err(
+                    field,
+                    format!("expected an integer from 1 to 600000, got {}", shown(v)),
+                )
+            }),
+    }
+}
+
+fn endpoint(v: &Value, field: &str) -> Result<String, FileError> {
+    let s = string(v, field)?;
+    let rest = s
+        .strip_prefix("http://")
+        .ok_or_else(|| err(field, format!("expected an http:// URL, got \"{s}\"")))?;
+    let authority = rest.split('/').next().unwrap_or("");
+    if super::split_address(authority, 80).is_none() {
+        return Err(err(
+            field,
+            format!("expected http://HOST:PORT, got \"{s}\""),
+        ));
+    }
+    Ok(s.trim_end_matches('/').to_string())
+}
+
+fn path_segment(v: &Value, field: &str) -> Result<String, FileError> {
+    let s = string(v, field)?;
+    if s.is_empty()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+    {
+        return Err(err(
+            field,
+            format!("expected letters, digits, '-', '.', '_' or '~', got \"{s}\""),
+        ));
+    }
+    Ok(s)
+}
+
+fn required<'a>(
+    m: &'a Map<String, Value>,
+    prefix: &str,
+    key: &str,
+) -> Result<&'a Value, FileError> {
+    m.get(key)
+        .ok_or_else(|| err(&format!("{prefix}{key}"), "missing"))
+}
+
+fn object<'a>(v: &'a Value, field: &str) -> Result<&'a Map<String, Value>, FileError> {
+    v.as_object()
+        .ok_or_else(|| err(field, format!("expected an object, got {}", shown(v))))
+}
+
+fn string(v: &Value, field: &str) -> Result<String, FileError> {
+    v.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| err(field, format!("expected a string, got {}", shown(v))))
+}
+
+fn only(m: &Map<String, Value>, prefix: &str, known: &[&str]) -> Result<(), FileError> {
+    match m.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(err(
+            &format!("{prefix}{k}"),
+            format!("unknown field (expected one of: {})", known.join(", ")),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A JSON value in an error message, cut short.
+fn shown(v: &Value) -> String {
+    let kind = match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "the number",
+        Value::String(_) => "the string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    match v {
+        Value::Number(_) | Value::String(_) => {
+            let text: String = v.to_string().chars().take(40).collect();
+            format!("{kind} {text}")
+        }
+        _ => kind.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_full_file_reads() {
+        let f = DeviceFile::parse(
+            r#"{"connection": {"hub": "127.0.0.1:1883", "device-id": "d1"},
+                "mqtt": {"version": 3, "keep-alive-s": 2, "tls": {"ca-file": "ca.pem"},
+                         "credential-format": "user:password"},
+                "provisioning": {"endpoint": "http://127.0.0.1:9/", "id-scope": "0ne1", "registration-id": "d1"},
+                "credentials": {"endpoint": "http://127.0.0.1:9"},
+                "publish": {"topic": "t/d1", "interval-ms": 50, "count": 10}}"#,
+        )
+        .unwrap();
+        assert_eq!(f.device_id.as_deref(), Some("d1"));
+        assert_eq!(f.mqtt.version, MqttVersion::V311);
+        assert_eq!(f.mqtt.keep_alive_s, 2);
+        assert_eq!(f.mqtt.credential_format, CredentialFormat::UserPassword);
+        assert_eq!(f.provisioning.unwrap().endpoint, "http://127.0.0.1:9");
+        assert_eq!(f.publish.unwrap().count, Some(10));
+        assert!(f.connection.contains("\"hub\""));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (r#"{}"#, "connection"),
+            (
+                r#"{"connection": {}, "mqtt": {"version": 4.5}}"#,
+                "mqtt.version",
+            ),
+            (
+                r#"{"connection": {}, "mqtt": {"keep-alive-s": 2}}"#,
+                "mqtt.keep-alive-s",
+            ),
+            (
+                r#"{"connection": {}, "mqtt": {"tls": {}}}"#,
+                "mqtt.tls.ca-file",
+            ),
+            (
+                r#"{"connection": {}, "mqtt": {"colour": 1}}"#,
+                "mqtt.colour",
+            ),
+            (
+                r#"{"connection": {}, "provisioning": {"endpoint": "https://x:1", "id-scope": "s", "registration-id": "r"}}"#,
+                "provisioning.endpoint",
+            ),
+            (
+                r#"{"connection": {}, "provisioning": {"endpoint": "http://x:1", "registration-id": "r"}}"#,
+                "provisioning.id-scope",
+            ),
+            (
+                r#"{"connection": {}, "publish": {"topic": "a/#"}}"#,
+                "publish.topic",
+            ),
+            (
+                r#"{"connection": {}, "publish": {"topic": "a", "interval-ms": 0}}"#,
+                "publish.interval-ms",
+            ),
+            (r#"{"connection": {}, "extra": 1}"#, "extra"),
+        ];
+        for (text, field) in cases {
+            let e = DeviceFile::parse(text).unwrap_err();
+            assert_eq!(e.field, field, "{text}: {e}");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The Rust host of tether: it loads the tether component with wasmtime, supplies
+//! its imports, and drives it.
+//!
+//! tether's behaviour (classifying failures, retry policies, the reconnection
+//! flow) lives in one WebAssembly component built from `guest/`, behind the WIT
+//! contract in `wit/`. This crate holds none of that logic: every decision comes
+//! from the component, and the host only feeds it inputs and carries out what it
+//! asks for.
+//!
+//! - [`Runtime`] compiles the component once and pre-instantiates it
+//!   (`InstancePre`); [`Runtime::instantiate`] is then cheap.
+//! - [`Instance`] is one instance with its own store. It hosts any number of
+//!   `connection` resources ([`Conn`]) and `retry-schedule` resources
+//!   ([`RetrySchedule`]), and offers the stateless decisions
+//!   ([`Instance::classify`]). [`Device`] is an instance with one connection.
+//! - The imports never block and never call back in. `now` reads a [`Clock`]
+//!   ([`SystemClock`], or a [`VirtualClock`] in tests), the entropy import reads an
+//!   [`Entropy`]; every other import becomes a [`Command`] that the input returns in
+//!   its [`Step`], in order.
+//! - The host carries the commands out through the [`Transport`], [`Provisioner`],
+//!   [`CredentialSource`] and [`Observer`] traits, routed by a [`Driver`], and later
+//!   reports the results back through the connection's `on_*` inputs.
+//! - [`syntax`] reads and writes failures as words like `mqtt5:0x87`; [`names`]
+//!   spells the contract's values in kebab-case.
+//! - [`plugin`] is the sandbox of custom retry policies: each plugin component runs
+//!   in a store of its own with fuel, a memory cap and a stack cap.
+//!
+//! This crate is the embedding library only. The device runtime (`tether-device`),
+//! the emulators (`tether-emulators`), the simulators (`tether-sim`) and the
+//! `tether` command (`tether-cli`) are crates of their own, so an application that
+//! only drives the component compiles wasmtime and nothing else of note.
+//!
+//! ```
+//! use tether_host::{Runtime, VirtualClock, Entropy, Device, Command};
+//!
+//! # fn main() -> anyhow::Result<()> {
+//! let runtime = Runtime::new()?;
+//! let clock = VirtualClock::new();
+//! let mut device = Device::new(&runtime, r#"{"hub": "hub-a", "seed": 1}"#, clock.clone(), Entropy::fixed(1))?
+//!     .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
+//! let step = device.start()?;
+//! assert!(matches!(step.commands.last(), Some(Command::Open { link: 1, .. })));
+//! clock.advance_ms(120);
+//! let step = device.on_opened(1)?;
+//! # let _ = step;
+//! # Ok(()) }
+//! ```
+
+mod bindings;
+mod clock;
+mod driver;
+mod instance;
+pub mod names;
+pub mod plugin;
+mod runtime;
+mod state;
+pub mod syntax;
+
+pub use clock::{Clock, Entropy, NS_PER_MS, SystemClock, VirtualClock};
+pub use driver::{
+    CredentialSource, Driver, NoCredentials, NoProvisioning, Observer, Provisioner, Transport,
+};
+pub use instance::{Conn, Device, Instance, RetrySchedule, Step};
+pub use runtime::{CLOCK_IMPORT, COMPONENT, RANDOM_IMPORT, Runtime};
+pub use state::{Command, HostState};
+
+pub use bindings::tether::reconnect::types::{
+    Action, ApplicationError, Assignment, BackoffPlan, Classification, ConfigError, ConnectPlan,
+    Credential, Curve, Decision, DecisionEvent, Failure, FailureKind, GiveUpReason, HttpFailure,
+    InputError, Level, MessageFailure, NetworkError, Outcome, Pending, PluginFaultReason,
+    PluginFaultReport, ProtocolError, ProvisioningResult, PublishError, Reason, Status,
+    StatusChange, Verdict,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_move_across_threads() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Runtime>();
+        send::<Instance>();
+        send::<Device>();
+        send::<VirtualClock>();
+    }
+}

@@ -1,0 +1,332 @@
+//! A storm scenario: the fleet, the outage, the hub and the provisioning service,
+//! as one JSON document (`examples/scenarios/*.json`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use tether_host::Failure;
+use tether_host::syntax::parse_failure;
+
+/// What a refusal tells the device about when to come back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetryAfter {
+    /// Nothing: the device falls back on its own curve.
+    #[default]
+    None,
+    /// The time of the device's place in the queue: every refusal takes the next
+    /// free slot (one per `1 / capacity` seconds) after the current second, and is
+    /// told how long until that slot, rounded up to the granularity.
+    Queue,
+    /// Always the same value, `retry-after-ms`.
+    Fixed,
+}
+
+/// The hub: a connection rate limit, and what it answers.
+///
+/// # Defaults
+/// 2,000 connections admitted per second (in whole seconds counted from the
+/// hub's return), answers after 100 ms plus up to 20 ms of network jitter;
+/// refusals are MQTT 3.1.1 CONNACK 3 (server unavailable) with no retry-after;
+/// retry-after values in whole seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct HubModel {
+    /// Connections admitted per second; `null` for no limit.
+    pub capacity_per_s: Option<u32>,
+    /// Latency of every answer.
+    pub latency_ms: u64,
+    /// Up to this much more latency, uniformly (the network's jitter).
+    pub latency_jitter_ms: u64,
+    /// The failure an attempt beyond the capacity gets (`tether classify` syntax).
+    pub refusal: String,
+    /// The hint a refusal carries.
+    pub retry_after: RetryAfter,
+    /// The value of a `fixed` retry-after.
+    pub retry_after_ms: u64,
+    /// Retry-after values are rounded up to a multiple of this (HTTP's
+    /// `Retry-After` counts whole seconds).
+    pub retry_after_granularity_ms: u64,
+}
+
+impl Default for HubModel {
+    fn default() -> Self {
+        Self {
+            capacity_per_s: Some(2_000),
+            latency_ms: 100,
+            latency_jitter_ms: 20,
+            refusal: "mqtt311:3".into(),
+            retry_after: RetryAfter::None,
+            retry_after_ms: 10_000,
+            retry_after_granularity_ms: 1_000,
+        }
+    }
+}
+
+/// The outage: every link drops at t = 0 and the hub is unreachable for a while.
+///
+/// # Defaults
+/// 60 s; links drop with `net:reset`; attempts meanwhile fail with `net:refused`
+/// after 100 ms.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Outage {
+    /// How long the hub is gone.
+    pub duration_ms: u64,
+    /// What the devices see when their link drops.
+    pub drop: String,
+    /// What an attempt during the outage gets.
+    pub failure: String,
+    /// How long that takes.
+    pub latency_ms: u64,
+}
+
+impl Default for Outage {
+    fn default() -> Self {
+        Self {
+            duration_ms: 60_000,
+            drop: "net:reset".into(),
+            failure: "net:refused".into(),
+            latency_ms: 100,
+        }
+    }
+}
+
+/// The provisioning service (DPS): devices configured with it register again
+/// after `reprovision-after` failed reconnects, and each registration costs.
+///
+/// # Defaults
+/// 1,000 registrations a minute (about 17 per second: one DPS unit), answers after
+/// 500 ms; refusals are HTTP 429 with the queue's retry-after; a registration
+/// costs 0.1 (currency units per 1,000: DPS bills per operation).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Provisioning {
+    /// Registrations admitted per second; `null` for no limit.
+    pub capacity_per_s: Option<u32>,
+    /// Latency of every answer.
+    pub latency_ms: u64,
+    /// The failure a registration beyond the capacity gets.
+    pub refusal: String,
+    /// The hint a refusal carries.
+    pub retry_after: RetryAfter,
+    /// The value of a `fixed` retry-after.
+    pub retry_after_ms: u64,
+    /// Cost of one accepted registration.
+    pub cost_per_registration: f64,
+    /// The device's `provisioning` configuration section.
+    pub device_config: Value,
+}
+
+impl Default for Provisioning {
+    fn default() -> Self {
+        Self {
+            capacity_per_s: Some(17),
+            latency_ms: 500,
+            refusal: "http:429".into(),
+            retry_after: RetryAfter::Queue,
+            retry_after_ms: 2_000,
+            cost_per_registration: 0.0001,
+            device_config: Value::Object(serde_json::Map::new()),
+        }
+    }
+}
+
+/// One policy to run the storm with: a name for the table and a `policy` object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// The name in the table, the JSON and the chart.
+    pub name: String,
+    /// The `policy` object of each device's configuration, handed to the
+    /// component unchanged.
+    pub policy: Value,
+}
+
+impl PolicySpec {
+    /// A named policy.
+    pub fn new(name: impl Into<String>, policy: Value) -> Self {
+        Self {
+            name: name.into(),
+            policy,
+        }
+    }
+}
+
+/// tether's default policy, by name: an empty `policy` object.
+pub const DEFAULT_POLICY_NAME: &str = "tether default";
+
+/// The policies compared by default: tether's default, tether 0.1's default (for
+/// the record), every preset, capped exponential without jitter as the Paho
+/// clients do, and a fixed second as mqtt.js does.
+pub fn comparison() -> Vec<PolicySpec> {
+    let mut specs = vec![
+        PolicySpec::new(DEFAULT_POLICY_NAME, serde_json::json!({})),
+        PolicySpec::new(
+            "tether 0.1 default",
+            serde_json::json!({"kind": "exponential", "initial-ms": 1000, "multiplier": 2,
+                               "max-ms": 60000, "jitter": "full",
+                               "retry-after-min-ms": 1000, "retry-after-max-ms": 600000,
+                               "throttled": {"kind": "exponential", "initial-ms": 5000,
+                                             "multiplier": 2, "max-ms": 120000,
+                                             "jitter": "equal"}}),
+        ),
+    ];
+    for name in crate::fleet::PRESETS {
+        specs.push(PolicySpec::new(name, serde_json::json!({ "kind": name })));
+    }
+    specs.push(PolicySpec::new(
+        "paho (1-128 s, no jitter)",
+        serde_json::json!({"kind": "exponential", "initial-ms": 1000, "max-ms": 128000, "jitter": "none"}),
+    ));
+    specs.push(PolicySpec::new(
+        "mqtt.js (fixed 1 s)",
+        serde_json::json!({"kind": "fixed", "interval-ms": 1000}),
+    ));
+    specs
+}
+
+/// A storm: N devices connected to one hub lose their links at once; the hub comes
+/// back after the outage and admits a limited number of connections per second.
+///
+/// # Defaults
+/// 100,000 devices, seed 1, the [`Outage`], [`HubModel`] defaults, no provisioning,
+/// a horizon of 4 h of virtual time, and the [`comparison`] policies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Scenario {
+    /// A name for the report.
+    pub name: String,
+    /// What the scenario shows, for the report.
+    pub description: String,
+    /// How many devices.
+    pub devices: u32,
+    /// Seeds every device's jitter (device `i` gets its own seed from it) and the
+    /// network's latency jitter.
+    pub seed: u64,
+    /// The outage.
+    pub outage: Outage,
+    /// The hub.
+    pub hub: HubModel,
+    /// The provisioning service, when the devices use one.
+    pub provisioning: Option<Provisioning>,
+    /// Stop the simulation at this virtual time even if devices are still out.
+    pub horizon_ms: u64,
+    /// The policies to compare; absent: the [`comparison`].
+    pub policies: Option<Vec<PolicySpec>>,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            name: "storm".into(),
+            description: String::new(),
+            devices: 100_000,
+            seed: 1,
+            outage: Outage::default(),
+            hub: HubModel::default(),
+            provisioning: None,
+            horizon_ms: 4 * 3_600_000,
+            policies: None,
+        }
+    }
+}
+
+/// A failure word that does not parse, with the field it came from.
+fn failure_field(field: &str, text: &str) -> anyhow::Result<Failure> {
+    parse_failure(text).map_err(|e| anyhow::anyhow!("{field}: {e}"))
+}
+
+/// The scenario's failure words, parsed.
+#[derive(Clone, Debug)]
+pub(crate) struct Failures {
+    pub(crate) drop: Failure,
+    pub(crate) outage: Failure,
+    pub(crate) refusal: Failure,
+    pub(crate) provisioning_refusal: Failure,
+}
+
+impl Scenario {
+    /// Read a scenario document. Unknown fields are refused.
+    pub fn from_json(text: &str) -> anyhow::Result<Self> {
+        let scenario: Self = serde_json::from_str(text)?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// Check what serde cannot: the failure words, and numbers that make no sense.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let _ = self.failures()?;
+        anyhow::ensure!(self.devices > 0, "devices: must be at least 1");
+        anyhow::ensure!(
+            self.hub.capacity_per_s != Some(0),
+            "hub.capacity-per-s: must be at least 1 (null for no limit)"
+        );
+        anyhow::ensure!(
+            self.hub.latency_ms > 0 && self.outage.latency_ms > 0,
+            "hub.latency-ms and outage.latency-ms: must be at least 1 ms"
+        );
+        anyhow::ensure!(
+            self.hub.retry_after_granularity_ms > 0,
+            "hub.retry-after-granularity-ms: must be at least 1"
+        );
+        if let Some(p) = &self.provisioning {
+            anyhow::ensure!(
+                p.capacity_per_s != Some(0),
+                "provisioning.capacity-per-s: must be at least 1 (null for no limit)"
+            );
+            anyhow::ensure!(
+                p.latency_ms > 0,
+                "provisioning.latency-ms: must be at least 1 ms"
+            );
+            anyhow::ensure!(
+                p.device_config.is_object(),
+                "provisioning.device-config: must be an object"
+            );
+        }
+        if let Some(policies) = &self.policies {
+            anyhow::ensure!(!policies.is_empty(), "policies: must not be empty");
+        }
+        Ok(())
+    }
+
+    pub(crate) fn failures(&self) -> anyhow::Result<Failures> {
+        let provisioning_refusal = match &self.provisioning {
+            Some(p) => failure_field("provisioning.refusal", &p.refusal)?,
+            None => failure_field("provisioning.refusal", "http:429")?,
+        };
+        Ok(Failures {
+            drop: failure_field("outage.drop", &self.outage.drop)?,
+            outage: failure_field("outage.failure", &self.outage.failure)?,
+            refusal: failure_field("hub.refusal", &self.hub.refusal)?,
+            provisioning_refusal,
+        })
+    }
+
+    /// The policies this scenario compares.
+    pub fn policy_specs(&self) -> Vec<PolicySpec> {
+        self.policies.clone().unwrap_or_else(comparison)
+    }
+
+    /// The best any policy can do: the outage, then every device admitted at the
+    /// hub's full rate (`outage + N / C`), in seconds.
+    pub fn floor_s(&self) -> f64 {
+        let outage = self.outage.duration_ms as f64 / 1000.0;
+        match self.hub.capacity_per_s {
+            Some(c) => outage + f64::from(self.devices) / f64::from(c),
+            None => outage,
+        }
+    }
+
+    /// The device configuration for `policy` and device seed `seed`.
+    pub(crate) fn device_config(&self, policy: &Value, seed: u64) -> String {
+        let mut doc = serde_json::json!({ "hub": HUB, "seed": seed, "policy": policy });
+        if let (Some(p), Some(map)) = (&self.provisioning, doc.as_object_mut()) {
+            map.insert("provisioning".into(), p.device_config.clone());
+        }
+        doc.to_string()
+    }
+}
+
+/// The hub's address in the devices' configurations and assignments.
+pub(crate) const HUB: &str = "hub";
