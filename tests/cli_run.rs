@@ -45,7 +45,7 @@ fn tether() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let out = Command::new(&cargo)
             .current_dir(workspace_root())
-            .args(["build", "-p", "tether-host", "--bin", "tether"])
+            .args(["build", "-p", "tether-cli", "--bin", "tether"])
             .output()
             .unwrap_or_else(|e| panic!("could not run {cargo}: {e}"));
         assert!(

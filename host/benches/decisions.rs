@@ -1,7 +1,7 @@
 //! What one decision costs through the component, from the Rust host: the call,
 //! the lifting and lowering of its arguments, and the import callbacks it makes.
 //!
-//! Run with `cargo bench -p tether-host --bench decisions`. Samples are kept small
+//! Run with `cargo bench -p tether-benches --bench decisions`. Samples are kept small
 //! so the whole run takes seconds.
 //!
 //! The `plugin` group compares one backoff decision made by the built-in policy

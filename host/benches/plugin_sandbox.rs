@@ -2,7 +2,7 @@
 //! example plugins' decisions cost in fuel, how long an endless loop runs before
 //! it is cut off, and what 1,000 trapping decisions do to the host.
 //!
-//! `cargo bench -p tether-host --bench plugin_sandbox --profile dev --config
+//! `cargo bench -p tether-benches --bench plugin_sandbox --profile dev --config
 //! 'profile.dev.package.tether-host.opt-level=3'`
 //!
 //! Prints figures; asserts only that the host survives (no wall-clock limit).

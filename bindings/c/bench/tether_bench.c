@@ -1,6 +1,6 @@
 /*
  * tether_bench: what one decision costs through the component from C, the same
- * measurements as the Rust host's `cargo bench -p tether-host --bench decisions`.
+ * measurements as the Rust host's `cargo bench -p tether-benches --bench decisions`.
  *
  *   tether_bench <tether.wasm> [iterations]
  *
