@@ -234,7 +234,7 @@ fn ten_delays(
     seed: u64,
     failure: Option<&Failure>,
 ) -> Vec<u64> {
-    let schedule = instance.create_schedule(policy, seed).unwrap().unwrap();
+    let schedule = tether_tests::verdict(instance.create_schedule(policy, seed)).unwrap();
     let delays = (1..=10)
         .map(
             |k| match instance.schedule_next(&schedule, failure, None).unwrap() {

@@ -159,14 +159,13 @@ fn custom_policy_configuration_errors_name_the_field() {
         ),
     ];
     for (config, field) in cases {
-        let err = instance.validate_config(&config).unwrap().unwrap_err();
+        let err = tether_tests::verdict(instance.validate_config(&config)).unwrap_err();
         assert_eq!(err.field, field, "{config}: {}", err.message);
     }
     // A bare retry schedule has no events to report faults with.
-    let err = instance
-        .create_schedule(r#"{"kind": "custom", "plugin": "p"}"#, 1)
-        .unwrap()
-        .unwrap_err();
+    let err =
+        tether_tests::verdict(instance.create_schedule(r#"{"kind": "custom", "plugin": "p"}"#, 1))
+            .unwrap_err();
     assert_eq!(err.field, "policy.kind");
 }
 
@@ -591,7 +590,7 @@ fn bare_schedule(policy: &str, seed: u64, n: usize) -> Vec<u64> {
     let mut instance = runtime()
         .instantiate(VirtualClock::new(), Entropy::fixed(seed))
         .unwrap();
-    let schedule = instance.create_schedule(policy, seed).unwrap().unwrap();
+    let schedule = tether_tests::verdict(instance.create_schedule(policy, seed)).unwrap();
     (0..n)
         .map(
             |_| match instance.schedule_next(&schedule, None, None).unwrap() {
@@ -813,12 +812,13 @@ fn a_relative_plugin_path_resolves_against_the_configuration_files_folder() {
     // The working directory is not the plugin's folder, yet the device loads it.
     assert_ne!(std::env::current_dir().unwrap(), dir);
     assert!(
-        Device::new(runtime(), &relative, VirtualClock::new(), Entropy::fixed(1)).is_err(),
+        matches!(
+            Device::new(runtime(), &relative, VirtualClock::new(), Entropy::fixed(1)),
+            Err(tether_host::Error::Plugin { .. })
+        ),
         "unresolved, the path is relative to the working directory"
     );
-    Device::new(runtime(), &resolved, VirtualClock::new(), Entropy::fixed(1))
-        .unwrap()
-        .unwrap();
+    Device::new(runtime(), &resolved, VirtualClock::new(), Entropy::fixed(1)).unwrap();
     // Absolute paths, built-in policies and malformed documents stay as they are.
     for unchanged in [
         custom(examples::SATELLITE_WINDOW, "{}", ""),

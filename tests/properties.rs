@@ -293,9 +293,9 @@ proptest! {
         let spec = Spec { policy: Some(policy.clone()), ..Spec::minimal(0) };
         let eff = spec.effective();
         let mut inst = instance();
-        let a = inst.create_schedule(&json, seed).unwrap()
+        let a = tether_tests::verdict(inst.create_schedule(&json, seed))
             .unwrap_or_else(|e| panic!("valid policy refused: {}: {} ({json})", e.field, e.message));
-        let b = inst.create_schedule(&json, seed).unwrap().unwrap();
+        let b = tether_tests::verdict(inst.create_schedule(&json, seed)).unwrap();
         let mut summed = 0u64;
         let mut attempts = 0u32;
         let mut gave_up = None;
@@ -377,13 +377,13 @@ proptest! {
         doc[field] = value;
         let config = serde_json::json!({"hub": "h", "policy": doc}).to_string();
         let mut inst = instance();
-        if let Err(e) = inst.validate_config(&config).unwrap() {
+        if let Err(e) = tether_tests::verdict(inst.validate_config(&config)) {
             prop_assert!(e.field.starts_with("policy"), "{}: {}", e.field, e.message);
             prop_assert!(!e.message.is_empty());
         }
         // The schedule resource validates the same way.
-        let direct = inst.create_schedule(&doc.to_string(), 1).unwrap();
-        prop_assert_eq!(direct.is_ok(), inst.validate_config(&config).unwrap().is_ok());
+        let direct = tether_tests::verdict(inst.create_schedule(&doc.to_string(), 1));
+        prop_assert_eq!(direct.is_ok(), tether_tests::verdict(inst.validate_config(&config)).is_ok());
     }
 }
 

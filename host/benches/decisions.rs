@@ -37,7 +37,7 @@ fn decisions(c: &mut Criterion) {
         b.iter(|| instance.classify(black_box(&not_authorized)).unwrap());
     });
 
-    let schedule = instance.create_schedule("{}", 7).unwrap().unwrap();
+    let schedule = instance.create_schedule("{}", 7).unwrap();
     group.bench_function("retry-schedule.next", |b| {
         b.iter(|| instance.schedule_next(&schedule, None, None).unwrap());
     });

@@ -588,16 +588,28 @@ pub struct Flow {
     clock: VirtualClock,
 }
 
+/// Splits the component's verdict on a configuration (the inner result) from a host
+/// failure (the outer one).
+fn config_verdict<T>(result: tether_host::Result<T>) -> anyhow::Result<Result<T, ConfigError>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(tether_host::Error::Config(e)) => Ok(Err(e)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl Flow {
     /// Create the connection from `config` at virtual time 0. The inner error is the
     /// component's verdict on the configuration.
     pub fn create(runtime: &Runtime, config: &str) -> anyhow::Result<Result<Self, ConfigError>> {
         let (mut instance, clock) = fresh_instance(runtime)?;
-        Ok(instance.create_connection(config)?.map(|conn| Self {
-            instance,
-            conn,
-            clock,
-        }))
+        Ok(
+            config_verdict(instance.create_connection(config))?.map(|conn| Self {
+                instance,
+                conn,
+                clock,
+            }),
+        )
     }
 
     /// The virtual time, in ms.
@@ -664,7 +676,7 @@ pub fn run_vector(runtime: &Runtime, vector: &Vector) -> anyhow::Result<String> 
         Kind::Validate => {
             let config = required(&vector.config, "config", kind)?;
             let (mut instance, _) = fresh_instance(runtime)?;
-            Ok(match instance.validate_config(config)? {
+            Ok(match config_verdict(instance.validate_config(config))? {
                 Ok(()) => "ok".to_string(),
                 Err(e) => config_error_line(&e),
             })
@@ -711,7 +723,7 @@ fn run_schedule(runtime: &Runtime, vector: &Vector) -> anyhow::Result<String> {
         }
     };
     let (mut instance, _) = fresh_instance(runtime)?;
-    let schedule = match instance.create_schedule(policy, seed)? {
+    let schedule = match config_verdict(instance.create_schedule(policy, seed))? {
         Ok(s) => s,
         Err(e) => return Ok(config_error_line(&e)),
     };

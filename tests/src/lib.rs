@@ -314,8 +314,8 @@ pub mod rig {
         pub fn new(config: &str) -> Self {
             let clock = VirtualClock::new();
             let device = match Device::new(runtime(), config, clock.clone(), Entropy::fixed(1)) {
-                Ok(Ok(d)) => d,
-                Ok(Err(e)) => fail(&format!(
+                Ok(d) => d,
+                Err(tether_host::Error::Config(e)) => fail(&format!(
                     "configuration refused: {}: {}\n{config}",
                     e.field, e.message
                 )),
@@ -396,5 +396,16 @@ pub mod rig {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// The component's verdict on a configuration or policy, apart from host failures
+/// (which panic: they are bugs, not verdicts).
+#[track_caller]
+pub fn verdict<T>(result: tether_host::Result<T>) -> Result<T, tether_host::ConfigError> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(tether_host::Error::Config(e)) => Err(e),
+        Err(e) => fail(&format!("host error: {e:#}")),
     }
 }

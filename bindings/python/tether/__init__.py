@@ -21,14 +21,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from . import _component as _c
-from ._component import (
-    ComponentMissing,
-    ComponentTrap,
-    ConfigError,
-    Runtime,
-    TetherError,
-    component_path,
-)
+from ._component import Runtime, component_path
+from ._errors import ComponentMissing, ComponentTrap, ConfigError, TetherError
 from ._connection import (
     Clock,
     Connection,

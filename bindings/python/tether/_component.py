@@ -14,45 +14,22 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import wasmtime
 from wasmtime.component import Component, Linker, Record, ResourceAny, Variant
 
+from . import _plugins
 from . import _types as t
+from ._errors import ComponentMissing, ComponentTrap, ConfigError, TetherError
+from ._plugins import PluginLimits
 
-if TYPE_CHECKING:
-    from ._plugins import PluginLimits
-
-__all__ = ["ComponentMissing", "ConfigError", "Runtime", "TetherError", "component_path"]
+__all__ = ["Runtime", "component_path"]
 
 #: The environment variable that points at another ``tether.wasm``.
 WASM_ENV = "TETHER_WASM"
 _PACKAGED = Path(__file__).with_name("tether.wasm")
 _PKG = "tether:reconnect/"
-
-
-class TetherError(Exception):
-    """Base class of the errors this package raises."""
-
-
-class ComponentMissing(TetherError, FileNotFoundError):
-    """No ``tether.wasm`` was found."""
-
-
-class ConfigError(TetherError, ValueError):
-    """An invalid configuration or policy document. ``field`` is the field's path
-    (``policy.initial-ms``), ``message`` says what is wrong with it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class ComponentTrap(TetherError):
-    """The component trapped: a bug in tether or in a host function, never an expected
-    failure. The instance is unusable afterwards."""
 
 
 def component_path() -> Path:
@@ -288,10 +265,8 @@ class Runtime:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *,
                  plugin_limits: PluginLimits | None = None) -> None:
-        from . import _plugins  # imports this module
-
         self.plugins = _plugins.PluginLoader(plugin_limits if plugin_limits is not None
-                                             else _plugins.PluginLimits())
+                                             else PluginLimits())
         self.path = Path(path) if path is not None else component_path()
         if not self.path.is_file():
             raise ComponentMissing(

@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 from . import _component as c
 from . import _plugins as plugins
 from . import _types as t
+from ._errors import TetherError
 
 __all__ = [
     "Clock",
@@ -96,7 +97,7 @@ class VirtualClock:
         self._now += ms * 1_000_000
 
 
-class PublishRefused(c.TetherError):
+class PublishRefused(TetherError):
     """``publish`` did not accept the message (it gets no outcome). ``error`` says why."""
 
     def __init__(self, error: t.PublishError) -> None:
@@ -302,7 +303,7 @@ class Connection:
     def _call(self, method: str, *args: Any) -> Any:
         with self._lock:
             if self._handle is None:
-                raise c.TetherError("the connection was closed")
+                raise TetherError("the connection was closed")
             result = self._inst.call(self._m[method], self._handle, *args)
             if not self._draining:
                 self._drain()
@@ -344,7 +345,7 @@ class Connection:
                 self.on_plugin_fault(*args)
         elif kind in ("register", "poll"):
             if self.provisioning is None:
-                raise c.TetherError("the configuration uses provisioning, but the "
+                raise TetherError("the configuration uses provisioning, but the "
                                     "Connection has no provisioning client")
             if kind == "register":
                 self.provisioning.register()
@@ -352,6 +353,6 @@ class Connection:
                 self.provisioning.poll(*args)
         elif kind == "renew":
             if self.credentials is None:
-                raise c.TetherError("the component asked for a credential, but the "
+                raise TetherError("the component asked for a credential, but the "
                                     "Connection has no credentials source")
             self.credentials.renew()

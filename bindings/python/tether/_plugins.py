@@ -37,7 +37,7 @@ import wasmtime
 from wasmtime import _ffi as ffi
 from wasmtime.component import Component, Linker, Record
 
-from ._component import TetherError
+from ._errors import TetherError
 
 __all__ = ["DETAIL_MAX", "FILE_MAX", "PARAMS_MAX", "PluginLimits", "PluginLoadError",
            "PluginStats", "imports_of", "plugin_of"]

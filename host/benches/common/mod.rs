@@ -16,9 +16,7 @@ impl FailingDevice {
     /// A device configured by `config` (JSON), started, its first link open.
     pub fn new(runtime: &Runtime, config: &str) -> Self {
         let clock = VirtualClock::new();
-        let mut device = Device::new(runtime, config, clock.clone(), Entropy::fixed(3))
-            .unwrap()
-            .unwrap();
+        let mut device = Device::new(runtime, config, clock.clone(), Entropy::fixed(3)).unwrap();
         let link = opened_link(&device.start().unwrap().commands);
         Self {
             device,

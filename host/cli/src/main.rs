@@ -191,6 +191,7 @@ fn main() -> ExitCode {
             verbose,
             jobs,
         } => tether_host::Runtime::new()
+            .map_err(anyhow::Error::new)
             .and_then(|r| commands::dst::run(&r, seeds, start, verbose, jobs)),
         Cmd::Simulate(args) => commands::simulate::simulate(&args),
         Cmd::Plugin(PluginCmd::Check { file, params, seed }) => {

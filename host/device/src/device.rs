@@ -147,14 +147,15 @@ impl RunningDevice {
             .map(tls_config)
             .transpose()?;
         let clock = SystemClock::new();
-        let device = match Device::new(runtime, &file.connection, clock, entropy)? {
+        let device = match Device::new(runtime, &file.connection, clock, entropy) {
             Ok(d) => d,
-            Err(e) => {
+            Err(tether_host::Error::Config(e)) => {
                 return Ok(Err(ConfigError {
                     field: format!("connection.{}", e.field),
                     message: e.message,
                 }));
             }
+            Err(e) => return Err(e.into()),
         };
         let (input_tx, input_rx) = mpsc::unbounded_channel();
         let (request_tx, request_rx) = mpsc::unbounded_channel();
@@ -467,7 +468,11 @@ impl Loop {
                         }
                     }
                     Some(Request::Stop(reply)) => {
-                        let result = self.device.stop().map(|step| self.handle(step.commands));
+                        let result = self
+                            .device
+                            .stop()
+                            .map(|step| self.handle(step.commands))
+                            .map_err(anyhow::Error::new);
                         let ok = result.is_ok();
                         let _ = reply.send(result);
                         anyhow::ensure!(ok, "the component failed while stopping");

@@ -28,3 +28,6 @@ pub(crate) mod plugin {
         path: "../../wit",
     });
 }
+
+/// The contract's value types, re-exported at the crate root.
+pub use self::tether::reconnect::types;

@@ -9,8 +9,8 @@
 //! A real host implements these over MQTT, HTTP and its event loop; the
 //! `tether-sim` crate implements them over virtual time.
 
-use crate::state::Command;
-use crate::{DecisionEvent, Outcome, PluginFaultReport, StatusChange};
+use crate::bindings::types::{DecisionEvent, Outcome, PluginFaultReport, StatusChange};
+use crate::command::Command;
 
 /// `transport`: links to the hub.
 pub trait Transport {

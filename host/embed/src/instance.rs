@@ -1,17 +1,21 @@
 //! One instance of the component, and the handles to the resources it holds.
 
+use std::sync::Arc;
+
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use crate::bindings::Engine as DeviceBindings;
-use crate::clock::{Clock, Entropy};
-use crate::plugin::{PluginStats, SharedLoader, plugin_of};
-use crate::runtime::{Runtime, wasm_err};
-use crate::state::{Command, HostState};
-use crate::{
-    Classification, ConfigError, Credential, Decision, Failure, InputError, ProvisioningResult,
-    PublishError, StatusChange,
+use crate::bindings::types::{
+    Classification, Credential, Decision, Failure, InputError, ProvisioningResult, PublishError,
+    StatusChange,
 };
+use crate::clock::{Clock, Entropy, SystemClock};
+use crate::command::Command;
+use crate::error::{Error, Result};
+use crate::plugin::{PluginStats, SharedLoader, plugin_of};
+use crate::runtime::Runtime;
+use crate::state::HostState;
 
 /// What one input produced: the component's own answer, and the import calls it
 /// made while handling the input, in order.
@@ -32,6 +36,27 @@ impl<T> Step<T> {
     /// The answer and the commands.
     pub fn into_parts(self) -> (T, Vec<Command>) {
         (self.result, self.commands)
+    }
+}
+
+// Instances are made here rather than in `runtime`, so that `runtime` need not
+// know `Instance`.
+impl Runtime {
+    /// A fresh instance whose `now` reads `clock` and whose entropy comes from
+    /// `entropy`.
+    pub fn instantiate(&self, clock: impl Clock + 'static, entropy: Entropy) -> Result<Instance> {
+        let (engine, pre, plugins) = self.parts();
+        let mut store = Store::new(engine, HostState::new(clock, entropy));
+        store.limiter(|state| state.memory_meter() as &mut dyn wasmtime::ResourceLimiter);
+        let device = pre
+            .instantiate(&mut store)
+            .map_err(Error::wasm("instantiating the tether component"))?;
+        Ok(Instance::new(store, device, Arc::clone(plugins)))
+    }
+
+    /// A fresh instance on the real monotonic clock with entropy from the OS.
+    pub fn instantiate_real(&self) -> Result<Instance> {
+        self.instantiate(SystemClock::new(), Entropy::os())
     }
 }
 
@@ -57,9 +82,11 @@ pub struct RetrySchedule {
 /// An instance hosts any number of connections (and retry schedules); they share
 /// the instance's clock and entropy. Every method is one call into the component:
 /// inputs return a [`Step`] with the commands the call made, queries return the
-/// value. An `Err` from a method means the host or the component is broken (a
-/// trap, a handle from another instance); after a trap the instance refuses every
-/// further call. Expected refusals are the inner `Result`s.
+/// value. An [`Error::Config`] is the component's verdict on a document; any other
+/// `Err` means the host or the component is broken (a trap, a handle from another
+/// instance), and after a trap the instance refuses every further call. An input
+/// the connection did not take is the `Err` inside its [`Step`], which still
+/// carries the commands the call made.
 ///
 /// Call order for a connection: [`create_connection`](Self::create_connection),
 /// [`start`](Self::start), then the `on_*` inputs as the world answers the
@@ -119,9 +146,9 @@ impl Instance {
     fn input<R>(
         &mut self,
         call: impl FnOnce(&DeviceBindings, &mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> anyhow::Result<Step<R>> {
+    ) -> Result<Step<R>> {
         self.store.data_mut().clear();
-        let result = call(&self.device, &mut self.store).map_err(wasm_err)?;
+        let result = call(&self.device, &mut self.store).map_err(Error::trap)?;
         let commands = self.store.data_mut().drain();
         Ok(Step { result, commands })
     }
@@ -130,49 +157,47 @@ impl Instance {
     fn query<R>(
         &mut self,
         call: impl FnOnce(&DeviceBindings, &mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> anyhow::Result<R> {
+    ) -> Result<R> {
         let step = self.input(call)?;
-        anyhow::ensure!(
-            step.commands.is_empty(),
-            "the component made import calls from a query: {:?}",
-            step.commands
-        );
+        if !step.commands.is_empty() {
+            return Err(Error::Contract(format!(
+                "the component made import calls from a query: {:?}",
+                step.commands
+            )));
+        }
         Ok(step.result)
     }
 
     // ---- decisions ----
 
     /// Classify one failure: level, verdict, status reason and the table row.
-    pub fn classify(&mut self, failure: &Failure) -> anyhow::Result<Classification> {
+    pub fn classify(&mut self, failure: &Failure) -> Result<Classification> {
         self.query(|d, s| d.tether_reconnect_decisions().call_classify(s, failure))
     }
 
     /// The version of the component's classification table.
-    pub fn table_version(&mut self) -> anyhow::Result<u32> {
+    pub fn table_version(&mut self) -> Result<u32> {
         self.query(|d, s| d.tether_reconnect_decisions().call_table_version(s))
     }
 
-    /// Check a connection configuration document (JSON).
-    pub fn validate_config(&mut self, config: &str) -> anyhow::Result<Result<(), ConfigError>> {
-        self.query(|d, s| {
+    /// Check a connection configuration document (JSON): [`Error::Config`] names
+    /// the field that is wrong.
+    pub fn validate_config(&mut self, config: &str) -> Result<()> {
+        Ok(self.query(|d, s| {
             d.tether_reconnect_decisions()
                 .call_validate_config(s, config)
-        })
+        })??)
     }
 
     /// A retry schedule for a policy document (the `policy` object of a
     /// configuration, as JSON) and a jitter seed.
-    pub fn create_schedule(
-        &mut self,
-        policy: &str,
-        seed: u64,
-    ) -> anyhow::Result<Result<RetrySchedule, ConfigError>> {
-        let created = self.query(|d, s| {
+    pub fn create_schedule(&mut self, policy: &str, seed: u64) -> Result<RetrySchedule> {
+        let handle = self.query(|d, s| {
             d.tether_reconnect_decisions()
                 .retry_schedule()
                 .call_create(s, policy, seed)
-        })?;
-        Ok(created.map(|handle| RetrySchedule { handle }))
+        })??;
+        Ok(RetrySchedule { handle })
     }
 
     /// The schedule's decision after one more failed attempt. `failure` selects the
@@ -183,7 +208,7 @@ impl Instance {
         schedule: &RetrySchedule,
         failure: Option<&Failure>,
         elapsed_ms: Option<u64>,
-    ) -> anyhow::Result<Decision> {
+    ) -> Result<Decision> {
         self.query(|d, s| {
             d.tether_reconnect_decisions().retry_schedule().call_next(
                 s,
@@ -195,7 +220,7 @@ impl Instance {
     }
 
     /// How many failed attempts the schedule has counted in this outage.
-    pub fn schedule_attempts(&mut self, schedule: &RetrySchedule) -> anyhow::Result<u32> {
+    pub fn schedule_attempts(&mut self, schedule: &RetrySchedule) -> Result<u32> {
         self.query(|d, s| {
             d.tether_reconnect_decisions()
                 .retry_schedule()
@@ -204,7 +229,7 @@ impl Instance {
     }
 
     /// Tell the schedule an attempt succeeded.
-    pub fn schedule_connected(&mut self, schedule: &RetrySchedule) -> anyhow::Result<()> {
+    pub fn schedule_connected(&mut self, schedule: &RetrySchedule) -> Result<()> {
         self.query(|d, s| {
             d.tether_reconnect_decisions()
                 .retry_schedule()
@@ -213,11 +238,7 @@ impl Instance {
     }
 
     /// Tell the schedule the link it made was lost after holding `held_ms`.
-    pub fn schedule_dropped(
-        &mut self,
-        schedule: &RetrySchedule,
-        held_ms: u64,
-    ) -> anyhow::Result<()> {
+    pub fn schedule_dropped(&mut self, schedule: &RetrySchedule, held_ms: u64) -> Result<()> {
         self.query(|d, s| {
             d.tether_reconnect_decisions()
                 .retry_schedule()
@@ -226,7 +247,7 @@ impl Instance {
     }
 
     /// Start the schedule over.
-    pub fn schedule_reset(&mut self, schedule: &RetrySchedule) -> anyhow::Result<()> {
+    pub fn schedule_reset(&mut self, schedule: &RetrySchedule) -> Result<()> {
         self.query(|d, s| {
             d.tether_reconnect_decisions()
                 .retry_schedule()
@@ -235,23 +256,23 @@ impl Instance {
     }
 
     /// Free a schedule.
-    pub fn drop_schedule(&mut self, schedule: RetrySchedule) -> anyhow::Result<()> {
+    pub fn drop_schedule(&mut self, schedule: RetrySchedule) -> Result<()> {
         schedule
             .handle
             .resource_drop(&mut self.store)
-            .map_err(wasm_err)
+            .map_err(Error::trap)
     }
 
     // ---- connections ----
 
     /// A connection from a configuration document (JSON). An invalid document
-    /// gives the component's error, naming the field.
+    /// gives [`Error::Config`], naming the field.
     ///
     /// A `custom` policy's plugin is loaded into this instance first (once per
     /// plugin): a plugin that is missing, is not a `retry-policy` component,
     /// imports anything, or cannot start is an `Err` naming the plugin and what
     /// is wrong.
-    pub fn create_connection(&mut self, config: &str) -> anyhow::Result<Result<Conn, ConfigError>> {
+    pub fn create_connection(&mut self, config: &str) -> Result<Conn> {
         if let Some(plugin) = plugin_of(config) {
             self.store
                 .data_mut()
@@ -259,22 +280,24 @@ impl Instance {
                 .load(&self.plugins, &plugin)?;
         }
         // `create` may read entropy, but makes no other import call.
-        let created = self.query(|d, s| {
+        let handle = self.query(|d, s| {
             d.tether_reconnect_connection()
                 .connection()
                 .call_create(s, config)
-        })?;
-        Ok(created.map(|handle| Conn { handle }))
+        })??;
+        Ok(Conn { handle })
     }
 
     /// Free a connection. It makes no import calls: stop it first to close its link
     /// and fail its queued messages.
-    pub fn drop_connection(&mut self, conn: Conn) -> anyhow::Result<()> {
-        conn.handle.resource_drop(&mut self.store).map_err(wasm_err)
+    pub fn drop_connection(&mut self, conn: Conn) -> Result<()> {
+        conn.handle
+            .resource_drop(&mut self.store)
+            .map_err(Error::trap)
     }
 
     /// Begin: provision, renew a credential or connect, as configured.
-    pub fn start(&mut self, conn: &Conn) -> anyhow::Result<Step<Result<(), InputError>>> {
+    pub fn start(&mut self, conn: &Conn) -> Result<Step<Result<(), InputError>>> {
         self.input(|d, s| {
             d.tether_reconnect_connection()
                 .connection()
@@ -283,11 +306,7 @@ impl Instance {
     }
 
     /// Link `link` is open.
-    pub fn on_opened(
-        &mut self,
-        conn: &Conn,
-        link: u64,
-    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+    pub fn on_opened(&mut self, conn: &Conn, link: u64) -> Result<Step<Result<(), InputError>>> {
         self.input(|d, s| {
             d.tether_reconnect_connection()
                 .connection()
@@ -301,7 +320,7 @@ impl Instance {
         conn: &Conn,
         link: u64,
         failure: &Failure,
-    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+    ) -> Result<Step<Result<(), InputError>>> {
         self.input(|d, s| {
             d.tether_reconnect_connection().connection().call_on_failed(
                 s,
@@ -318,7 +337,7 @@ impl Instance {
         conn: &Conn,
         link: u64,
         failure: &Failure,
-    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+    ) -> Result<Step<Result<(), InputError>>> {
         self.input(|d, s| {
             d.tether_reconnect_connection().connection().call_on_closed(
                 s,
@@ -330,11 +349,7 @@ impl Instance {
     }
 
     /// The hub acknowledged message `message`.
-    pub fn on_acked(
-        &mut self,
-        conn: &Conn,
-        message: u64,
-    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+    pub fn on_acked(&mut self, conn: &Conn, message: u64) -> Result<Step<Result<(), InputError>>> {
         self.input(|d, s| {
             d.tether_reconnect_connection()
                 .connection()
@@ -347,7 +362,7 @@ impl Instance {
         &mut self,
         conn: &Conn,
         result: &ProvisioningResult,
-    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+    ) -> Result<Step<Result<(), InputError>>> {
         self.input(|d, s| {
             d.tether_reconnect_connection()
                 .connection()
@@ -360,7 +375,7 @@ impl Instance {
         &mut self,
         conn: &Conn,
         result: Result<&Credential, &Failure>,
-    ) -> anyhow::Result<Step<Result<(), InputError>>> {
+    ) -> Result<Step<Result<(), InputError>>> {
         self.input(|d, s| {
             d.tether_reconnect_connection()
                 .connection()
@@ -370,7 +385,7 @@ impl Instance {
 
     /// A deadline announced with [`Command::WakeAt`] may have passed. Early or extra
     /// calls do nothing.
-    pub fn on_wake(&mut self, conn: &Conn) -> anyhow::Result<Step<()>> {
+    pub fn on_wake(&mut self, conn: &Conn) -> Result<Step<()>> {
         self.input(|d, s| {
             d.tether_reconnect_connection()
                 .connection()
@@ -385,7 +400,7 @@ impl Instance {
         conn: &Conn,
         topic: &str,
         payload: &[u8],
-    ) -> anyhow::Result<Step<Result<u64, PublishError>>> {
+    ) -> Result<Step<Result<u64, PublishError>>> {
         self.input(|d, s| {
             d.tether_reconnect_connection().connection().call_publish(
                 s,
@@ -397,7 +412,7 @@ impl Instance {
     }
 
     /// Close the link and stop. Queued messages fail with `client-close`.
-    pub fn stop(&mut self, conn: &Conn) -> anyhow::Result<Step<()>> {
+    pub fn stop(&mut self, conn: &Conn) -> Result<Step<()>> {
         self.input(|d, s| {
             d.tether_reconnect_connection()
                 .connection()
@@ -406,7 +421,7 @@ impl Instance {
     }
 
     /// The connection's current status.
-    pub fn current_status(&mut self, conn: &Conn) -> anyhow::Result<StatusChange> {
+    pub fn current_status(&mut self, conn: &Conn) -> Result<StatusChange> {
         self.query(|d, s| {
             d.tether_reconnect_connection()
                 .connection()
@@ -415,7 +430,7 @@ impl Instance {
     }
 
     /// The next deadline (ns) at which the connection wants `on_wake`, if any.
-    pub fn next_wake(&mut self, conn: &Conn) -> anyhow::Result<Option<u64>> {
+    pub fn next_wake(&mut self, conn: &Conn) -> Result<Option<u64>> {
         self.query(|d, s| {
             d.tether_reconnect_connection()
                 .connection()
@@ -424,7 +439,7 @@ impl Instance {
     }
 
     /// Messages accepted and not yet given an outcome.
-    pub fn pending_messages(&mut self, conn: &Conn) -> anyhow::Result<u32> {
+    pub fn pending_messages(&mut self, conn: &Conn) -> Result<u32> {
         self.query(|d, s| {
             d.tether_reconnect_connection()
                 .connection()
@@ -438,132 +453,5 @@ impl std::fmt::Debug for Instance {
         f.debug_struct("Instance")
             .field("state", self.store.data())
             .finish_non_exhaustive()
-    }
-}
-
-/// The common case: one instance running one connection.
-///
-/// The methods are those of [`Instance`] without the [`Conn`] argument.
-#[derive(Debug)]
-pub struct Device {
-    instance: Instance,
-    conn: Conn,
-}
-
-impl Device {
-    /// A fresh instance of `runtime` running one connection configured by `config`
-    /// (JSON). The outer error is a host failure; the inner one is the component's
-    /// verdict on the configuration.
-    pub fn new(
-        runtime: &Runtime,
-        config: &str,
-        clock: impl Clock + 'static,
-        entropy: Entropy,
-    ) -> anyhow::Result<Result<Self, ConfigError>> {
-        let instance = runtime.instantiate(clock, entropy)?;
-        Self::with_instance(instance, config)
-    }
-
-    /// A connection configured by `config` in an existing instance.
-    pub fn with_instance(
-        mut instance: Instance,
-        config: &str,
-    ) -> anyhow::Result<Result<Self, ConfigError>> {
-        Ok(instance
-            .create_connection(config)?
-            .map(|conn| Self { instance, conn }))
-    }
-
-    /// The instance, for the stateless decisions or for more connections.
-    pub fn instance(&mut self) -> &mut Instance {
-        &mut self.instance
-    }
-
-    /// The connection's handle.
-    pub fn conn(&self) -> &Conn {
-        &self.conn
-    }
-
-    /// See [`Instance::start`].
-    pub fn start(&mut self) -> anyhow::Result<Step<Result<(), InputError>>> {
-        self.instance.start(&self.conn)
-    }
-
-    /// See [`Instance::on_opened`].
-    pub fn on_opened(&mut self, link: u64) -> anyhow::Result<Step<Result<(), InputError>>> {
-        self.instance.on_opened(&self.conn, link)
-    }
-
-    /// See [`Instance::on_failed`].
-    pub fn on_failed(
-        &mut self,
-        link: u64,
-        failure: &Failure,
-    ) -> anyhow::Result<Step<Result<(), InputError>>> {
-        self.instance.on_failed(&self.conn, link, failure)
-    }
-
-    /// See [`Instance::on_closed`].
-    pub fn on_closed(
-        &mut self,
-        link: u64,
-        failure: &Failure,
-    ) -> anyhow::Result<Step<Result<(), InputError>>> {
-        self.instance.on_closed(&self.conn, link, failure)
-    }
-
-    /// See [`Instance::on_acked`].
-    pub fn on_acked(&mut self, message: u64) -> anyhow::Result<Step<Result<(), InputError>>> {
-        self.instance.on_acked(&self.conn, message)
-    }
-
-    /// See [`Instance::on_provisioned`].
-    pub fn on_provisioned(
-        &mut self,
-        result: &ProvisioningResult,
-    ) -> anyhow::Result<Step<Result<(), InputError>>> {
-        self.instance.on_provisioned(&self.conn, result)
-    }
-
-    /// See [`Instance::on_credential`].
-    pub fn on_credential(
-        &mut self,
-        result: Result<&Credential, &Failure>,
-    ) -> anyhow::Result<Step<Result<(), InputError>>> {
-        self.instance.on_credential(&self.conn, result)
-    }
-
-    /// See [`Instance::on_wake`].
-    pub fn on_wake(&mut self) -> anyhow::Result<Step<()>> {
-        self.instance.on_wake(&self.conn)
-    }
-
-    /// See [`Instance::publish`].
-    pub fn publish(
-        &mut self,
-        topic: &str,
-        payload: &[u8],
-    ) -> anyhow::Result<Step<Result<u64, PublishError>>> {
-        self.instance.publish(&self.conn, topic, payload)
-    }
-
-    /// See [`Instance::stop`].
-    pub fn stop(&mut self) -> anyhow::Result<Step<()>> {
-        self.instance.stop(&self.conn)
-    }
-
-    /// See [`Instance::current_status`].
-    pub fn current_status(&mut self) -> anyhow::Result<StatusChange> {
-        self.instance.current_status(&self.conn)
-    }
-
-    /// See [`Instance::next_wake`].
-    pub fn next_wake(&mut self) -> anyhow::Result<Option<u64>> {
-        self.instance.next_wake(&self.conn)
-    }
-
-    /// See [`Instance::pending_messages`].
-    pub fn pending_messages(&mut self) -> anyhow::Result<u32> {
-        self.instance.pending_messages(&self.conn)
     }
 }

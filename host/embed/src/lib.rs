@@ -36,8 +36,7 @@
 //! # fn main() -> anyhow::Result<()> {
 //! let runtime = Runtime::new()?;
 //! let clock = VirtualClock::new();
-//! let mut device = Device::new(&runtime, r#"{"hub": "hub-a", "seed": 1}"#, clock.clone(), Entropy::fixed(1))?
-//!     .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
+//! let mut device = Device::new(&runtime, r#"{"hub": "hub-a", "seed": 1}"#, clock.clone(), Entropy::fixed(1))?;
 //! let step = device.start()?;
 //! assert!(matches!(step.commands.last(), Some(Command::Open { link: 1, .. })));
 //! clock.advance_ms(120);
@@ -46,9 +45,13 @@
 //! # Ok(()) }
 //! ```
 
+// Layered bottom to top; each module imports only modules above it in this list.
 mod bindings;
 mod clock;
+mod command;
+mod device;
 mod driver;
+mod error;
 mod instance;
 pub mod names;
 pub mod plugin;
@@ -57,14 +60,17 @@ mod state;
 pub mod syntax;
 
 pub use clock::{Clock, Entropy, NS_PER_MS, SystemClock, VirtualClock};
+pub use command::Command;
+pub use device::Device;
 pub use driver::{
     CredentialSource, Driver, NoCredentials, NoProvisioning, Observer, Provisioner, Transport,
 };
-pub use instance::{Conn, Device, Instance, RetrySchedule, Step};
+pub use error::{BoxError, Error, Result};
+pub use instance::{Conn, Instance, RetrySchedule, Step};
 pub use runtime::{CLOCK_IMPORT, COMPONENT, RANDOM_IMPORT, Runtime};
-pub use state::{Command, HostState};
+pub use state::HostState;
 
-pub use bindings::tether::reconnect::types::{
+pub use bindings::types::{
     Action, ApplicationError, Assignment, BackoffPlan, Classification, ConfigError, ConnectPlan,
     Credential, Curve, Decision, DecisionEvent, Failure, FailureKind, GiveUpReason, HttpFailure,
     InputError, Level, MessageFailure, NetworkError, Outcome, Pending, PluginFaultReason,

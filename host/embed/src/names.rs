@@ -3,13 +3,13 @@
 //!
 //! This is naming only: every value named here was decided by the component.
 
-use crate::clock::NS_PER_MS;
-use crate::state::Command;
-use crate::{
+use crate::bindings::types::{
     Action, ApplicationError, Curve, Decision, DecisionEvent, GiveUpReason, Level, MessageFailure,
     NetworkError, Outcome, PluginFaultReason, PluginFaultReport, Reason, Status, StatusChange,
     Verdict,
 };
+use crate::clock::NS_PER_MS;
+use crate::command::Command;
 
 /// The WIT name of a status.
 pub fn status_name(status: Status) -> &'static str {

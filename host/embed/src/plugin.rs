@@ -24,13 +24,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, Trap};
 
 use crate::bindings::tether::reconnect::policy_plugins as host_side;
-use crate::runtime::wasm_err;
-use crate::{Classification, Level, PluginFaultReason, Verdict};
+use crate::bindings::types::{Classification, Level, PluginFaultReason, Verdict};
+use crate::error::{Error, Result, chain};
 
 use crate::bindings::plugin::exports::tether::reconnect::policy as plugin_side;
 use crate::bindings::plugin::{RetryPolicy, RetryPolicyPre};
@@ -132,72 +131,79 @@ impl PluginLoader {
     }
 
     /// The plugin engine, made on first use (with the thread that ticks its epoch).
-    fn engine(&self) -> anyhow::Result<&PluginEngine> {
+    fn engine(&self) -> Result<&PluginEngine> {
         self.engine
-            .get_or_init(|| PluginEngine::new(&self.limits).map_err(|e| format!("{e:#}")))
+            .get_or_init(|| PluginEngine::new(&self.limits).map_err(|e| chain(&e)))
             .as_ref()
-            .map_err(|e| anyhow::anyhow!("the plugin engine could not start: {e}"))
+            .map_err(|e| Error::Unavailable(format!("the plugin engine could not start: {e}")))
     }
 
     /// The compiled plugin at `name` (a path), checked: it must be a component
     /// of the `retry-policy` world that imports nothing.
-    fn load(&self, name: &str) -> anyhow::Result<(Engine, RetryPolicyPre<PluginData>)> {
+    fn load(&self, name: &str) -> Result<(Engine, RetryPolicyPre<PluginData>)> {
         let pe = self.engine()?;
         let path = PathBuf::from(name);
         let mut cache = self
             .cache
             .lock()
-            .map_err(|_| anyhow::anyhow!("the plugin cache was poisoned by a panic"))?;
+            .map_err(|_| Error::Unavailable("the plugin cache was poisoned by a panic".into()))?;
         if let Some(pre) = cache.get(&path) {
             return Ok((pe.engine.clone(), pre.clone()));
         }
-        let pre = compile(pe, &path).with_context(|| format!("loading plugin {name}"))?;
+        let pre = compile(pe, &path).map_err(|e| plugin_error(name, e))?;
         cache.insert(path, pre.clone());
         Ok((pe.engine.clone(), pre))
     }
 }
 
-fn compile(pe: &PluginEngine, path: &Path) -> anyhow::Result<RetryPolicyPre<PluginData>> {
+fn plugin_error(name: &str, source: Error) -> Error {
+    Error::Plugin {
+        name: name.to_string(),
+        source: Box::new(source),
+    }
+}
+
+fn compile(pe: &PluginEngine, path: &Path) -> Result<RetryPolicyPre<PluginData>> {
     let component = read_component(&pe.engine, path)?;
     let imports = component_imports(&pe.engine, &component);
-    anyhow::ensure!(
-        imports.is_empty(),
-        "the plugin imports {}: a retry-policy plugin must import nothing",
-        imports.join(", ")
-    );
+    if !imports.is_empty() {
+        return Err(Error::Refused(format!(
+            "the plugin imports {}: a retry-policy plugin must import nothing",
+            imports.join(", ")
+        )));
+    }
     let pre = pe
         .linker
         .instantiate_pre(&component)
-        .map_err(wasm_err)
-        .context("linking the plugin")?;
-    RetryPolicyPre::new(pre)
-        .map_err(wasm_err)
-        .context("the plugin does not export the `retry-policy` world (tether:reconnect/policy)")
+        .map_err(Error::wasm("linking the plugin"))?;
+    RetryPolicyPre::new(pre).map_err(Error::wasm(
+        "the plugin does not export the `retry-policy` world (tether:reconnect/policy)",
+    ))
 }
 
 /// The component in the file at `path`, compiled on `engine`; files over
 /// [`FILE_MAX`] are refused before they are read.
-fn read_component(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    anyhow::ensure!(
-        size <= FILE_MAX,
-        "{} is {size} bytes; a plugin may be at most {FILE_MAX}",
+fn read_component(engine: &Engine, path: &Path) -> Result<Component> {
+    let size = std::fs::metadata(path).map_err(Error::read(path))?.len();
+    if size > FILE_MAX {
+        return Err(Error::Refused(format!(
+            "{} is {size} bytes; a plugin may be at most {FILE_MAX}",
+            path.display()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(Error::read(path))?;
+    Component::new(engine, &bytes).map_err(Error::wasm(format!(
+        "compiling {} as a component",
         path.display()
-    );
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Component::new(engine, &bytes)
-        .map_err(wasm_err)
-        .with_context(|| format!("compiling {} as a component", path.display()))
+    )))
 }
 
 /// The imports of the component in the file at `path`, as the plugin loader
 /// sees them (compiled on a plain engine). A loadable plugin has none.
-pub fn imports_of(path: impl AsRef<Path>) -> anyhow::Result<Vec<String>> {
+pub fn imports_of(path: impl AsRef<Path>) -> Result<Vec<String>> {
     let mut config = Config::new();
     config.wasm_component_model(true);
-    let engine = Engine::new(&config).map_err(wasm_err)?;
+    let engine = Engine::new(&config).map_err(Error::wasm("starting a wasmtime engine"))?;
     let component = read_component(&engine, path.as_ref())?;
     Ok(component_imports(&engine, &component))
 }
@@ -253,20 +259,18 @@ pub struct Inspection {
 ///
 /// # Errors
 /// The file cannot be read, is too large, or is not a component.
-pub fn inspect(path: &Path, limits: &PluginLimits) -> anyhow::Result<Inspection> {
+pub fn inspect(path: &Path, limits: &PluginLimits) -> Result<Inspection> {
     let pe = PluginEngine::new(limits)?;
     let component = read_component(&pe.engine, path)?;
     Ok(Inspection {
-        bytes: std::fs::metadata(path)
-            .with_context(|| format!("reading {}", path.display()))?
-            .len(),
+        bytes: std::fs::metadata(path).map_err(Error::read(path))?.len(),
         imports: component_imports(&pe.engine, &component),
         exports: component_exports(&pe.engine, &component),
     })
 }
 
 impl PluginEngine {
-    fn new(limits: &PluginLimits) -> anyhow::Result<Self> {
+    fn new(limits: &PluginLimits) -> Result<Self> {
         let mut config = Config::new();
         config
             .wasm_component_model(true)
@@ -276,7 +280,7 @@ impl PluginEngine {
             // A trap's backtrace would copy the plugin's own function names into
             // the host; the fault description does without.
             .wasm_backtrace_max_frames(None);
-        let engine = Engine::new(&config).map_err(wasm_err)?;
+        let engine = Engine::new(&config).map_err(Error::wasm("starting the plugin engine"))?;
         let weak = engine.weak();
         let tick = limits.tick;
         std::thread::Builder::new()
@@ -289,7 +293,7 @@ impl PluginEngine {
                     std::thread::sleep(tick);
                 }
             })
-            .context("starting the plugin epoch thread")?;
+            .map_err(|e| Error::Unavailable(format!("starting the plugin epoch thread: {e}")))?;
         let linker = Linker::new(&engine);
         Ok(Self { engine, linker })
     }
@@ -548,7 +552,7 @@ pub(crate) struct PluginSet {
 
 impl PluginSet {
     /// Load `name` for this instance unless it is loaded already.
-    pub(crate) fn load(&mut self, loader: &PluginLoader, name: &str) -> anyhow::Result<()> {
+    pub(crate) fn load(&mut self, loader: &PluginLoader, name: &str) -> Result<()> {
         if self.plugins.contains_key(name) {
             return Ok(());
         }
@@ -562,15 +566,13 @@ impl PluginSet {
         };
         // Instantiate now, so a plugin that cannot even start is an error at load
         // time rather than a fault on the first decision.
-        let live = loaded
-            .instantiate()
-            .map_err(|(reason, detail)| {
-                anyhow::anyhow!(
-                    "instantiating it failed ({}): {detail}",
-                    crate::names::plugin_fault_reason_name(reason)
-                )
-            })
-            .with_context(|| format!("loading plugin {name}"))?;
+        let live = loaded.instantiate().map_err(|(reason, detail)| {
+            let why = Error::Refused(format!(
+                "instantiating it failed ({}): {detail}",
+                crate::names::plugin_fault_reason_name(reason)
+            ));
+            plugin_error(name, why)
+        })?;
         loaded.live = Some(live);
         self.plugins.insert(name.to_string(), loaded);
         Ok(())

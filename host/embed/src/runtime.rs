@@ -3,14 +3,12 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use anyhow::Context as _;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine};
 
 use crate::bindings::{Engine as EngineBindings, EnginePre};
-use crate::clock::{Clock, Entropy, SystemClock};
-use crate::instance::Instance;
+use crate::error::{Error, Result, chain};
 use crate::plugin::{PluginLimits, PluginLoader, SharedLoader};
 use crate::state::HostState;
 
@@ -24,12 +22,6 @@ pub const CLOCK_IMPORT: (&str, &str) = ("wasi:clocks/monotonic-clock@0.2.12", "n
 /// The WASI interface the component reads a default seed from, and its one
 /// function used.
 pub const RANDOM_IMPORT: (&str, &str) = ("wasi:random/random@0.2.12", "get-random-u64");
-
-/// Turns wasmtime's error (which does not implement `std::error::Error`) into an
-/// [`anyhow::Error`], keeping its message and sources.
-pub(crate) fn wasm_err(e: wasmtime::Error) -> anyhow::Error {
-    anyhow::Error::from_boxed(e.into_boxed_dyn_error())
-}
 
 /// A compiled tether component, linked against this host's imports and
 /// pre-instantiated.
@@ -47,53 +39,54 @@ pub struct Runtime {
 
 impl Runtime {
     /// The component embedded in this crate ([`COMPONENT`]).
-    pub fn new() -> anyhow::Result<Self> {
+    pub fn new() -> Result<Self> {
         Self::from_bytes(COMPONENT)
     }
 
     /// A component read from a file (a `.wasm` component of the `device` world).
-    pub fn from_file(path: impl AsRef<Path>) -> anyhow::Result<Self> {
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        Self::from_bytes(&bytes).with_context(|| format!("loading {}", path.display()))
+        let bytes = std::fs::read(path).map_err(Error::read(path))?;
+        Self::from_bytes(&bytes).map_err(|e| Error::Load {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
     }
 
     /// A component from its bytes (binary, or the text format).
-    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
-        let engine = Engine::new(&config).map_err(wasm_err)?;
+        let engine = Engine::new(&config).map_err(Error::wasm("starting the wasmtime engine"))?;
         let component = Component::new(&engine, bytes)
-            .map_err(wasm_err)
-            .context("compiling the tether component")?;
+            .map_err(Error::wasm("compiling the tether component"))?;
         let mut linker = Linker::<HostState>::new(&engine);
         EngineBindings::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(wasm_err)?;
+            .map_err(Error::wasm("linking the host imports"))?;
         // The `device` world adds two WASI functions to the `engine` world. They are
         // linked by hand: the rest of those WASI interfaces is not imported.
         linker
             .instance(CLOCK_IMPORT.0)
-            .map_err(wasm_err)?
+            .map_err(Error::wasm("linking the host imports"))?
             .func_wrap(CLOCK_IMPORT.1, |store, (): ()| {
                 Ok((HostState::now_ns(store.data()),))
             })
-            .map_err(wasm_err)?;
+            .map_err(Error::wasm("linking the host imports"))?;
         linker
             .instance(RANDOM_IMPORT.0)
-            .map_err(wasm_err)?
+            .map_err(Error::wasm("linking the host imports"))?
             .func_wrap(RANDOM_IMPORT.1, |mut store, (): ()| {
                 Ok((HostState::random_u64(store.data_mut()),))
             })
-            .map_err(wasm_err)?;
+            .map_err(Error::wasm("linking the host imports"))?;
         // Fails here, once, if the component imports anything this host does not
         // supply or lacks an export of the `device` world.
         let pre = linker
             .instantiate_pre(&component)
-            .map_err(wasm_err)
-            .context("linking the tether component")?;
-        let pre = EnginePre::new(pre)
-            .map_err(wasm_err)
-            .context("the component does not export the `engine` world")?;
+            .map_err(Error::wasm("linking the tether component"))?;
+        let pre = EnginePre::new(pre).map_err(Error::wasm(
+            "the component does not export the `engine` world",
+        ))?;
         Ok(Self {
             engine,
             component,
@@ -116,12 +109,12 @@ impl Runtime {
 
     /// One process-wide runtime for the embedded component, compiled on first use.
     /// Tests and benchmarks share it so that only the first pays for compiling.
-    pub fn shared() -> anyhow::Result<&'static Runtime> {
+    pub fn shared() -> Result<&'static Runtime> {
         static SHARED: OnceLock<Result<Runtime, String>> = OnceLock::new();
         SHARED
-            .get_or_init(|| Runtime::new().map_err(|e| format!("{e:#}")))
+            .get_or_init(|| Runtime::new().map_err(|e| chain(&e)))
             .as_ref()
-            .map_err(|e| anyhow::anyhow!("{e}"))
+            .map_err(|e| Error::Unavailable(format!("the shared tether runtime: {e}")))
     }
 
     /// The names of the component's imports, as the component declares them (for
@@ -165,22 +158,9 @@ impl Runtime {
             .collect()
     }
 
-    /// A fresh instance whose `now` reads `clock` and whose entropy comes from
-    /// `entropy`.
-    pub fn instantiate(
-        &self,
-        clock: impl Clock + 'static,
-        entropy: Entropy,
-    ) -> anyhow::Result<Instance> {
-        let mut store = Store::new(&self.engine, HostState::new(clock, entropy));
-        store.limiter(|state| state.memory_meter() as &mut dyn wasmtime::ResourceLimiter);
-        let device = self.pre.instantiate(&mut store).map_err(wasm_err)?;
-        Ok(Instance::new(store, device, Arc::clone(&self.plugins)))
-    }
-
-    /// A fresh instance on the real monotonic clock with entropy from the OS.
-    pub fn instantiate_real(&self) -> anyhow::Result<Instance> {
-        self.instantiate(SystemClock::new(), Entropy::os())
+    /// What [`Runtime::instantiate`] needs.
+    pub(crate) fn parts(&self) -> (&Engine, &EnginePre<HostState>, &SharedLoader) {
+        (&self.engine, &self.pre, &self.plugins)
     }
 
     /// The wasmtime engine.

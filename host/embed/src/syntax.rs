@@ -19,8 +19,8 @@
 
 use std::fmt;
 
+use crate::bindings::types::{Failure, FailureKind, HttpFailure, ProtocolError};
 use crate::names::{APPLICATION_ERRORS, NETWORK_ERRORS};
-use crate::{Failure, FailureKind, HttpFailure, ProtocolError};
 
 /// A failure text that does not parse. The message names what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]

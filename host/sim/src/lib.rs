@@ -171,8 +171,8 @@ impl SimBuilder {
     }
 
     /// Instantiate the component and build the world. An invalid configuration is
-    /// an error carrying the component's [`ConfigError`](tether_host::ConfigError)
-    /// (`error.downcast_ref::<ConfigError>()`).
+    /// an error carrying [`tether_host::Error::Config`]
+    /// (`error.downcast_ref::<tether_host::Error>()`).
     pub fn build(self, runtime: &Runtime) -> anyhow::Result<Sim> {
         let clock = VirtualClock::new();
         let device = Device::new(
@@ -180,9 +180,14 @@ impl SimBuilder {
             &self.config,
             clock.clone(),
             Entropy::fixed(self.entropy_seed),
-        )?
+        )
         .map_err(|e| {
-            let message = format!("invalid configuration: {}: {}", e.field, e.message);
+            let message = match &e {
+                tether_host::Error::Config(c) => {
+                    format!("invalid configuration: {}: {}", c.field, c.message)
+                }
+                e => format!("starting the device: {e}"),
+            };
             anyhow::Error::new(e).context(message)
         })?;
         let mut queue = EventQueue::new();
@@ -356,7 +361,7 @@ impl Sim {
     pub fn input<R: InputAnswer>(
         &mut self,
         label: &str,
-        input: impl FnOnce(&mut Device) -> anyhow::Result<Step<R>>,
+        input: impl FnOnce(&mut Device) -> tether_host::Result<Step<R>>,
     ) -> anyhow::Result<R> {
         let step = input(&mut self.device)?;
         Ok(self.settle(LineKind::Input, label.to_string(), step))
@@ -696,7 +701,9 @@ mod tests {
             .build(runtime())
             .unwrap_err();
         assert!(e.to_string().contains("queue.capacity"), "{e}");
-        let cause = e.downcast_ref::<tether_host::ConfigError>().unwrap();
-        assert_eq!(cause.field, "queue.capacity");
+        let cause = e
+            .downcast_ref::<tether_host::Error>()
+            .and_then(|e| e.config());
+        assert_eq!(cause.map(|c| c.field.as_str()), Some("queue.capacity"));
     }
 }

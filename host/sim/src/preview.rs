@@ -79,9 +79,10 @@ pub fn preview(
     anyhow::ensure!(!failures.is_empty(), "a preview needs at least one failure");
     let clock = VirtualClock::new();
     let mut instance = runtime.instantiate(clock.clone(), Entropy::fixed(seed))?;
-    let conn = match instance.create_connection(config)? {
+    let conn = match instance.create_connection(config) {
         Ok(conn) => conn,
-        Err(e) => return Ok(Err(e)),
+        Err(tether_host::Error::Config(e)) => return Ok(Err(e)),
+        Err(e) => return Err(e.into()),
     };
     let plugin = plugin_of(config);
     let stats = |instance: &Instance| {

@@ -7,7 +7,7 @@ use tether_host::{Failure, Instance, Runtime, Verdict};
 use crate::input::parse_failure_arg;
 
 fn instance() -> anyhow::Result<Instance> {
-    Runtime::new()?.instantiate_real()
+    Ok(Runtime::new()?.instantiate_real()?)
 }
 
 /// What a verdict makes tether do, from the WIT documentation of `verdict`.

@@ -129,8 +129,10 @@ pub fn schedule(
     let mut policy = match doc.get("policy") {
         Some(policy) => {
             let text = doc.to_string();
-            if let Err(e) = instance.validate_config(&text)? {
-                return Err(config_error(path, &e));
+            match instance.validate_config(&text) {
+                Ok(()) => {}
+                Err(tether_host::Error::Config(e)) => return Err(config_error(path, &e)),
+                Err(e) => return Err(e.into()),
             }
             policy.clone()
         }
@@ -139,9 +141,9 @@ pub fn schedule(
     if is_custom(&policy) {
         return schedule_custom(&runtime, path, &mut policy, attempts, seed, failure, json);
     }
-    let schedule = match instance.create_schedule(&policy.to_string(), seed)? {
+    let schedule = match instance.create_schedule(&policy.to_string(), seed) {
         Ok(schedule) => schedule,
-        Err(e) => {
+        Err(tether_host::Error::Config(e)) => {
             let looks_like_config = ["hub", "provisioning", "device-id"]
                 .iter()
                 .any(|key| policy.get(key).is_some());
@@ -158,6 +160,7 @@ pub fn schedule(
             }
             return Err(bad_input(err));
         }
+        Err(e) => return Err(e.into()),
     };
     let mut delays = Vec::new();
     let mut gave_up = None;

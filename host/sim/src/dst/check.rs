@@ -221,14 +221,18 @@ impl Harness {
             tail: Vec::new(),
             transcript: Transcript::default(),
         };
-        let device = Device::new(runtime, &config, clock.clone(), Entropy::fixed(seed))
-            .map_err(|e| violation(format!("host error creating the device: {e:#}")))?
-            .map_err(|e| {
-                violation(format!(
+        let device = Device::new(runtime, &config, clock.clone(), Entropy::fixed(seed)).map_err(
+            |e| match e {
+                tether_host::Error::Config(e) => violation(format!(
                     "the component refused a valid configuration: {}: {} (config {config})",
                     e.field, e.message
-                ))
-            })?;
+                )),
+                e => violation(format!(
+                    "host error creating the device: {:#}",
+                    anyhow::Error::new(e)
+                )),
+            },
+        )?;
         let eff = spec.effective();
         let mut transcript = Transcript::default();
         transcript.record(0, LineKind::Note, format!("note config {config}"));

@@ -107,8 +107,7 @@ impl Shard {
             let index = first.saturating_add(i);
             let config = scenario.device_config(policy, device_seed(scenario.seed, index));
             let conn = instance
-                .create_connection(&config)?
-                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))
+                .create_connection(&config)
                 .context("the component refused the device configuration")?;
             conns.push(conn);
         }
