@@ -91,4 +91,46 @@ mod tests {
         send::<Device>();
         send::<VirtualClock>();
     }
+
+    #[test]
+    fn a_precompiled_component_decides_as_the_compiled_one() {
+        let failure = syntax::parse_failure("mqtt5:0x87").unwrap();
+        let jit = Runtime::new().unwrap();
+        let aot = Runtime::from_precompiled(&Runtime::precompile(COMPONENT).unwrap()).unwrap();
+        let mut a = jit
+            .instantiate(VirtualClock::new(), Entropy::fixed(1))
+            .unwrap();
+        let mut b = aot
+            .instantiate(VirtualClock::new(), Entropy::fixed(1))
+            .unwrap();
+        assert_eq!(a.classify(&failure).unwrap(), b.classify(&failure).unwrap());
+        assert_eq!(a.table_version().unwrap(), b.table_version().unwrap());
+    }
+
+    #[test]
+    fn bytes_that_are_not_a_precompiled_component_are_refused() {
+        for bytes in [&b""[..], b"\x7fELF not really", COMPONENT] {
+            let e = Runtime::from_precompiled(bytes).unwrap_err();
+            assert!(matches!(e, Error::Wasm { .. }), "{e:#}");
+            assert!(
+                e.to_string().contains("precompiled tether component"),
+                "{e:#}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_print_their_causes_with_the_alternate_flag() {
+        let e = Runtime::from_file("/nonexistent/tether.wasm").unwrap_err();
+        assert_eq!(e.to_string(), "reading /nonexistent/tether.wasm");
+        let chain = format!("{e:#}");
+        assert!(
+            chain.starts_with("reading /nonexistent/tether.wasm: "),
+            "{chain}"
+        );
+        assert!(
+            chain.len() > "reading /nonexistent/tether.wasm: ".len(),
+            "{chain}"
+        );
+    }
 }

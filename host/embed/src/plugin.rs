@@ -192,8 +192,22 @@ fn read_component(engine: &Engine, path: &Path) -> Result<Component> {
         )));
     }
     let bytes = std::fs::read(path).map_err(Error::read(path))?;
-    Component::new(engine, &bytes).map_err(Error::wasm(format!(
+    compile_component(engine, &bytes, path)
+}
+
+#[cfg(feature = "compiler")]
+fn compile_component(engine: &Engine, bytes: &[u8], path: &Path) -> Result<Component> {
+    Component::new(engine, bytes).map_err(Error::wasm(format!(
         "compiling {} as a component",
+        path.display()
+    )))
+}
+
+#[cfg(not(feature = "compiler"))]
+fn compile_component(_: &Engine, _: &[u8], path: &Path) -> Result<Component> {
+    Err(Error::Unavailable(format!(
+        "cannot compile the plugin {}: this build of tether-host has no compiler \
+         (the `compiler` feature is off)",
         path.display()
     )))
 }

@@ -1,14 +1,13 @@
 //! Loading the component: compile once, instantiate cheaply many times.
 
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::bindings::{Engine as EngineBindings, EnginePre};
-use crate::error::{Error, Result, chain};
+use crate::error::{Error, Result};
 use crate::plugin::{PluginLimits, PluginLoader, SharedLoader};
 use crate::state::HostState;
 
@@ -39,12 +38,14 @@ pub struct Runtime {
 
 impl Runtime {
     /// The component embedded in this crate ([`COMPONENT`]).
+    #[cfg(feature = "compiler")]
     pub fn new() -> Result<Self> {
         Self::from_bytes(COMPONENT)
     }
 
     /// A component read from a file (a `.wasm` component of the `device` world).
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+    #[cfg(feature = "compiler")]
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(Error::read(path))?;
         Self::from_bytes(&bytes).map_err(|e| Error::Load {
@@ -54,12 +55,44 @@ impl Runtime {
     }
 
     /// A component from its bytes (binary, or the text format).
+    #[cfg(feature = "compiler")]
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        let engine = Engine::new(&config).map_err(Error::wasm("starting the wasmtime engine"))?;
+        let engine = engine()?;
         let component = Component::new(&engine, bytes)
             .map_err(Error::wasm("compiling the tether component"))?;
+        Self::link(engine, component)
+    }
+
+    /// Compile a component (binary or text) ahead of time into the form
+    /// [`Runtime::from_precompiled`] loads: machine code for this host's
+    /// architecture, this wasmtime version and this crate's engine settings.
+    #[cfg(feature = "compiler")]
+    pub fn precompile(bytes: &[u8]) -> Result<Vec<u8>> {
+        engine()?
+            .precompile_component(bytes)
+            .map_err(Error::wasm("precompiling the tether component"))
+    }
+
+    /// A component precompiled by [`Runtime::precompile`]: no compiler runs, so a
+    /// build without the `compiler` feature (no Cranelift) can load it.
+    ///
+    /// wasmtime refuses bytes made by another wasmtime version, for another
+    /// architecture or with other engine settings, and bytes that are not a
+    /// precompiled component. It cannot check the machine code itself: load only
+    /// files you (or your build) made with [`Runtime::precompile`].
+    pub fn from_precompiled(bytes: &[u8]) -> Result<Self> {
+        let engine = engine()?;
+        // SAFETY: wasmtime checks the header, version and engine settings of
+        // `bytes`; the caller vouches that the code came from `precompile`, as
+        // the documentation above requires.
+        #[allow(unsafe_code)]
+        let component = unsafe { Component::deserialize(&engine, bytes) }
+            .map_err(Error::wasm("loading the precompiled tether component"))?;
+        Self::link(engine, component)
+    }
+
+    /// Link a compiled component against this host's imports and pre-instantiate it.
+    fn link(engine: Engine, component: Component) -> Result<Self> {
         let mut linker = Linker::<HostState>::new(&engine);
         EngineBindings::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(Error::wasm("linking the host imports"))?;
@@ -109,10 +142,11 @@ impl Runtime {
 
     /// One process-wide runtime for the embedded component, compiled on first use.
     /// Tests and benchmarks share it so that only the first pays for compiling.
+    #[cfg(feature = "compiler")]
     pub fn shared() -> Result<&'static Runtime> {
-        static SHARED: OnceLock<Result<Runtime, String>> = OnceLock::new();
+        static SHARED: std::sync::OnceLock<Result<Runtime, String>> = std::sync::OnceLock::new();
         SHARED
-            .get_or_init(|| Runtime::new().map_err(|e| chain(&e)))
+            .get_or_init(|| Runtime::new().map_err(|e| crate::error::chain(&e)))
             .as_ref()
             .map_err(|e| Error::Unavailable(format!("the shared tether runtime: {e}")))
     }
@@ -172,6 +206,14 @@ impl Runtime {
     pub fn component(&self) -> &Component {
         &self.component
     }
+}
+
+/// The engine every tether component runs on. `precompile` and `from_precompiled`
+/// must agree on these settings, so both come from here.
+fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    Engine::new(&config).map_err(Error::wasm("starting the wasmtime engine"))
 }
 
 impl std::fmt::Debug for Runtime {
