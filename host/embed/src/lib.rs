@@ -80,6 +80,7 @@ pub use bindings::types::{
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
