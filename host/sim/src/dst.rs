@@ -32,7 +32,9 @@
 //! # Ok(()) }
 //! ```
 
-mod check;
+mod harness;
+mod input;
+mod model;
 mod rng;
 mod spec;
 mod world;
@@ -42,7 +44,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-pub use check::{Answer, Applied, Harness, Input, Violation, provisioning_text};
+pub use harness::{Applied, Harness, Violation};
+pub use input::{Answer, Input, provisioning_text};
 pub use rng::SimRng;
 pub use spec::{
     CredentialSpec, Effective, EffectiveProvisioning, JitterSpec, KindSpec, LimitsSpec, PRESETS,

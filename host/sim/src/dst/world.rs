@@ -10,7 +10,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::check::{Applied, Harness, Input, Violation};
+use super::harness::{Applied, Harness, Violation};
+use super::input::Input;
 use super::rng::SimRng;
 use super::spec::Spec;
 use crate::{MessageSummary, Transcript};
@@ -442,7 +443,7 @@ impl World {
             Ev::Opened { link } => {
                 if self.admit(link, LinkState::Opening, LinkState::Open) {
                     let applied = self.apply(Input::Opened { link })?;
-                    if applied.answer == super::check::Answer::Input(Ok(())) {
+                    if applied.answer == super::input::Answer::Input(Ok(())) {
                         self.link_fate(link);
                     }
                 } else {

@@ -1,0 +1,488 @@
+//! The model's rules for attempts, backoff, give-up, messages and the status.
+
+use super::*;
+
+impl Model {
+    pub(super) fn proceed(&mut self, eff: &Effective, now: u64, cur: &mut Cursor<'_>) -> Check {
+        if self.hub.is_none() {
+            self.provision(now, cur)
+        } else if eff.renewable && (self.credential.is_none() || self.renewal_due(eff, now)) {
+            self.renew(now, None, cur)
+        } else {
+            self.open(now, cur)
+        }
+    }
+
+    pub(super) fn open(&mut self, now: u64, cur: &mut Cursor<'_>) -> Check {
+        let Some(hub) = self.hub.clone() else {
+            return self.provision(now, cur);
+        };
+        let link = self.next_link;
+        self.next_link = link.saturating_add(1);
+        self.phase = Phase::Opening { link, at: now };
+        let d = cur.decision("a connect decision")?;
+        cause_is(d, None)?;
+        match &d.action {
+            Action::Connect(plan)
+                if plan.link == link && plan.hub == hub && plan.attempt == self.attempts => {}
+            other => {
+                return Err(format!(
+                    "expected `connect link={link} hub={hub} attempt={}`, got {}",
+                    self.attempts,
+                    action_text(other)
+                ));
+            }
+        }
+        cur.exact(&Command::Open {
+            link,
+            hub,
+            device_id: self.device_id.clone(),
+            credential: self.credential.as_ref().map(|c| c.secret.clone()),
+        })
+    }
+
+    pub(super) fn provision(&mut self, now: u64, cur: &mut Cursor<'_>) -> Check {
+        self.phase = Phase::Provisioning { op: None };
+        self.set_status(now, Status::DisconnectedRetrying, Reason::Provisioning, cur)?;
+        let d = cur.decision("a provision decision")?;
+        cause_is(d, None)?;
+        if d.action != Action::Provision {
+            return Err(format!(
+                "time to register with the provisioning service, but the decision is {}",
+                action_text(&d.action)
+            ));
+        }
+        cur.exact(&Command::Register)
+    }
+
+    pub(super) fn renew(
+        &mut self,
+        now: u64,
+        cause: Option<&Classification>,
+        cur: &mut Cursor<'_>,
+    ) -> Check {
+        self.phase = Phase::Renewing;
+        self.renewed_since_connect = true;
+        if let Some(c) = cause {
+            self.set_status(now, Status::DisconnectedRetrying, c.reason, cur)?;
+        }
+        let d = cur.decision("a renew decision")?;
+        cause_is(d, cause)?;
+        if d.action != Action::RenewCredential(false) {
+            return Err(format!(
+                "time to renew the credential, but the decision is {}",
+                action_text(&d.action)
+            ));
+        }
+        cur.exact(&Command::Renew)?;
+        self.renew_outstanding = true;
+        Ok(())
+    }
+
+    pub(super) fn reprovision(
+        &mut self,
+        eff: &Effective,
+        now: u64,
+        c: &Classification,
+        cur: &mut Cursor<'_>,
+    ) -> Check {
+        self.consecutive = 0;
+        self.backoff(eff, now, c, Curve::Normal, None, 0, Next::Provision, cur)
+    }
+
+    pub(super) fn handle_failure(
+        &mut self,
+        eff: &Effective,
+        now: u64,
+        failure: &Failure,
+        c: &Classification,
+        took: Option<u64>,
+        cur: &mut Cursor<'_>,
+    ) -> Check {
+        self.outage_start.get_or_insert(now);
+        if let Some(server) = &failure.server_reference
+            && !server.is_empty()
+        {
+            self.hub = Some(server.clone());
+        }
+        let provisioning = eff.provisioning;
+        match c.verdict {
+            Verdict::Fatal => self.give_up(now, c, GiveUpReason::Unrecoverable, cur),
+            Verdict::Reprovision if provisioning.is_some() => self.reprovision(eff, now, c, cur),
+            Verdict::RenewCredential if self.can_renew(eff) => self.renew(now, Some(c), cur),
+            Verdict::RenewCredential if provisioning.is_some() => {
+                self.reprovision(eff, now, c, cur)
+            }
+            Verdict::Reprovision | Verdict::RenewCredential => {
+                self.give_up(now, c, GiveUpReason::Unrecoverable, cur)
+            }
+            Verdict::Retry | Verdict::RetryThrottled => {
+                // Only failed attempts are failed reconnects: a link that came up
+                // and dropped was a successful one.
+                if took.is_some() {
+                    self.consecutive = self.consecutive.saturating_add(1);
+                }
+                let next = match provisioning {
+                    Some(p) if self.consecutive >= p.reprovision_after => {
+                        self.consecutive = 0;
+                        Next::Provision
+                    }
+                    _ => Next::Open,
+                };
+                self.backoff(
+                    eff,
+                    now,
+                    c,
+                    curve_of(c.verdict),
+                    failure.retry_after_ms,
+                    took.unwrap_or(0),
+                    next,
+                    cur,
+                )
+            }
+        }
+    }
+
+    /// One call of the policy: the attempt counter, the give-up rules and the
+    /// bounds of the delay, against the decision the component made.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn backoff(
+        &mut self,
+        eff: &Effective,
+        now: u64,
+        c: &Classification,
+        curve: Curve,
+        hint: Option<u64>,
+        took: u64,
+        next: Next,
+        cur: &mut Cursor<'_>,
+    ) -> Check {
+        self.attempts = self.attempts.saturating_add(1);
+        let k = self.attempts;
+        let elapsed = now.saturating_sub(self.outage_start.unwrap_or(now));
+        let d = cur.peek_decision()?;
+        let gave_up = |why: GiveUpReason| d.action == Action::GiveUp(why);
+        let then_provision = next == Next::Provision;
+        if eff.no_retry {
+            if !gave_up(GiveUpReason::NoRetry) {
+                return Err(format!(
+                    "the policy is no-retry, but the decision is {}",
+                    action_text(&d.action)
+                ));
+            }
+            return self.give_up(now, c, GiveUpReason::NoRetry, cur);
+        }
+        if let Some(max) = eff.max_attempts
+            && k > max
+        {
+            if !gave_up(GiveUpReason::MaxAttempts) {
+                return Err(format!(
+                    "retry {k} is past max-attempts {max}, but the decision is {}",
+                    action_text(&d.action)
+                ));
+            }
+            return self.give_up(now, c, GiveUpReason::MaxAttempts, cur);
+        }
+        if gave_up(GiveUpReason::MaxAttempts) {
+            return Err(format!(
+                "gave up for max-attempts at retry {k} (max-attempts {:?})",
+                eff.max_attempts
+            ));
+        }
+        let floor = eff.min_interval_ms.saturating_sub(took);
+        let (curve, exact) = match hint {
+            Some(h) => {
+                let raw = h.max(eff.retry_after_min_ms).min(eff.retry_after_max_ms);
+                (
+                    Curve::ServerHint,
+                    Some(raw.max(floor).min(eff.max_delay_ms)),
+                )
+            }
+            None => (curve, None),
+        };
+        let timeout_exceeded = |delay: u64| {
+            eff.retry_timeout_ms
+                .is_some_and(|t| elapsed.saturating_add(delay) > t)
+        };
+        match &d.action {
+            Action::Backoff(plan) => {
+                let delay = plan.delay_ms;
+                if delay > eff.max_delay_ms {
+                    return Err(format!(
+                        "backoff {delay}ms above max-delay-ms {} (cause {})",
+                        eff.max_delay_ms, c.rule
+                    ));
+                }
+                if let Some(want) = exact
+                    && delay != want
+                {
+                    return Err(format!(
+                        "server retry-after {:?}ms gives {want}ms once clamped to [{}, {}], raised to the min-interval floor {floor}ms and capped at {}; the component waits {delay}ms",
+                        hint, eff.retry_after_min_ms, eff.retry_after_max_ms, eff.max_delay_ms
+                    ));
+                }
+                if delay < floor.min(eff.max_delay_ms) {
+                    return Err(format!(
+                        "backoff {delay}ms below what is left of min-interval-ms {} ({floor}ms)",
+                        eff.min_interval_ms
+                    ));
+                }
+                if timeout_exceeded(delay) {
+                    return Err(format!(
+                        "backoff {delay}ms {elapsed}ms into the outage passes retry-timeout-ms {:?}: it should give up",
+                        eff.retry_timeout_ms
+                    ));
+                }
+                if plan.then_provision != then_provision {
+                    let rule = match (then_provision, eff.provisioning) {
+                        (true, Some(p))
+                            if c.verdict == Verdict::Retry
+                                || c.verdict == Verdict::RetryThrottled =>
+                        {
+                            format!(
+                                "{} consecutive failed reconnects reach reprovision-after {}",
+                                p.reprovision_after, p.reprovision_after
+                            )
+                        }
+                        (true, _) => format!(
+                            "verdict {:?} ({}) goes back to the provisioning service",
+                            c.verdict, c.rule
+                        ),
+                        (false, Some(p)) => format!(
+                            "only {} consecutive failed reconnects of reprovision-after {}, verdict {:?}",
+                            self.consecutive, p.reprovision_after, c.verdict
+                        ),
+                        (false, None) => "no provisioning section".to_string(),
+                    };
+                    return Err(format!(
+                        "reprovisioning: expected then-provision={then_provision} ({rule}), got {}",
+                        action_text(&d.action)
+                    ));
+                }
+                if plan.attempt != k || plan.curve != curve {
+                    return Err(format!(
+                        "expected backoff attempt={k} curve={}, got {}",
+                        tether_host::names::curve_name(curve),
+                        action_text(&d.action)
+                    ));
+                }
+                let reason = if then_provision {
+                    Reason::Provisioning
+                } else {
+                    c.reason
+                };
+                self.phase = Phase::Backoff {
+                    until: deadline(now, delay),
+                    next,
+                };
+                self.set_status(now, Status::DisconnectedRetrying, reason, cur)?;
+                let d = cur.decision("the backoff decision")?;
+                cause_is(d, Some(c))
+            }
+            Action::GiveUp(GiveUpReason::RetryTimeout) => {
+                let possible = match exact {
+                    Some(delay) => timeout_exceeded(delay),
+                    None => timeout_exceeded(eff.max_delay_ms),
+                };
+                if !possible {
+                    return Err(format!(
+                        "gave up for retry-timeout {elapsed}ms into the outage, but no delay up to {}ms would pass retry-timeout-ms {:?}",
+                        exact.unwrap_or(eff.max_delay_ms),
+                        eff.retry_timeout_ms
+                    ));
+                }
+                self.give_up(now, c, GiveUpReason::RetryTimeout, cur)
+            }
+            other => Err(format!(
+                "a recoverable failure ({}) wants a backoff{}, got {}",
+                c.rule,
+                if then_provision {
+                    " then provisioning"
+                } else {
+                    ""
+                },
+                action_text(other)
+            )),
+        }
+    }
+
+    pub(super) fn give_up(
+        &mut self,
+        now: u64,
+        c: &Classification,
+        why: GiveUpReason,
+        cur: &mut Cursor<'_>,
+    ) -> Check {
+        if let Some(link) = self.open_link() {
+            cur.exact(&Command::Close { link })?;
+        }
+        self.phase = Phase::Stopped;
+        let d = cur.decision("a give-up decision")?;
+        if d.action != Action::GiveUp(why) {
+            return Err(format!(
+                "expected give-up {} (cause {}, verdict {:?}), got {}",
+                give_up_name(why),
+                c.rule,
+                c.verdict,
+                action_text(&d.action)
+            ));
+        }
+        cause_is(d, Some(c))?;
+        let (reason, failure) = match why {
+            GiveUpReason::MaxAttempts | GiveUpReason::RetryTimeout | GiveUpReason::Plugin => {
+                (Reason::RetryExpired, MessageFailure::RetryExpired)
+            }
+            GiveUpReason::NoRetry => (c.reason, MessageFailure::NoRetry),
+            GiveUpReason::Unrecoverable => (c.reason, MessageFailure::Unrecoverable),
+        };
+        self.fail_all(failure, cur)?;
+        self.set_status(now, Status::Disconnected, reason, cur)
+    }
+
+    pub(super) fn fail_all(&mut self, why: MessageFailure, cur: &mut Cursor<'_>) -> Check {
+        self.in_flight.clear();
+        for id in std::mem::take(&mut self.pending).into_keys() {
+            cur.exact(&Command::Outcome {
+                message: id,
+                outcome: Outcome::Failed(why),
+            })?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn expire(&mut self, now: u64, cur: &mut Cursor<'_>) -> Check {
+        let due: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, d)| d.is_some_and(|d| now >= d))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            cur.exact(&Command::Outcome {
+                message: id,
+                outcome: Outcome::Failed(MessageFailure::OperationTimeout),
+            })
+            .map_err(|e| format!("operation timeout: {e}"))?;
+            self.pending.remove(&id);
+            self.in_flight.remove(&id);
+        }
+        Ok(())
+    }
+
+    pub(super) fn flush(&mut self, eff: &Effective, cur: &mut Cursor<'_>) -> Check {
+        let Phase::Connected { link, .. } = self.phase else {
+            return Ok(());
+        };
+        let window = usize::try_from(eff.max_in_flight).unwrap_or(usize::MAX);
+        while self.in_flight.len() < window {
+            let Some(id) = self
+                .pending
+                .keys()
+                .find(|id| !self.in_flight.contains(id))
+                .copied()
+            else {
+                break;
+            };
+            match cur.next(&format!("a send of message {id}"))? {
+                Command::Send {
+                    link: l, message, ..
+                } if *l == link && *message == id => {}
+                other => {
+                    return Err(format!(
+                        "expected `send link={link} msg={id}` (the oldest queued message, window open), got `{}`",
+                        command_text(other)
+                    ));
+                }
+            }
+            self.in_flight.insert(id);
+        }
+        Ok(())
+    }
+
+    pub(super) fn set_status(
+        &mut self,
+        now: u64,
+        status: Status,
+        reason: Reason,
+        cur: &mut Cursor<'_>,
+    ) -> Check {
+        if self.status == (status, reason) {
+            // Never two identical status events in a row.
+            if let Some(Command::Status(s)) = cur.peek() {
+                return Err(format!(
+                    "status {} / {} reported twice in a row",
+                    status_name(s.status),
+                    reason_name(s.reason)
+                ));
+            }
+            return Ok(());
+        }
+        self.status = (status, reason);
+        cur.exact(&Command::Status(StatusChange {
+            at: now.saturating_mul(NS_PER_MS),
+            status,
+            reason,
+        }))
+        .map_err(|e| format!("status event for a transition: {e}"))
+    }
+
+    pub(super) fn finish(&mut self, eff: &Effective, cur: &mut Cursor<'_>) -> Check {
+        let wake = self.next_wake(eff);
+        if wake != self.announced {
+            self.announced = wake;
+            if let Some(t) = wake {
+                cur.exact(&Command::WakeAt(t.saturating_mul(NS_PER_MS)))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(in crate::dst) fn next_wake(&self, eff: &Effective) -> Option<u64> {
+        let state = match &self.phase {
+            Phase::Backoff { until, .. } | Phase::PollWait { until, .. } => Some(*until),
+            Phase::Connected {
+                renewing: false, ..
+            } => self.renew_deadline(eff),
+            _ => None,
+        };
+        let messages = self.pending.values().filter_map(|d| *d).min();
+        match (state, messages) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A link that was up is gone: the backoff starts over only if it held for
+    /// reset-after-ms, and its unacknowledged messages go back to the queue.
+    pub(super) fn link_lost(&mut self, eff: &Effective, now: u64, since: u64) {
+        if now.saturating_sub(since) >= eff.reset_after_ms {
+            self.attempts = 0;
+        }
+        if self.attempts == 0 {
+            self.outage_start = None;
+        }
+        self.in_flight.clear();
+    }
+
+    pub(super) fn can_renew(&self, eff: &Effective) -> bool {
+        eff.renewable && !self.renewed_since_connect
+    }
+
+    pub(super) fn renew_deadline(&self, eff: &Effective) -> Option<u64> {
+        if !eff.renewable {
+            return None;
+        }
+        self.credential.as_ref().and_then(|c| c.renew_at)
+    }
+
+    pub(super) fn renewal_due(&self, eff: &Effective, now: u64) -> bool {
+        self.renew_deadline(eff).is_some_and(|t| now >= t)
+    }
+
+    pub(super) fn open_link(&self) -> Option<u64> {
+        match self.phase {
+            Phase::Opening { link, .. } | Phase::Connected { link, .. } => Some(link),
+            _ => None,
+        }
+    }
+}
