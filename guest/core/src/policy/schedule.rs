@@ -1,0 +1,164 @@
+//! The stateful side of a policy: a [`Schedule`] counts the attempts of one
+//! outage and turns each failure into a decision.
+
+use crate::phase::PhaseState;
+use crate::rng::Rng;
+use crate::types::{Curve, Decision, GiveUpReason, Millis};
+
+use super::{Kind, PolicyConfig};
+
+/// Which curve a failure calls for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CurveSel {
+    /// A plain recoverable failure.
+    Normal,
+    /// The server is throttling: the slower curve.
+    Throttled,
+}
+
+/// A policy with its state for one link.
+///
+/// Call order: [`next`](Self::next) after every failed attempt;
+/// [`connected`](Self::connected) when an attempt succeeds;
+/// [`dropped`](Self::dropped) when that link is lost; [`reset`](Self::reset) to start
+/// over. The same configuration, seed and calls give the same decisions everywhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    cfg: PolicyConfig,
+    rng: Rng,
+    attempts: u32,
+    prev_normal: Option<Millis>,
+    prev_throttled: Option<Millis>,
+    /// The outage's phase, for `phase` jitter (drawn at its first delay), and the
+    /// constants of the phase curve last used.
+    phase: PhaseState,
+    waited_ms: Millis,
+}
+
+impl Schedule {
+    /// A schedule at the start of an outage; `seed` fixes its jitter.
+    pub fn new(cfg: PolicyConfig, seed: u64) -> Self {
+        Self {
+            cfg,
+            rng: Rng::new(seed),
+            attempts: 0,
+            prev_normal: None,
+            prev_throttled: None,
+            phase: PhaseState::default(),
+            waited_ms: 0,
+        }
+    }
+
+    /// The decision after one more failed attempt.
+    ///
+    /// `hint` is the server's retry-after, `elapsed_ms` the time since the first
+    /// failure of this outage, and `since_attempt_start_ms` how long the failed
+    /// attempt itself took (it counts toward `min-interval-ms`).
+    ///
+    /// In order: count the attempt (`k`, 1 for the first retry); `no-retry` gives up;
+    /// past `max-attempts` gives up; the delay is the clamped hint if there is one,
+    /// else the selected curve at `k`; it is raised to what is left of
+    /// `min-interval-ms`, then capped at `max-delay-ms`; a retry that would start
+    /// after `retry-timeout-ms` gives up (one exactly at the deadline is allowed).
+    /// The [`Curve`] says where the delay came from (or would have).
+    pub fn next(
+        &mut self,
+        curve: CurveSel,
+        hint: Option<Millis>,
+        elapsed_ms: Millis,
+        since_attempt_start_ms: Millis,
+    ) -> (Decision, Curve) {
+        self.attempts = self.attempts.saturating_add(1);
+        let k = self.attempts;
+        let source = match (hint, curve) {
+            (Some(_), _) => Curve::ServerHint,
+            (None, CurveSel::Normal) => Curve::Normal,
+            (None, CurveSel::Throttled) => Curve::Throttled,
+        };
+        let limits = self.cfg.limits;
+        let formula = match &self.cfg.kind {
+            Kind::NoRetry => return (Decision::GiveUp(GiveUpReason::NoRetry), source),
+            Kind::Retry(f) => f,
+        };
+        if limits.max_attempts.is_some_and(|max| k > max) {
+            return (Decision::GiveUp(GiveUpReason::MaxAttempts), source);
+        }
+        let raw = match (hint, curve) {
+            // Not `clamp`: it panics when min > max, and a panic is never an answer.
+            (Some(h), _) => h
+                .max(limits.retry_after_min_ms)
+                .min(limits.retry_after_max_ms),
+            (None, CurveSel::Normal) => {
+                formula.delay(k, &mut self.rng, &mut self.prev_normal, &mut self.phase)
+            }
+            (None, CurveSel::Throttled) => self.cfg.throttled.delay(
+                k,
+                &mut self.rng,
+                &mut self.prev_throttled,
+                &mut self.phase,
+            ),
+        };
+        let floor = limits
+            .min_interval_ms
+            .saturating_sub(since_attempt_start_ms);
+        let delay = raw.max(floor).min(limits.max_delay_ms);
+        if limits
+            .retry_timeout_ms
+            .is_some_and(|timeout| elapsed_ms.saturating_add(delay) > timeout)
+        {
+            return (Decision::GiveUp(GiveUpReason::RetryTimeout), source);
+        }
+        self.waited_ms = self.waited_ms.saturating_add(delay);
+        (Decision::RetryAfter(delay), source)
+    }
+
+    /// Failed attempts counted this outage.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The sum of the delays handed out this outage, for callers that do not
+    /// measure `elapsed_ms` themselves.
+    pub fn waited_ms(&self) -> Millis {
+        self.waited_ms
+    }
+
+    /// An attempt succeeded. The counters are kept: a link that drops again soon
+    /// must continue the backoff, not restart it (see [`dropped`](Self::dropped)).
+    pub fn connected(&mut self) {}
+
+    /// The link made by the last successful attempt was lost after holding for
+    /// `held_ms`. The backoff starts over only if it held for at least
+    /// `reset-after-ms`, so a connect/drop loop cannot retry at full speed forever.
+    pub fn dropped(&mut self, held_ms: Millis) {
+        if held_ms >= self.cfg.limits.reset_after_ms {
+            self.reset();
+        }
+    }
+
+    /// Start over: no failures counted, no decorrelated-jitter memory. The jitter
+    /// generator continues its stream.
+    pub fn reset(&mut self) {
+        self.attempts = 0;
+        self.prev_normal = None;
+        self.prev_throttled = None;
+        self.phase.u = None;
+        self.waited_ms = 0;
+    }
+
+    /// The policy.
+    pub fn config(&self) -> &PolicyConfig {
+        &self.cfg
+    }
+
+    /// The policy never retries.
+    pub fn is_no_retry(&self) -> bool {
+        self.cfg.kind == Kind::NoRetry
+    }
+
+    /// Jump the attempt counter, so tests can ask for attempt `u32::MAX` directly.
+    #[doc(hidden)]
+    pub fn set_attempts(&mut self, k: u32) {
+        self.attempts = k;
+    }
+}
