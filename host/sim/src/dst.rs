@@ -32,9 +32,11 @@
 //! # Ok(()) }
 //! ```
 
+mod failures;
 mod harness;
 mod input;
 mod model;
+mod profile;
 mod rng;
 mod spec;
 mod world;

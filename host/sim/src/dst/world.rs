@@ -10,8 +10,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::failures::{APPLICATION, NETWORK, any_failure, app, http, net, proto};
 use super::harness::{Applied, Harness, Violation};
 use super::input::Input;
+use super::profile::{Family, Profile};
 use super::rng::SimRng;
 use super::spec::Spec;
 use crate::{MessageSummary, Transcript};
@@ -20,8 +22,8 @@ use tether_host::NS_PER_MS;
 use tether_host::Runtime;
 use tether_host::syntax::failure_text;
 use tether_host::{
-    ApplicationError, Assignment, Credential, Failure, FailureKind, HttpFailure, NetworkError,
-    Pending, ProtocolError, ProvisioningResult,
+    ApplicationError, Assignment, Credential, Failure, HttpFailure, NetworkError, Pending,
+    ProtocolError, ProvisioningResult,
 };
 
 /// What one seed did.
@@ -39,135 +41,6 @@ pub struct SeedRun {
     pub transcript: Transcript,
     /// The message counts.
     pub messages: MessageSummary,
-}
-
-/// Families of failures the world draws from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Family {
-    /// Resets, refusals, timeouts, closed links, lost pings.
-    Transient,
-    /// 429s, rate limits, quotas, busy servers, with any retry-after.
-    Throttle,
-    /// Refused credentials and identities, unknown or disabled devices.
-    Auth,
-    /// 5xx and unavailable servers.
-    Server,
-    /// MQTT 5 redirects with a server reference.
-    Redirect,
-    /// Any classifier input at all, unknown codes included.
-    Any,
-    /// Opens are never answered: the host reports `net:timeout` after its timeout.
-    Blackhole,
-}
-
-const FAMILIES: [Family; 7] = [
-    Family::Transient,
-    Family::Throttle,
-    Family::Auth,
-    Family::Server,
-    Family::Redirect,
-    Family::Any,
-    Family::Blackhole,
-];
-
-/// How hostile this seed's world is.
-#[derive(Clone, Debug)]
-struct Profile {
-    /// Where the virtual clock starts: 0, or rarely far out, up to the end of the
-    /// range a WIT instant (u64 nanoseconds) can express.
-    origin_ms: u64,
-    /// The run ends at `origin_ms + horizon_ms`.
-    horizon_ms: u64,
-    max_inputs: u64,
-    /// Outside outages: opens accepted, per mille.
-    accept: u64,
-    /// Of the opens not accepted: black holes, per mille.
-    blackhole: u64,
-    /// The host transport's connect timeout.
-    connect_timeout_ms: u64,
-    open_latency_ms: u64,
-    /// The usual trouble outside outages.
-    family: Family,
-    outages: Vec<(u64, u64, Family)>,
-    /// An open link is dropped at some point, per mille.
-    drop: u64,
-    /// An open link goes half open (then keep-alive is lost), per mille.
-    half_open: u64,
-    keep_alive_ms: u64,
-    /// How long an open link lasts before a drop, at most.
-    link_life_ms: u64,
-    ack_latency_ms: u64,
-    ack_loss: u64,
-    ack_dup: u64,
-    prov_latency_ms: u64,
-    prov_assign: u64,
-    prov_pending: u64,
-    prov_blackhole: u64,
-    cred_latency_ms: u64,
-    cred_fail: u64,
-    cred_lifetime_ms: Option<u64>,
-    /// Late, stale reports for links the component already gave up on, per mille.
-    stale: u64,
-}
-
-impl Profile {
-    fn draw(rng: &mut SimRng) -> Self {
-        let horizon_ms = match rng.below(4) {
-            0 => rng.range(10_000, 120_000),
-            1 | 2 => rng.range(120_000, 3_600_000),
-            _ => rng.range(3_600_000, 24 * 3_600_000),
-        };
-        let last_ms = u64::MAX / NS_PER_MS;
-        let origin_ms = match rng.below(100) {
-            0 => last_ms.saturating_sub(rng.range(0, horizon_ms)),
-            1 => rng.range(1_000_000_000_000, last_ms),
-            _ => 0,
-        };
-        let pick = |rng: &mut SimRng| *rng.pick(&FAMILIES).unwrap_or(&Family::Transient);
-        let family = pick(rng);
-        let outages = (0..rng.below(4))
-            .map(|_| {
-                let from = origin_ms.saturating_add(rng.below(horizon_ms));
-                let len = rng.duration_ms(120_000, horizon_ms);
-                (from, from.saturating_add(len), pick(rng))
-            })
-            .collect();
-        Self {
-            origin_ms,
-            horizon_ms,
-            max_inputs: rng.range(80, 600),
-            accept: *rng.pick(&[1000, 950, 800, 600, 300, 0]).unwrap_or(&800),
-            blackhole: rng.range(0, 300),
-            connect_timeout_ms: rng.range(1, 60_000),
-            open_latency_ms: rng.range(1, 3_000),
-            family,
-            outages,
-            drop: rng.range(0, 800),
-            half_open: rng.range(0, 300),
-            keep_alive_ms: rng.range(1_000, 240_000),
-            link_life_ms: rng.duration_ms(120_000, horizon_ms).max(1),
-            ack_latency_ms: rng.range(0, 2_000),
-            ack_loss: rng.range(0, 300),
-            ack_dup: rng.range(0, 300),
-            prov_latency_ms: rng.range(1, 5_000),
-            prov_assign: rng.range(300, 1000),
-            prov_pending: rng.range(0, 400),
-            prov_blackhole: rng.range(0, 100),
-            cred_latency_ms: rng.range(1, 3_000),
-            cred_fail: rng.range(0, 500),
-            cred_lifetime_ms: rng
-                .chance(600)
-                .then(|| rng.duration_ms(600_000, 24 * 3_600_000).max(1)),
-            stale: rng.range(0, 200),
-        }
-    }
-
-    fn outage_at(&self, t: u64) -> Option<Family> {
-        self.outages
-            .iter()
-            .find(|(from, until, _)| (*from..*until).contains(&t))
-            .map(|(_, _, f)| *f)
-    }
 }
 
 /// Something that happens at a moment of virtual time.
@@ -874,132 +747,4 @@ impl World {
         }
         f
     }
-}
-
-const NETWORK: [NetworkError; 7] = [
-    NetworkError::Dns,
-    NetworkError::Refused,
-    NetworkError::Reset,
-    NetworkError::Unreachable,
-    NetworkError::Timeout,
-    NetworkError::Tls,
-    NetworkError::Closed,
-];
-
-const APPLICATION: [ApplicationError; 8] = [
-    ApplicationError::Unauthorized,
-    ApplicationError::CredentialExpired,
-    ApplicationError::Forbidden,
-    ApplicationError::DeviceNotFound,
-    ApplicationError::DeviceDisabled,
-    ApplicationError::QuotaExceeded,
-    ApplicationError::Throttled,
-    ApplicationError::BadEndpoint,
-];
-
-/// AMQP conditions, known and not.
-const AMQP: [&str; 12] = [
-    "amqp:connection:forced",
-    "amqp:link:detach-forced",
-    "amqp:unauthorized-access",
-    "amqp:not-found",
-    "amqp:resource-limit-exceeded",
-    "amqp:connection:redirect",
-    "amqp:decode-error",
-    "com.microsoft:timeout",
-    "com.microsoft:iot-hub-suspended",
-    "",
-    "x-vendor:teapot",
-    "AMQP:NOT-FOUND",
-];
-
-/// Any classifier input: every family, unknown codes and strings included.
-pub(super) fn any_failure(rng: &mut SimRng) -> Failure {
-    let mut f = match rng.below(9) {
-        0 => net(*rng.pick(&NETWORK).unwrap_or(&NetworkError::Dns)),
-        1 => proto(ProtocolError::MqttConnack(
-            u8::try_from(rng.below(256)).unwrap_or(0),
-        )),
-        2 | 3 => proto(ProtocolError::MqttReason(
-            u8::try_from(if rng.chance(800) {
-                rng.range(0x80, 0xA2)
-            } else {
-                rng.below(256)
-            })
-            .unwrap_or(0),
-        )),
-        4 => {
-            let condition = if rng.chance(200) {
-                let len = rng.range(0, 12);
-                (0..len)
-                    .map(|_| char::from(u8::try_from(rng.range(0x20, 0x7e)).unwrap_or(b'x')))
-                    .collect()
-            } else {
-                (*rng.pick(&AMQP).unwrap_or(&"")).to_string()
-            };
-            proto(ProtocolError::Amqp(condition))
-        }
-        5 => {
-            let status = if rng.chance(700) {
-                *rng.pick(&[400, 401, 403, 404, 408, 412, 413, 429, 500, 502, 503, 504])
-                    .unwrap_or(&500)
-            } else {
-                u16::try_from(rng.below(65_536)).unwrap_or(0)
-            };
-            let hub_code = match rng.below(4) {
-                0 => Some(
-                    *rng.pick(&[
-                        401_003, 403_002, 403_004, 404_104, 404_001, 429_001, 503_003,
-                    ])
-                    .unwrap_or(&403_002),
-                ),
-                1 => Some(u32::try_from(rng.below(1 << 32)).unwrap_or(0)),
-                _ => None,
-            };
-            http(status, hub_code)
-        }
-        6 => proto(match rng.below(3) {
-            0 => ProtocolError::KeepAliveLost,
-            1 => ProtocolError::SessionExpired,
-            _ => ProtocolError::LinkDetached,
-        }),
-        _ => app(*rng
-            .pick(&APPLICATION)
-            .unwrap_or(&ApplicationError::Throttled)),
-    };
-    if rng.chance(150) {
-        f.retry_after_ms = Some(rng.duration_ms(60_000, u64::MAX));
-    }
-    if rng.chance(50) {
-        f.server_reference = Some(if rng.coin() {
-            String::new()
-        } else {
-            "hub-q".into()
-        });
-    }
-    f
-}
-
-fn of(kind: FailureKind) -> Failure {
-    Failure {
-        kind,
-        retry_after_ms: None,
-        server_reference: None,
-    }
-}
-
-fn net(e: NetworkError) -> Failure {
-    of(FailureKind::Network(e))
-}
-
-fn proto(e: ProtocolError) -> Failure {
-    of(FailureKind::Protocol(e))
-}
-
-fn app(e: ApplicationError) -> Failure {
-    of(FailureKind::Application(e))
-}
-
-fn http(status: u16, hub_code: Option<u32>) -> Failure {
-    proto(ProtocolError::Http(HttpFailure { status, hub_code }))
 }
