@@ -20,6 +20,7 @@
 // stay `tether_core::policy::...`.
 mod docs;
 mod formula;
+mod maths;
 mod parse;
 mod presets;
 mod schedule;

@@ -4,7 +4,7 @@
 use crate::rng::Rng;
 use crate::types::Millis;
 
-use super::formula::{exponential_base, percent_of, pow2};
+use super::maths::{exponential_base, percent_of, pow2};
 
 pub(super) const AZURE_C_INITIAL_MS: Millis = 1_000;
 pub(super) const AZURE_C_MAX_MS: Millis = 30_000;

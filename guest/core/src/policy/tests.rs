@@ -8,7 +8,7 @@
     clippy::arithmetic_side_effects
 )]
 use super::docs::permille_text;
-use super::formula::exponential_base;
+use super::maths::exponential_base;
 use super::parse::{LIMIT_FIELDS, PLAIN_NAMES};
 use super::presets::PRESET_NAMES;
 use super::*;
