@@ -1,4 +1,6 @@
-//! Events and the queue that orders them.
+//! Events and the queue that orders them. The queue is the one virtual-time queue
+//! of the single-device simulator and of DST (each with its own event type); the
+//! fleet simulator keeps a calendar queue instead, for a million devices.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -61,27 +63,27 @@ pub enum Event {
 }
 
 #[derive(Debug)]
-struct Queued {
+struct Queued<E> {
     at_ms: u64,
     seq: u64,
-    event: Event,
+    event: E,
 }
 
-impl PartialEq for Queued {
+impl<E> PartialEq for Queued<E> {
     fn eq(&self, other: &Self) -> bool {
         (self.at_ms, self.seq) == (other.at_ms, other.seq)
     }
 }
 
-impl Eq for Queued {}
+impl<E> Eq for Queued<E> {}
 
-impl PartialOrd for Queued {
+impl<E> PartialOrd for Queued<E> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Queued {
+impl<E> Ord for Queued<E> {
     fn cmp(&self, other: &Self) -> Ordering {
         (self.at_ms, self.seq).cmp(&(other.at_ms, other.seq))
     }
@@ -89,27 +91,36 @@ impl Ord for Queued {
 
 /// Events ordered by time, then by the order they were scheduled in: two events
 /// at the same millisecond come out first-in, first-out.
-#[derive(Debug, Default)]
-pub struct EventQueue {
-    heap: BinaryHeap<Reverse<Queued>>,
+#[derive(Debug)]
+pub struct EventQueue<E = Event> {
+    heap: BinaryHeap<Reverse<Queued<E>>>,
     next_seq: u64,
 }
 
-impl EventQueue {
+impl<E> Default for EventQueue<E> {
+    fn default() -> Self {
+        Self {
+            heap: BinaryHeap::new(),
+            next_seq: 0,
+        }
+    }
+}
+
+impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Schedule `event` at `at_ms`.
-    pub fn push(&mut self, at_ms: u64, event: Event) {
+    pub fn push(&mut self, at_ms: u64, event: E) {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.saturating_add(1);
         self.heap.push(Reverse(Queued { at_ms, seq, event }));
     }
 
     /// The earliest event and its time.
-    pub fn pop(&mut self) -> Option<(u64, Event)> {
+    pub fn pop(&mut self) -> Option<(u64, E)> {
         self.heap.pop().map(|Reverse(q)| (q.at_ms, q.event))
     }
 

@@ -16,6 +16,7 @@ use super::input::Input;
 use super::profile::{Family, Profile};
 use super::rng::SimRng;
 use super::spec::Spec;
+use crate::queue::EventQueue;
 use crate::{MessageSummary, Transcript};
 use tether_host::Command;
 use tether_host::NS_PER_MS;
@@ -96,8 +97,7 @@ struct World {
     rng: SimRng,
     profile: Profile,
     h: Harness,
-    queue: BTreeMap<(u64, u64), Ev>,
-    seq: u64,
+    queue: EventQueue<Ev>,
     wakes: BTreeSet<u64>,
     links: BTreeMap<u64, LinkState>,
     /// When each credential stops being accepted by the hub.
@@ -119,8 +119,7 @@ pub fn run_seed(runtime: &Runtime, seed: u64) -> Result<SeedRun, Violation> {
         rng,
         profile,
         h,
-        queue: BTreeMap::new(),
-        seq: 0,
+        queue: EventQueue::new(),
         wakes: BTreeSet::new(),
         links: BTreeMap::new(),
         expiry: BTreeMap::new(),
@@ -143,8 +142,7 @@ pub fn run_seed(runtime: &Runtime, seed: u64) -> Result<SeedRun, Violation> {
 
 impl World {
     fn at(&mut self, t: u64, ev: Ev) {
-        self.seq = self.seq.saturating_add(1);
-        self.queue.insert((t, self.seq), ev);
+        self.queue.push(t, ev);
     }
 
     /// At `t` after the world's origin.
@@ -223,7 +221,7 @@ impl World {
                 self.h.note("note input budget spent");
                 break;
             }
-            let Some((&(t, seq), _)) = self.queue.first_key_value() else {
+            let Some(t) = self.queue.peek_time() else {
                 break;
             };
             if t > self
@@ -233,7 +231,7 @@ impl World {
             {
                 break;
             }
-            let Some(ev) = self.queue.remove(&(t, seq)) else {
+            let Some((_, ev)) = self.queue.pop() else {
                 break;
             };
             // After a clock jump, overdue events happen late, at the current time.
@@ -243,9 +241,9 @@ impl World {
         }
         self.h.finish()?;
         // Reports still on their way after the final stop must all be refused.
-        let late: Vec<Ev> = std::mem::take(&mut self.queue)
-            .into_values()
+        let late: Vec<Ev> = std::iter::from_fn(|| self.queue.pop())
             .take(8)
+            .map(|(_, ev)| ev)
             .collect();
         for ev in late {
             let input = match ev {
