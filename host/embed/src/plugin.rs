@@ -6,7 +6,7 @@
 //! plugin (refusing one that imports anything), runs each decision in the plugin's
 //! own store under [`PluginLimits`], and says what happened. It decides nothing
 //! itself: the engine checks the answer, falls back on the built-in policy,
-//! reports faults and quarantines (`guest/src/connection.rs`).
+//! reports faults and quarantines (`guest/core/src/connection/failures.rs`).
 //!
 //! - Plugins run on an engine of their own, with fuel metering, epoch interruption
 //!   and a wasm stack cap; the engine that runs tether keeps none of that overhead.

@@ -1,0 +1,495 @@
+//! Unit tests of the connection flow, through its public inputs and commands.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use super::*;
+use crate::config;
+use crate::plugin::{PluginAnswer, PluginDecision, PluginInput};
+use crate::types::{
+    ApplicationError, Assignment, Credential, Decision, HttpFailure, NetworkError, Pending,
+    PluginFaultReason, ProtocolError, PublishError,
+};
+
+/// A connection with a jitter-free policy so delays are exact.
+fn conn(extra: &str) -> Connection {
+    let doc = alloc::format!(
+        r#"{{"hub": "hub-a", "seed": 1,
+            "policy": {{"kind": "exponential", "initial-ms": 1000, "max-ms": 8000, "jitter": "none"}}
+            {extra}}}"#
+    );
+    Connection::new(config::parse(&doc).unwrap(), 1)
+}
+
+fn statuses(out: &[Command]) -> Vec<(Status, Reason)> {
+    out.iter()
+        .filter_map(|c| match c {
+            Command::Status(s) => Some((s.status, s.reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn opens(out: &[Command]) -> Vec<u64> {
+    out.iter()
+        .filter_map(|c| match c {
+            Command::Open { link, .. } => Some(*link),
+            _ => None,
+        })
+        .collect()
+}
+
+fn backoffs(out: &[Command]) -> Vec<u64> {
+    out.iter()
+        .filter_map(|c| match c {
+            Command::Decided(DecisionEvent {
+                action: Action::Backoff(p),
+                ..
+            }) => Some(p.delay_ms),
+            _ => None,
+        })
+        .collect()
+}
+
+fn refused() -> Failure {
+    Failure::network(NetworkError::Refused)
+}
+
+#[test]
+fn hub_only_retry_waits_exactly_the_delay() {
+    let mut c = conn("");
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    assert_eq!(opens(&out), [1]);
+    out.clear();
+    c.on_failed(10, 1, &refused(), &mut out).unwrap();
+    assert_eq!(
+        statuses(&out),
+        [(Status::DisconnectedRetrying, Reason::CommunicationError)]
+    );
+    assert_eq!(backoffs(&out), [1000]);
+    assert!(out.contains(&Command::WakeAt(1010)));
+    out.clear();
+    c.on_wake(1009, &mut out);
+    assert!(out.is_empty(), "nothing at deadline - 1: {out:?}");
+    c.on_wake(1010, &mut out);
+    assert_eq!(opens(&out), [2]);
+    out.clear();
+    assert_eq!(c.on_opened(1020, 1, &mut out), Err(InputError::StaleLink));
+    c.on_opened(1020, 2, &mut out).unwrap();
+    assert_eq!(statuses(&out), [(Status::Connected, Reason::ConnectionOk)]);
+}
+
+#[test]
+fn fatal_stops_once_and_fails_messages() {
+    let mut c = conn("");
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    let id = c.publish(0, "t", b"x", &mut out).unwrap();
+    out.clear();
+    let bad = Failure::protocol(ProtocolError::MqttConnack(1));
+    c.on_failed(5, 1, &bad, &mut out).unwrap();
+    assert_eq!(
+        statuses(&out),
+        [(Status::Disconnected, Reason::ProtocolError)]
+    );
+    assert!(out.contains(&Command::Outcome {
+        message: id,
+        outcome: Outcome::Failed(MessageFailure::Unrecoverable)
+    }));
+    out.clear();
+    c.on_wake(100_000, &mut out);
+    assert!(out.is_empty());
+    assert_eq!(c.on_failed(6, 1, &bad, &mut out), Err(InputError::Stopped));
+    assert_eq!(
+        c.publish(7, "t", b"x", &mut out),
+        Err(PublishError::Stopped)
+    );
+    assert_eq!(c.pending_messages(), 0);
+}
+
+#[test]
+fn max_attempts_reports_retry_expired_once() {
+    let mut c = conn(r#", "policy": {"kind": "fixed", "interval-ms": 100, "max-attempts": 2}"#);
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    let mut t = 0;
+    for link in 1..=3 {
+        t += 1;
+        c.on_failed(t, link, &refused(), &mut out).unwrap();
+        t += 100;
+        c.on_wake(t, &mut out);
+    }
+    let st = statuses(&out);
+    assert_eq!(
+        st,
+        [
+            (Status::DisconnectedRetrying, Reason::CommunicationError),
+            (Status::Disconnected, Reason::RetryExpired)
+        ]
+    );
+    assert_eq!(opens(&out), [1, 2, 3]);
+}
+
+#[test]
+fn ten_failed_reconnects_reprovision_and_the_new_hub_is_used() {
+    let mut c = conn(r#", "provisioning": {}"#);
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    let mut t = 0;
+    for link in 1..=10 {
+        assert_eq!(c.on_failed(t, link, &refused(), &mut out), Ok(()));
+        t = c.next_wake().unwrap();
+        out.clear();
+        c.on_wake(t, &mut out);
+        if link < 10 {
+            assert_eq!(opens(&out), [link + 1], "link {link}");
+        }
+    }
+    assert!(out.contains(&Command::Register), "{out:?}");
+    out.clear();
+    let a = ProvisioningResult::Assigned(Assignment {
+        hub: "hub-b".into(),
+        device_id: "d".into(),
+        credential: None,
+    });
+    c.on_provisioned(t, &a, &mut out).unwrap();
+    assert!(matches!(&out[..], [Command::Decided(_), Command::Open { hub, .. }] if hub == "hub-b"));
+}
+
+#[test]
+fn unauthorized_reprovisions_but_quota_does_not() {
+    let mut c = conn(r#", "provisioning": {}"#);
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    let quota = Failure::protocol(ProtocolError::Http(HttpFailure {
+        status: 403,
+        hub_code: Some(403_002),
+    }));
+    c.on_failed(1, 1, &quota, &mut out).unwrap();
+    assert_eq!(
+        statuses(&out).last(),
+        Some(&(Status::DisconnectedRetrying, Reason::QuotaExceeded))
+    );
+    let t = c.next_wake().unwrap();
+    out.clear();
+    c.on_wake(t, &mut out);
+    assert_eq!(opens(&out), [2]);
+    let forbidden = Failure::protocol(ProtocolError::Http(HttpFailure {
+        status: 403,
+        hub_code: None,
+    }));
+    c.on_failed(t + 1, 2, &forbidden, &mut out).unwrap();
+    let t = c.next_wake().unwrap();
+    out.clear();
+    c.on_wake(t, &mut out);
+    assert_eq!(out.iter().filter(|c| **c == Command::Register).count(), 1);
+}
+
+#[test]
+fn provisioning_pending_is_polled_after_the_clamped_retry_after() {
+    let mut c = Connection::new(
+        config::parse(r#"{"provisioning": {}, "seed": 3}"#).unwrap(),
+        3,
+    );
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    assert!(out.contains(&Command::Register));
+    out.clear();
+    let p = ProvisioningResult::Pending(Pending {
+        operation_id: "op".into(),
+        retry_after_ms: Some(1),
+    });
+    c.on_provisioned(10, &p, &mut out).unwrap();
+    assert_eq!(c.next_wake(), Some(2010), "clamped up to 2 s");
+    c.on_wake(2009, &mut out);
+    assert!(!out.iter().any(|c| matches!(c, Command::Poll { .. })));
+    c.on_wake(2010, &mut out);
+    assert!(out.contains(&Command::Poll {
+        operation_id: "op".into()
+    }));
+}
+
+#[test]
+fn routine_renewal_at_80_percent_is_not_a_fault() {
+    let mut c = conn(r#", "credential": {"renewable": true}"#);
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    assert_eq!(out.last(), Some(&Command::Renew));
+    let cred = Credential {
+        secret: "s1".into(),
+        lifetime_ms: Some(10_000),
+    };
+    c.on_credential(0, Ok(&cred), &mut out).unwrap();
+    c.on_opened(5, 1, &mut out).unwrap();
+    assert_eq!(c.next_wake(), Some(8000));
+    out.clear();
+    c.on_wake(7999, &mut out);
+    assert!(out.is_empty());
+    c.on_wake(8000, &mut out);
+    assert_eq!(out.last(), Some(&Command::Renew));
+    out.clear();
+    let cred2 = Credential {
+        secret: "s2".into(),
+        lifetime_ms: Some(10_000),
+    };
+    c.on_credential(8001, Ok(&cred2), &mut out).unwrap();
+    assert_eq!(
+        statuses(&out),
+        [(Status::DisconnectedRetrying, Reason::CredentialRenewal)]
+    );
+    assert!(out.contains(&Command::Close { link: 1 }));
+    assert!(
+        out.iter()
+            .any(|c| matches!(c, Command::Open { link: 2, credential: Some(s), .. } if s == "s2"))
+    );
+    assert!(backoffs(&out).is_empty(), "a renewal is no failure");
+}
+
+#[test]
+fn refused_fresh_credential_escalates() {
+    let mut c = conn(r#", "credential": {"renewable": true, "secret": "old"}"#);
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    let denied = Failure::protocol(ProtocolError::MqttReason(0x87));
+    c.on_failed(1, 1, &denied, &mut out).unwrap();
+    assert_eq!(out.last(), Some(&Command::Renew));
+    let cred = Credential {
+        secret: "new".into(),
+        lifetime_ms: None,
+    };
+    c.on_credential(2, Ok(&cred), &mut out).unwrap();
+    out.clear();
+    c.on_failed(3, 2, &denied, &mut out).unwrap();
+    assert_eq!(
+        statuses(&out),
+        [(Status::Disconnected, Reason::BadCredential)]
+    );
+}
+
+#[test]
+fn every_accepted_message_gets_exactly_one_outcome() {
+    let mut c =
+        conn(r#", "queue": {"capacity": 3, "max-in-flight": 2, "operation-timeout-ms": 5000}"#);
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    c.on_opened(1, 1, &mut out).unwrap();
+    let ids: Vec<u64> = (0..4)
+        .map(|_| c.publish(2, "t", b"p", &mut out).unwrap())
+        .collect();
+    // Two in flight, one queued; the fourth pushed out the oldest queued one.
+    assert!(out.contains(&Command::Outcome {
+        message: ids[2],
+        outcome: Outcome::Failed(MessageFailure::QueueFull)
+    }));
+    c.on_acked(3, ids[0], &mut out).unwrap();
+    assert_eq!(
+        c.on_acked(3, ids[0], &mut out),
+        Err(InputError::UnknownMessage)
+    );
+    c.on_closed(4, 1, &refused(), &mut out).unwrap();
+    c.on_wake(5002, &mut out);
+    let mut seen: Vec<(u64, Outcome)> = out
+        .iter()
+        .filter_map(|c| match c {
+            Command::Outcome { message, outcome } => Some((*message, *outcome)),
+            _ => None,
+        })
+        .collect();
+    seen.sort_by_key(|(id, _)| *id);
+    assert_eq!(
+        seen,
+        [
+            (ids[0], Outcome::Delivered),
+            (ids[1], Outcome::Failed(MessageFailure::OperationTimeout)),
+            (ids[2], Outcome::Failed(MessageFailure::QueueFull)),
+            (ids[3], Outcome::Failed(MessageFailure::OperationTimeout)),
+        ]
+    );
+    assert_eq!(c.pending_messages(), 0);
+}
+
+#[test]
+fn no_retry_fails_in_flight_messages_with_no_retry() {
+    let mut c = conn(r#", "policy": {"kind": "no-retry"}"#);
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    c.on_opened(1, 1, &mut out).unwrap();
+    let id = c.publish(2, "t", b"p", &mut out).unwrap();
+    out.clear();
+    c.on_closed(3, 1, &Failure::network(NetworkError::Reset), &mut out)
+        .unwrap();
+    assert!(out.contains(&Command::Outcome {
+        message: id,
+        outcome: Outcome::Failed(MessageFailure::NoRetry)
+    }));
+    assert_eq!(
+        statuses(&out),
+        [(Status::Disconnected, Reason::CommunicationError)]
+    );
+}
+
+#[test]
+fn server_reference_moves_the_hub() {
+    let mut c = conn("");
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    let moved = Failure::protocol(ProtocolError::MqttReason(0x9D)).with_server_reference("hub-z");
+    c.on_failed(1, 1, &moved, &mut out).unwrap();
+    let t = c.next_wake().unwrap();
+    out.clear();
+    c.on_wake(t, &mut out);
+    assert!(
+        out.iter()
+            .any(|c| matches!(c, Command::Open { hub, .. } if hub == "hub-z"))
+    );
+}
+
+#[test]
+fn stop_fails_queued_messages_with_client_close() {
+    let mut c = conn("");
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    let id = c.publish(0, "t", b"p", &mut out).unwrap();
+    out.clear();
+    c.stop(1, &mut out);
+    assert_eq!(
+        out,
+        [
+            Command::Close { link: 1 },
+            Command::Outcome {
+                message: id,
+                outcome: Outcome::Failed(MessageFailure::ClientClose)
+            },
+            Command::Status(StatusChange {
+                at: 1,
+                status: Status::Disabled,
+                reason: Reason::ClientClose
+            }),
+        ]
+    );
+    let _ = ApplicationError::Throttled;
+}
+
+/// What a scripted plugin host was asked: attempt, fallback, params.
+type Asked = alloc::rc::Rc<core::cell::RefCell<Vec<(u32, PluginDecision, String)>>>;
+
+/// A plugin host that answers from a script, recording what it was asked.
+#[derive(Debug)]
+struct Scripted {
+    answers: alloc::collections::VecDeque<PluginAnswer>,
+    asked: Asked,
+}
+
+impl PluginHost for Scripted {
+    fn decide(&mut self, plugin: &str, input: &PluginInput<'_>) -> PluginAnswer {
+        assert_eq!(plugin, "p.wasm");
+        self.asked
+            .borrow_mut()
+            .push((input.attempt, input.fallback, input.params.into()));
+        self.answers
+            .pop_front()
+            .unwrap_or(PluginAnswer::Decided(PluginDecision::RetryAfter(7)))
+    }
+}
+
+fn plugin_conn(answers: Vec<PluginAnswer>) -> (Connection, Asked) {
+    let doc = r#"{"hub": "hub-a", "seed": 1, "policy": {"kind": "custom", "plugin": "p.wasm",
+        "params": {"a": 1}, "max-delay-ms": 60000,
+        "fallback": {"kind": "fixed", "interval-ms": 1000}}}"#;
+    let asked = alloc::rc::Rc::new(core::cell::RefCell::new(Vec::new()));
+    let host = Scripted {
+        answers: answers.into(),
+        asked: asked.clone(),
+    };
+    let c = Connection::new(config::parse(doc).unwrap(), 1)
+        .with_plugin_host(alloc::boxed::Box::new(host));
+    (c, asked)
+}
+
+fn faults(out: &[Command]) -> Vec<PluginFault> {
+    out.iter()
+        .filter_map(|c| match c {
+            Command::PluginFault(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Start, then fail `n` opens in a row, 1 s apart; everything that came out.
+fn fail_opens(c: &mut Connection, n: u64) -> Vec<Command> {
+    let mut out = Vec::new();
+    c.start(0, &mut out).unwrap();
+    let mut now = 0;
+    for link in 1..=n {
+        c.on_failed(now, link, &refused(), &mut out).unwrap();
+        now = now.saturating_add(1_000);
+        c.on_wake(now, &mut out);
+    }
+    out
+}
+
+#[test]
+fn a_valid_plugin_answer_is_used_and_an_invalid_one_falls_back() {
+    let (mut c, asked) = plugin_conn(alloc::vec![
+        PluginAnswer::Decided(PluginDecision::RetryAfter(500)),
+        PluginAnswer::Decided(PluginDecision::RetryAfter(u64::MAX)),
+    ]);
+    let out = fail_opens(&mut c, 2);
+    assert_eq!(backoffs(&out), [500, 1_000]);
+    let f = faults(&out);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].reason, PluginFaultReason::InvalidAnswer);
+    assert_eq!(f[0].used, Decision::RetryAfter(1_000));
+    assert!(
+        f[0].detail.contains("over max-delay-ms 60000"),
+        "{}",
+        f[0].detail
+    );
+    let asked = asked.borrow();
+    assert_eq!(
+        asked[0],
+        (1, PluginDecision::RetryAfter(1_000), r#"{"a":1}"#.into())
+    );
+}
+
+#[test]
+fn failures_fall_back_and_quarantine_after_three_in_a_row() {
+    let trap = || PluginAnswer::Failed(PluginFaultReason::Trap, "x".repeat(1_000));
+    let (mut c, asked) = plugin_conn(alloc::vec![trap(), trap(), trap(), trap()]);
+    let out = fail_opens(&mut c, 5);
+    let f = faults(&out);
+    assert_eq!(f.len(), 3);
+    assert!(
+        f.iter()
+            .all(|f| f.detail.len() == crate::types::PLUGIN_DETAIL_MAX)
+    );
+    assert_eq!(
+        f.iter().map(|f| f.quarantined).collect::<Vec<_>>(),
+        [false, false, true]
+    );
+    assert_eq!(backoffs(&out), [1_000; 5]);
+    assert_eq!(asked.borrow().len(), 3, "not asked once quarantined");
+    assert_eq!(c.plugin_quarantined(), Some(true));
+}
+
+#[test]
+fn without_a_plugin_host_the_fallback_decides_as_unavailable() {
+    let doc = r#"{"hub": "hub-a", "seed": 1, "policy": {"kind": "custom", "plugin": "p.wasm"}}"#;
+    let mut c = Connection::new(config::parse(doc).unwrap(), 1);
+    let out = fail_opens(&mut c, 1);
+    let f = faults(&out);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].reason, PluginFaultReason::Unavailable);
+    assert_eq!(backoffs(&out).len(), 1);
+}
+
+#[test]
+fn a_plugin_that_gives_up_stops_the_connection() {
+    let (mut c, _) = plugin_conn(alloc::vec![PluginAnswer::Decided(PluginDecision::GiveUp)]);
+    let out = fail_opens(&mut c, 1);
+    assert!(out.contains(&Command::Decided(DecisionEvent {
+        at: 0,
+        cause: Some(classify(&refused())),
+        action: Action::GiveUp(GiveUpReason::Plugin),
+    })));
+    assert_eq!(c.status().reason, Reason::RetryExpired);
+}
