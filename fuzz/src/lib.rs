@@ -9,6 +9,8 @@ use tether_sim::dst::{
     Answer, CredentialSpec, Harness, Input, JitterSpec, KindSpec, LimitsSpec, PRESETS, PolicySpec,
     ProvisioningSpec, QueueSpec, Spec,
 };
+// The errors come from tether_host's own list (WIT order), not a copy kept here.
+use tether_host::names::{APPLICATION_ERRORS, NETWORK_ERRORS};
 use tether_host::{
     Action, ApplicationError, Assignment, BackoffPlan, Classification, Command, ConnectPlan,
     Credential, Curve, Decision, DecisionEvent, Failure, FailureKind, GiveUpReason, HttpFailure,
@@ -209,27 +211,6 @@ pub enum ProvOp {
     Failed(FailureOp),
 }
 
-const NETWORK: [NetworkError; 7] = [
-    NetworkError::Dns,
-    NetworkError::Refused,
-    NetworkError::Reset,
-    NetworkError::Unreachable,
-    NetworkError::Timeout,
-    NetworkError::Tls,
-    NetworkError::Closed,
-];
-
-const APPLICATION: [ApplicationError; 8] = [
-    ApplicationError::Unauthorized,
-    ApplicationError::CredentialExpired,
-    ApplicationError::Forbidden,
-    ApplicationError::DeviceNotFound,
-    ApplicationError::DeviceDisabled,
-    ApplicationError::QuotaExceeded,
-    ApplicationError::Throttled,
-    ApplicationError::BadEndpoint,
-];
-
 const AMQP: [&str; 8] = [
     "amqp:connection:forced",
     "amqp:unauthorized-access",
@@ -263,7 +244,9 @@ impl HintOp {
 impl FailureOp {
     fn failure(&self) -> Failure {
         let kind = match &self.kind {
-            KindF::Net(i) => FailureKind::Network(pick(&NETWORK, *i).unwrap_or(NetworkError::Dns)),
+            KindF::Net(i) => FailureKind::Network(
+                pick(&NETWORK_ERRORS, *i).map_or(NetworkError::Dns, |(_, e)| e),
+            ),
             KindF::Connack(c) => FailureKind::Protocol(ProtocolError::MqttConnack(*c)),
             KindF::Reason(c) => FailureKind::Protocol(ProtocolError::MqttReason(*c)),
             KindF::AmqpKnown(i) => FailureKind::Protocol(ProtocolError::Amqp(
@@ -281,7 +264,7 @@ impl FailureOp {
             KindF::SessionExpired => FailureKind::Protocol(ProtocolError::SessionExpired),
             KindF::LinkDetached => FailureKind::Protocol(ProtocolError::LinkDetached),
             KindF::App(i) => FailureKind::Application(
-                pick(&APPLICATION, *i).unwrap_or(ApplicationError::Throttled),
+                pick(&APPLICATION_ERRORS, *i).map_or(ApplicationError::Throttled, |(_, e)| e),
             ),
         };
         Failure {
