@@ -1,30 +1,10 @@
 //! The failures the world can draw, from every family of the classification table.
 
 use super::rng::SimRng;
+use tether_host::names::{APPLICATION_ERRORS, NETWORK_ERRORS};
 use tether_host::{
     ApplicationError, Failure, FailureKind, HttpFailure, NetworkError, ProtocolError,
 };
-
-pub(super) const NETWORK: [NetworkError; 7] = [
-    NetworkError::Dns,
-    NetworkError::Refused,
-    NetworkError::Reset,
-    NetworkError::Unreachable,
-    NetworkError::Timeout,
-    NetworkError::Tls,
-    NetworkError::Closed,
-];
-
-pub(super) const APPLICATION: [ApplicationError; 8] = [
-    ApplicationError::Unauthorized,
-    ApplicationError::CredentialExpired,
-    ApplicationError::Forbidden,
-    ApplicationError::DeviceNotFound,
-    ApplicationError::DeviceDisabled,
-    ApplicationError::QuotaExceeded,
-    ApplicationError::Throttled,
-    ApplicationError::BadEndpoint,
-];
 
 /// AMQP conditions, known and not.
 pub(super) const AMQP: [&str; 12] = [
@@ -45,7 +25,9 @@ pub(super) const AMQP: [&str; 12] = [
 /// Any classifier input: every family, unknown codes and strings included.
 pub(super) fn any_failure(rng: &mut SimRng) -> Failure {
     let mut f = match rng.below(9) {
-        0 => net(*rng.pick(&NETWORK).unwrap_or(&NetworkError::Dns)),
+        0 => net(rng
+            .pick(&NETWORK_ERRORS)
+            .map_or(NetworkError::Dns, |&(_, e)| e)),
         1 => proto(ProtocolError::MqttConnack(
             u8::try_from(rng.below(256)).unwrap_or(0),
         )),
@@ -92,9 +74,9 @@ pub(super) fn any_failure(rng: &mut SimRng) -> Failure {
             1 => ProtocolError::SessionExpired,
             _ => ProtocolError::LinkDetached,
         }),
-        _ => app(*rng
-            .pick(&APPLICATION)
-            .unwrap_or(&ApplicationError::Throttled)),
+        _ => app(rng
+            .pick(&APPLICATION_ERRORS)
+            .map_or(ApplicationError::Throttled, |&(_, e)| e)),
     };
     if rng.chance(150) {
         f.retry_after_ms = Some(rng.duration_ms(60_000, u64::MAX));

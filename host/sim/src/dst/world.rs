@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::failures::{APPLICATION, NETWORK, any_failure, app, http, net, proto};
+use super::failures::{any_failure, app, http, net, proto};
 use super::harness::{Applied, Harness, Violation};
 use super::input::Input;
 use super::profile::{Family, Profile};
@@ -21,6 +21,7 @@ use crate::{MessageSummary, Transcript};
 use tether_host::Command;
 use tether_host::NS_PER_MS;
 use tether_host::Runtime;
+use tether_host::names::{APPLICATION_ERRORS, NETWORK_ERRORS};
 use tether_host::syntax::failure_text;
 use tether_host::{
     ApplicationError, Assignment, Credential, Failure, HttpFailure, NetworkError, Pending,
@@ -655,7 +656,9 @@ impl World {
         let rng = &mut self.rng;
         let mut f = match family {
             Family::Transient | Family::Blackhole => match rng.below(12) {
-                0..=6 => net(*rng.pick(&NETWORK).unwrap_or(&NetworkError::Reset)),
+                0..=6 => net(rng
+                    .pick(&NETWORK_ERRORS)
+                    .map_or(NetworkError::Reset, |&(_, e)| e)),
                 7 => proto(ProtocolError::KeepAliveLost),
                 8 => proto(ProtocolError::SessionExpired),
                 9 => proto(ProtocolError::LinkDetached),
@@ -703,9 +706,9 @@ impl World {
                 9 => proto(ProtocolError::Amqp(
                     "com.microsoft:iot-hub-suspended".into(),
                 )),
-                _ => app(*rng
-                    .pick(&APPLICATION)
-                    .unwrap_or(&ApplicationError::Unauthorized)),
+                _ => app(rng
+                    .pick(&APPLICATION_ERRORS)
+                    .map_or(ApplicationError::Unauthorized, |&(_, e)| e)),
             },
             Family::Server => match rng.below(6) {
                 0 => http(
