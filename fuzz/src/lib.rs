@@ -1,6 +1,9 @@
 //! The fuzz target's logic: arbitrary configurations and input sequences, mapped
 //! onto the DST harness (the component through `tether_host`, checked by the
 //! reference model) and onto the native core, which must agree command for command.
+//!
+//! One file on purpose: the mapping from fuzz bytes to inputs and the two replays
+//! it feeds must change together.
 
 use arbitrary::Arbitrary;
 use tether_core::connection::{Command as NCommand, Connection as NConnection};

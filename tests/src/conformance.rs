@@ -8,6 +8,9 @@
 //! virtual times, and spells what the component said. The Python, Node and C
 //! runners do the same from FORMAT.md, and their output must match this one byte
 //! for byte.
+//!
+//! Test support, and one file on purpose: it is the reference runner the other
+//! languages' runners are read against, so it stays readable top to bottom.
 
 use std::path::{Path, PathBuf};
 
