@@ -14,6 +14,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config_verdict;
+
 pub mod generate;
 
 use anyhow::{Context as _, anyhow, bail, ensure};
@@ -589,16 +591,6 @@ pub struct Flow {
     instance: Instance,
     conn: Conn,
     clock: VirtualClock,
-}
-
-/// Splits the component's verdict on a configuration (the inner result) from a host
-/// failure (the outer one).
-fn config_verdict<T>(result: tether_host::Result<T>) -> anyhow::Result<Result<T, ConfigError>> {
-    match result {
-        Ok(value) => Ok(Ok(value)),
-        Err(tether_host::Error::Config(e)) => Ok(Err(e)),
-        Err(e) => Err(e.into()),
-    }
 }
 
 impl Flow {

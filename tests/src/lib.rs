@@ -399,13 +399,21 @@ pub mod rig {
     }
 }
 
-/// The component's verdict on a configuration or policy, apart from host failures
-/// (which panic: they are bugs, not verdicts).
+/// Splits the component's verdict on a configuration or policy (the inner result)
+/// from a host failure (the outer one).
+pub fn config_verdict<T>(
+    result: tether_host::Result<T>,
+) -> anyhow::Result<Result<T, tether_host::ConfigError>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(tether_host::Error::Config(e)) => Ok(Err(e)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// [`config_verdict`] for tests: a host failure fails the test (it is a bug, not a
+/// verdict).
 #[track_caller]
 pub fn verdict<T>(result: tether_host::Result<T>) -> Result<T, tether_host::ConfigError> {
-    match result {
-        Ok(value) => Ok(value),
-        Err(tether_host::Error::Config(e)) => Err(e),
-        Err(e) => fail(&format!("host error: {e:#}")),
-    }
+    config_verdict(result).unwrap_or_else(|e| fail(&format!("host error: {e:#}")))
 }

@@ -139,8 +139,3 @@ impl From<ConfigError> for Error {
         Self::Config(e)
     }
 }
-
-/// `error` and its causes on one line, `outer: inner: innermost`.
-pub(crate) fn chain(error: &Error) -> String {
-    format!("{error:#}")
-}

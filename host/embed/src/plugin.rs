@@ -29,7 +29,7 @@ use wasmtime::{Config, Engine, Store, Trap};
 
 use crate::bindings::tether::reconnect::policy_plugins as host_side;
 use crate::bindings::types::{Classification, Level, PluginFaultReason, Verdict};
-use crate::error::{Error, Result, chain};
+use crate::error::{Error, Result};
 
 use crate::bindings::plugin::exports::tether::reconnect::policy as plugin_side;
 use crate::bindings::plugin::{RetryPolicy, RetryPolicyPre};
@@ -133,7 +133,7 @@ impl PluginLoader {
     /// The plugin engine, made on first use (with the thread that ticks its epoch).
     fn engine(&self) -> Result<&PluginEngine> {
         self.engine
-            .get_or_init(|| PluginEngine::new(&self.limits).map_err(|e| chain(&e)))
+            .get_or_init(|| PluginEngine::new(&self.limits).map_err(|e| format!("{e:#}")))
             .as_ref()
             .map_err(|e| Error::Unavailable(format!("the plugin engine could not start: {e}")))
     }

@@ -146,7 +146,7 @@ impl Runtime {
     pub fn shared() -> Result<&'static Runtime> {
         static SHARED: std::sync::OnceLock<Result<Runtime, String>> = std::sync::OnceLock::new();
         SHARED
-            .get_or_init(|| Runtime::new().map_err(|e| crate::error::chain(&e)))
+            .get_or_init(|| Runtime::new().map_err(|e| format!("{e:#}")))
             .as_ref()
             .map_err(|e| Error::Unavailable(format!("the shared tether runtime: {e}")))
     }

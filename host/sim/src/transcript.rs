@@ -99,7 +99,7 @@ impl fmt::Display for Transcript {
     }
 }
 
-pub(super) fn kind_of(command: &Command) -> LineKind {
+pub(crate) fn kind_of(command: &Command) -> LineKind {
     match command {
         Command::Open { .. }
         | Command::Send { .. }

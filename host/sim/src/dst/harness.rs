@@ -16,6 +16,7 @@ use std::fmt;
 use super::input::{Answer, Input};
 use super::model::{Check, Model, Phase};
 use super::spec::{Effective, Spec};
+use crate::transcript::kind_of;
 use crate::{LineKind, MessageLedger, Transcript};
 use tether_host::Command;
 use tether_host::Runtime;
@@ -245,7 +246,7 @@ impl Harness {
         );
         for command in &commands {
             self.transcript
-                .record(now, line_kind(command), command_text(command));
+                .record(now, kind_of(command), command_text(command));
         }
         self.record_messages(now, &input, &answer, &commands)
             .map_err(|m| self.violation(m))?;
@@ -461,21 +462,5 @@ impl Harness {
             );
         }
         Ok(())
-    }
-}
-
-fn line_kind(command: &Command) -> LineKind {
-    match command {
-        Command::Open { .. }
-        | Command::Send { .. }
-        | Command::Close { .. }
-        | Command::Register
-        | Command::Poll { .. }
-        | Command::Renew => LineKind::Call,
-        Command::Status(_) => LineKind::Status,
-        Command::Decided(_) => LineKind::Decision,
-        Command::Outcome { .. } => LineKind::Outcome,
-        Command::WakeAt(_) => LineKind::Wake,
-        Command::PluginFault(_) => LineKind::Decision,
     }
 }
