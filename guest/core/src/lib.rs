@@ -11,6 +11,8 @@
 //! - [`config`]: the one JSON configuration document, validated field by field;
 //! - [`plugin`]: what a custom policy's plugin is told and answers; the
 //!   connection validates every answer and falls back on the built-in policy;
+//! - [`identity`]: IoT Hub connection strings, SAS tokens, DPS keys and MQTT
+//!   settings, one implementation for every host;
 //! - [`connection`]: the reconnection flow as an event-driven state machine whose
 //!   outputs are data (commands for the host), never side effects;
 //!
@@ -24,6 +26,7 @@ extern crate alloc;
 pub mod classify;
 pub mod config;
 pub mod connection;
+pub mod identity;
 pub mod json;
 mod phase;
 pub mod plugin;
