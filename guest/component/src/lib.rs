@@ -38,6 +38,8 @@ use tether::reconnect::{credentials, events, policy_plugins, provisioning, trans
 // The allocator, panic handler and `cabi_realloc` of a `no_std` component.
 use tether_wasm_rt as _;
 
+mod identity;
+
 struct Component;
 export!(Component);
 
