@@ -538,3 +538,34 @@ pub struct PluginFault {
 
 /// The longest `detail` a plugin fault carries, in bytes.
 pub const PLUGIN_DETAIL_MAX: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_boundary_converts_nanoseconds_and_saturates() {
+        assert_eq!(Instant::from_nanos(1_999_999), Instant::from_ms(1));
+        assert_eq!(Instant::from_ms(7).as_nanos(), 7_000_000);
+        assert_eq!(Instant::from_nanos(u64::MAX).as_ms(), u64::MAX / 1_000_000);
+        assert_eq!(Instant::from_ms(u64::MAX).as_nanos(), u64::MAX);
+    }
+
+    #[test]
+    fn instant_and_millis_arithmetic_saturates() {
+        let t = Instant::from_ms(10);
+        assert_eq!(t.saturating_add(Millis::from_ms(5)), Instant::from_ms(15));
+        assert_eq!(
+            Instant::from_ms(u64::MAX).saturating_add(Millis::from_ms(1)),
+            Instant::from_ms(u64::MAX)
+        );
+        assert_eq!(Instant::from_ms(15).saturating_since(t), Millis::from_ms(5));
+        assert_eq!(t.saturating_since(Instant::from_ms(15)), Millis::ZERO);
+        assert_eq!(Millis::from_secs(2), Millis::from_ms(2_000));
+        assert_eq!(Millis::from_secs(u64::MAX), Millis::MAX);
+        assert_eq!(Millis::MAX.saturating_mul(2), Millis::MAX);
+        assert_eq!(Millis::from_ms(7).checked_div(2), Some(Millis::from_ms(3)));
+        assert_eq!(Millis::from_ms(7).checked_div(0), None);
+        assert_eq!(alloc::format!("{}", Millis::from_ms(1500)), "1500");
+    }
+}
