@@ -17,9 +17,9 @@ use tether_host::names::{APPLICATION_ERRORS, NETWORK_ERRORS};
 use tether_host::{
     Action, ApplicationError, Assignment, BackoffPlan, Classification, Command, ConnectPlan,
     Credential, Curve, Decision, DecisionEvent, Failure, FailureKind, GiveUpReason, HttpFailure,
-    InputError, Level, MessageFailure, NS_PER_MS, NetworkError, Outcome, Pending,
-    PluginFaultReason, PluginFaultReport, ProtocolError, ProvisioningResult, PublishError, Reason,
-    Runtime, Status, StatusChange, Verdict,
+    InputError, Level, MessageFailure, NetworkError, Outcome, Pending, PluginFaultReason,
+    PluginFaultReport, ProtocolError, ProvisioningResult, PublishError, Reason, Runtime, Status,
+    StatusChange, Verdict,
 };
 
 /// One fuzz case: a configuration and what happens to the device.
@@ -525,7 +525,7 @@ pub fn run(case: &Case) -> Result<(), String> {
             })),
             Op::CredentialErr(f) => Input::Credential(Err(f.failure())),
         };
-        let now = h.now_ms();
+        let now = n::Instant::from_ms(h.now_ms());
         let (native_answer, native_commands) = native_step(&mut native, now, &input);
         let applied = h.apply(input.clone()).map_err(|v| v.to_string())?;
         if applied.answer != native_answer {
@@ -571,7 +571,7 @@ fn message(h: &Harness, sel: MsgSel) -> u64 {
 
 // ---- the native core, and the mapping of its types onto the host's ----
 
-fn native_step(c: &mut NConnection, now: u64, input: &Input) -> (Answer, Vec<Command>) {
+fn native_step(c: &mut NConnection, now: n::Instant, input: &Input) -> (Answer, Vec<Command>) {
     let mut out = Vec::new();
     let unit = |r: Result<(), n::InputError>| Answer::Input(r.map_err(input_error));
     let answer = match input {
@@ -644,7 +644,7 @@ fn failure_in(f: &Failure) -> n::Failure {
     };
     n::Failure {
         kind,
-        retry_after_ms: f.retry_after_ms,
+        retry_after_ms: f.retry_after_ms.map(n::Millis::from_ms),
         server_reference: f.server_reference.clone(),
     }
 }
@@ -652,7 +652,7 @@ fn failure_in(f: &Failure) -> n::Failure {
 fn credential_in(c: &Credential) -> n::Credential {
     n::Credential {
         secret: c.secret.clone(),
-        lifetime_ms: c.lifetime_ms,
+        lifetime_ms: c.lifetime_ms.map(n::Millis::from_ms),
     }
 }
 
@@ -665,7 +665,7 @@ fn provisioning_in(r: &ProvisioningResult) -> n::ProvisioningResult {
         }),
         ProvisioningResult::Pending(p) => n::ProvisioningResult::Pending(n::Pending {
             operation_id: p.operation_id.clone(),
-            retry_after_ms: p.retry_after_ms,
+            retry_after_ms: p.retry_after_ms.map(n::Millis::from_ms),
         }),
         ProvisioningResult::Failed(f) => n::ProvisioningResult::Failed(failure_in(f)),
     }
@@ -689,8 +689,8 @@ fn publish_error(e: n::PublishError) -> PublishError {
     }
 }
 
-fn ns(ms: u64) -> u64 {
-    ms.saturating_mul(NS_PER_MS)
+fn ns(t: n::Instant) -> u64 {
+    t.as_nanos()
 }
 
 fn status(s: n::Status) -> Status {
@@ -764,7 +764,7 @@ fn action(a: &n::Action) -> Action {
             attempt: p.attempt,
         }),
         n::Action::Backoff(p) => Action::Backoff(BackoffPlan {
-            delay_ms: p.delay_ms,
+            delay_ms: p.delay_ms.as_ms(),
             attempt: p.attempt,
             curve: match p.curve {
                 n::Curve::Normal => Curve::Normal,
@@ -776,7 +776,7 @@ fn action(a: &n::Action) -> Action {
         }),
         n::Action::RenewCredential { routine } => Action::RenewCredential(*routine),
         n::Action::Provision => Action::Provision,
-        n::Action::PollProvisioning(ms) => Action::PollProvisioning(*ms),
+        n::Action::PollProvisioning(ms) => Action::PollProvisioning(ms.as_ms()),
         n::Action::GiveUp(g) => Action::GiveUp(give_up(*g)),
     }
 }
@@ -855,7 +855,7 @@ fn command_out(c: NCommand) -> Command {
             },
             detail: f.detail,
             used: match f.used {
-                n::Decision::RetryAfter(ms) => Decision::RetryAfter(ms),
+                n::Decision::RetryAfter(ms) => Decision::RetryAfter(ms.as_ms()),
                 n::Decision::GiveUp(g) => Decision::GiveUp(give_up(g)),
             },
             consecutive: f.consecutive,

@@ -43,14 +43,14 @@ mod identity;
 struct Component;
 export!(Component);
 
-const NS_PER_MS: u64 = 1_000_000;
-
-fn now_ms() -> core_t::Instant {
-    wasi::clocks::monotonic_clock::now() / NS_PER_MS
+/// The monotonic clock, in the core's milliseconds.
+fn now() -> core_t::Instant {
+    core_t::Instant::from_nanos(wasi::clocks::monotonic_clock::now())
 }
 
-fn to_ns(ms: core_t::Instant) -> w::Instant {
-    ms.saturating_mul(NS_PER_MS)
+/// A core instant as a WIT `instant` (nanoseconds).
+fn to_ns(t: core_t::Instant) -> w::Instant {
+    t.as_nanos()
 }
 
 // ---- exports ----
@@ -115,8 +115,10 @@ impl dec_x::GuestRetrySchedule for RetrySchedule {
             ));
         };
         // Without a measured elapsed time, the delays handed out so far stand in.
-        let elapsed = elapsed_ms.unwrap_or(st.waited_ms());
-        decision_out(st.next(curve, hint, elapsed, 0).0)
+        let elapsed = elapsed_ms
+            .map(core_t::Millis::from_ms)
+            .unwrap_or(st.waited_ms());
+        decision_out(st.next(curve, hint, elapsed, core_t::Millis::ZERO).0)
     }
 
     fn attempts(&self) -> u32 {
@@ -128,7 +130,9 @@ impl dec_x::GuestRetrySchedule for RetrySchedule {
     }
 
     fn dropped(&self, held_ms: u64) {
-        self.inner.borrow_mut().dropped(held_ms);
+        self.inner
+            .borrow_mut()
+            .dropped(core_t::Millis::from_ms(held_ms));
     }
 
     fn reset(&self) {
@@ -148,9 +152,9 @@ impl Connection {
     /// Run one input against the core, then perform what it asked for.
     fn run<R>(
         &self,
-        f: impl FnOnce(&mut connection::Connection, u64, &mut Vec<connection::Command>) -> R,
+        f: impl FnOnce(&mut connection::Connection, core_t::Instant, &mut Vec<connection::Command>) -> R,
     ) -> R {
-        let now = now_ms();
+        let now = now();
         let mut out = Vec::new();
         let result = {
             let mut inner = self.inner.borrow_mut();
@@ -253,21 +257,22 @@ impl plugin::PluginHost for ImportedPlugins {
         let input = policy_plugins::PluginInput {
             attempt: input.attempt,
             consecutive_failures: input.consecutive_failures,
-            elapsed_ms: input.elapsed_ms,
-            connected_ms: input.connected_ms,
+            elapsed_ms: input.elapsed_ms.as_ms(),
+            connected_ms: input.connected_ms.map(core_t::Millis::as_ms),
             failure: classification_out(input.failure),
-            retry_after_ms: input.retry_after_ms,
+            retry_after_ms: input.retry_after_ms.map(core_t::Millis::as_ms),
             server_reference: input.server_reference,
             random: input.random,
-            now_ms: input.now_ms,
-            max_delay_ms: input.max_delay_ms,
+            // The WIT record gives the clock in milliseconds, not as an `instant`.
+            now_ms: input.now_ms.as_ms(),
+            max_delay_ms: input.max_delay_ms.as_ms(),
             fallback: plugin_decision_out(input.fallback),
             params: input.params.into(),
         };
         match policy_plugins::decide(name, &input) {
-            policy_plugins::PluginAnswer::RetryAfter(ms) => {
-                plugin::PluginAnswer::Decided(plugin::PluginDecision::RetryAfter(ms))
-            }
+            policy_plugins::PluginAnswer::RetryAfter(ms) => plugin::PluginAnswer::Decided(
+                plugin::PluginDecision::RetryAfter(core_t::Millis::from_ms(ms)),
+            ),
             policy_plugins::PluginAnswer::GiveUp => {
                 plugin::PluginAnswer::Decided(plugin::PluginDecision::GiveUp)
             }
@@ -280,7 +285,9 @@ impl plugin::PluginHost for ImportedPlugins {
 
 fn plugin_decision_out(d: plugin::PluginDecision) -> policy_plugins::PluginDecision {
     match d {
-        plugin::PluginDecision::RetryAfter(ms) => policy_plugins::PluginDecision::RetryAfter(ms),
+        plugin::PluginDecision::RetryAfter(ms) => {
+            policy_plugins::PluginDecision::RetryAfter(ms.as_ms())
+        }
         plugin::PluginDecision::GiveUp => policy_plugins::PluginDecision::GiveUp,
     }
 }
@@ -385,7 +392,7 @@ fn failure_in(f: w::Failure) -> core_t::Failure {
     };
     core_t::Failure {
         kind,
-        retry_after_ms: f.retry_after_ms,
+        retry_after_ms: f.retry_after_ms.map(core_t::Millis::from_ms),
         server_reference: f.server_reference,
     }
 }
@@ -393,7 +400,7 @@ fn failure_in(f: w::Failure) -> core_t::Failure {
 fn credential_in(c: w::Credential) -> core_t::Credential {
     core_t::Credential {
         secret: c.secret,
-        lifetime_ms: c.lifetime_ms,
+        lifetime_ms: c.lifetime_ms.map(core_t::Millis::from_ms),
     }
 }
 
@@ -408,7 +415,7 @@ fn provisioning_in(r: w::ProvisioningResult) -> core_t::ProvisioningResult {
         }
         w::ProvisioningResult::Pending(p) => core_t::ProvisioningResult::Pending(core_t::Pending {
             operation_id: p.operation_id,
-            retry_after_ms: p.retry_after_ms,
+            retry_after_ms: p.retry_after_ms.map(core_t::Millis::from_ms),
         }),
         w::ProvisioningResult::Failed(f) => core_t::ProvisioningResult::Failed(failure_in(f)),
     }
@@ -485,7 +492,7 @@ fn give_up_out(g: core_t::GiveUpReason) -> w::GiveUpReason {
 
 fn decision_out(d: core_t::Decision) -> w::Decision {
     match d {
-        core_t::Decision::RetryAfter(ms) => w::Decision::RetryAfter(ms),
+        core_t::Decision::RetryAfter(ms) => w::Decision::RetryAfter(ms.as_ms()),
         core_t::Decision::GiveUp(g) => w::Decision::GiveUp(give_up_out(g)),
     }
 }
@@ -498,7 +505,7 @@ fn decision_event_out(d: core_t::DecisionEvent) -> w::DecisionEvent {
             attempt: p.attempt,
         }),
         core_t::Action::Backoff(p) => w::Action::Backoff(w::BackoffPlan {
-            delay_ms: p.delay_ms,
+            delay_ms: p.delay_ms.as_ms(),
             attempt: p.attempt,
             curve: match p.curve {
                 core_t::Curve::Normal => w::Curve::Normal,
@@ -510,7 +517,7 @@ fn decision_event_out(d: core_t::DecisionEvent) -> w::DecisionEvent {
         }),
         core_t::Action::RenewCredential { routine } => w::Action::RenewCredential(routine),
         core_t::Action::Provision => w::Action::Provision,
-        core_t::Action::PollProvisioning(ms) => w::Action::PollProvisioning(ms),
+        core_t::Action::PollProvisioning(ms) => w::Action::PollProvisioning(ms.as_ms()),
         core_t::Action::GiveUp(g) => w::Action::GiveUp(give_up_out(g)),
     };
     w::DecisionEvent {

@@ -24,7 +24,7 @@ use crate::types::{ConfigError, Millis};
 
 /// The largest duration a configuration may give: about 31 years. Larger values
 /// are almost certainly unit mistakes.
-pub const MAX_MS: Millis = 1_000_000_000_000;
+pub const MAX_MS: Millis = Millis::from_ms(1_000_000_000_000);
 
 /// A validated connection configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,9 +69,9 @@ impl Default for ProvisioningConfig {
     fn default() -> Self {
         Self {
             reprovision_after: 10,
-            retry_after_min_ms: 2_000,
-            retry_after_max_ms: 300_000,
-            poll_default_ms: 2_000,
+            retry_after_min_ms: Millis::from_secs(2),
+            retry_after_max_ms: Millis::from_secs(300),
+            poll_default_ms: Millis::from_secs(2),
         }
     }
 }
@@ -194,21 +194,26 @@ fn non_empty(o: &mut Obj<'_>, field: &'static str) -> Result<Option<String>, Con
     }
 }
 
+/// An optional duration field, a plain integer of milliseconds in `[min, MAX_MS]`.
+fn millis_in(
+    o: &mut Obj<'_>,
+    field: &'static str,
+    min: u64,
+) -> Result<Option<Millis>, ConfigError> {
+    Ok(o.u64_in(field, min, MAX_MS.as_ms())?.map(Millis::from_ms))
+}
+
 fn parse_provisioning(mut p: Obj<'_>) -> Result<ProvisioningConfig, ConfigError> {
     let d = ProvisioningConfig::default();
     let cfg = ProvisioningConfig {
         reprovision_after: p
             .u32_in("reprovision-after", 1, u32::MAX)?
             .unwrap_or(d.reprovision_after),
-        retry_after_min_ms: p
-            .u64_in("retry-after-min-ms", 0, MAX_MS)?
+        retry_after_min_ms: millis_in(&mut p, "retry-after-min-ms", 0)?
             .unwrap_or(d.retry_after_min_ms),
-        retry_after_max_ms: p
-            .u64_in("retry-after-max-ms", 0, MAX_MS)?
+        retry_after_max_ms: millis_in(&mut p, "retry-after-max-ms", 0)?
             .unwrap_or(d.retry_after_max_ms),
-        poll_default_ms: p
-            .u64_in("poll-default-ms", 0, MAX_MS)?
-            .unwrap_or(d.poll_default_ms),
+        poll_default_ms: millis_in(&mut p, "poll-default-ms", 0)?.unwrap_or(d.poll_default_ms),
     };
     if cfg.retry_after_max_ms < cfg.retry_after_min_ms {
         return Err(p.error(
@@ -229,7 +234,7 @@ fn parse_credential(mut c: Obj<'_>) -> Result<CredentialConfig, ConfigError> {
             .and_then(|p| u8::try_from(p).ok())
             .unwrap_or(d.renew_at_percent),
         secret: c.str("secret")?.map(ToString::to_string),
-        lifetime_ms: c.u64_in("lifetime-ms", 1, MAX_MS)?,
+        lifetime_ms: millis_in(&mut c, "lifetime-ms", 1)?,
     };
     if cfg.lifetime_ms.is_some() && cfg.secret.is_none() {
         return Err(c.error(
@@ -267,7 +272,7 @@ fn parse_queue(mut q: Obj<'_>) -> Result<QueueConfig, ConfigError> {
     let cfg = QueueConfig {
         capacity,
         max_in_flight,
-        operation_timeout_ms: q.u64_in("operation-timeout-ms", 1, MAX_MS)?,
+        operation_timeout_ms: millis_in(&mut q, "operation-timeout-ms", 1)?,
         when_full,
         max_payload_bytes: q
             .u32_in("max-payload-bytes", 1, 16 * 1024 * 1024)?

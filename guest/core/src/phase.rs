@@ -152,9 +152,11 @@ fn exp2_int(e: u64) -> u64 {
 /// `u64` operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PhaseCurve {
-    initial: Millis,
+    // The curve's `initial` and `max` as bare milliseconds: everything below is
+    // fixed-point arithmetic on them.
+    initial: u64,
     permille: u32,
-    max: Millis,
+    max: u64,
     /// log2(m) in Q32 (0 for m = 1).
     l: u64,
     /// log2(initial * 2^16) in Q32: `i * m^x` in Q16 is `2^(li + x * l)`.
@@ -168,6 +170,7 @@ pub(crate) struct PhaseCurve {
 impl PhaseCurve {
     /// The constants of the curve `initial` x `permille / 1000` capped at `max`.
     pub(crate) fn new(initial: Millis, permille: u32, max: Millis) -> Self {
+        let (initial, max) = (initial.as_ms(), max.as_ms());
         let i = u128::from(initial.max(1));
         let w = u128::from(max.max(initial).max(1));
         let p = u128::from(permille.max(1000));
@@ -213,7 +216,7 @@ impl PhaseCurve {
 
     /// Whether these are the constants of that curve.
     pub(crate) fn is_for(&self, initial: Millis, permille: u32, max: Millis) -> bool {
-        (self.initial, self.permille, self.max) == (initial, permille, max)
+        (self.initial, self.permille, self.max) == (initial.as_ms(), permille, max.as_ms())
     }
 
     /// `i * m^x` in Q16 ms, for x (Q32) on the geometric part.
@@ -241,6 +244,11 @@ impl PhaseCurve {
     /// fraction of 2^32): `T(k - 1 + u) - T(k - 2 + u)`, with `T(-1 + u)` taken
     /// as 0, never more than `max`.
     pub(crate) fn delay(&self, k: u32, u: u32) -> Millis {
+        Millis::from_ms(self.delay_ms(k, u))
+    }
+
+    /// [`delay`](Self::delay) in bare milliseconds.
+    fn delay_ms(&self, k: u32, u: u32) -> u64 {
         let (i, w) = (self.initial, self.max.max(self.initial));
         let u = u64::from(u);
         // The straight line's part of a step ending at x_hi, W (x_hi - x0), in Q16.
@@ -283,16 +291,17 @@ impl PhaseCurve {
 }
 
 /// The delay before retry `k` of a device at phase `u` on the curve `initial` x
-/// `permille / 1000` capped at `max` (see [`PhaseCurve::delay`]).
+/// `permille / 1000` capped at `max` (see [`PhaseCurve::delay`]), all in bare
+/// milliseconds so the tests' expectations stay plain numbers.
 #[cfg(test)]
-pub(crate) fn delay(
-    initial_ms: Millis,
-    multiplier_permille: u32,
-    max_ms: Millis,
-    k: u32,
-    u: u32,
-) -> Millis {
-    PhaseCurve::new(initial_ms, multiplier_permille, max_ms).delay(k, u)
+pub(crate) fn delay(initial_ms: u64, multiplier_permille: u32, max_ms: u64, k: u32, u: u32) -> u64 {
+    PhaseCurve::new(
+        Millis::from_ms(initial_ms),
+        multiplier_permille,
+        Millis::from_ms(max_ms),
+    )
+    .delay(k, u)
+    .as_ms()
 }
 
 /// A schedule's phase state: the outage's phase, drawn at its first delay, and

@@ -11,7 +11,9 @@ use alloc::string::String;
 
 use crate::policy::PluginSpec;
 use crate::rng::Rng;
-use crate::types::{Classification, Decision, Millis, PLUGIN_DETAIL_MAX, PluginFaultReason};
+use crate::types::{
+    Classification, Decision, Instant, Millis, PLUGIN_DETAIL_MAX, PluginFaultReason,
+};
 
 /// A policy's answer as a plugin gives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,8 +52,9 @@ pub struct PluginInput<'a> {
     pub server_reference: bool,
     /// The next value of the plugin's own seeded generator.
     pub random: u64,
-    /// The engine's clock, in milliseconds.
-    pub now_ms: Millis,
+    /// The engine's clock. A reading, not a duration, though the WIT record
+    /// gives it as milliseconds.
+    pub now_ms: Instant,
     /// The largest delay accepted.
     pub max_delay_ms: Millis,
     /// The fallback's decision.

@@ -12,6 +12,8 @@
 use rand::{Rng as _, SeedableRng as _};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use crate::types::Millis;
+
 /// A deterministic pseudo-random generator (xoshiro256++), for jitter only.
 ///
 /// Not suitable for anything secret: it exists so that retries of many devices
@@ -53,6 +55,18 @@ impl Rng {
         // hi >= lo, so neither operation can wrap; saturating only to satisfy the
         // arithmetic lint without a second proof.
         lo.saturating_add(self.below_inclusive(hi.saturating_sub(lo)))
+    }
+
+    /// A uniform duration in `[0, d]`: [`below_inclusive`](Self::below_inclusive)
+    /// on the milliseconds, so the draws are the same.
+    pub fn millis_up_to(&mut self, d: Millis) -> Millis {
+        Millis::from_ms(self.below_inclusive(d.as_ms()))
+    }
+
+    /// A uniform duration between `lo` and `hi`, both included, in either order:
+    /// [`between`](Self::between) on the milliseconds, so the draws are the same.
+    pub fn millis_between(&mut self, lo: Millis, hi: Millis) -> Millis {
+        Millis::from_ms(self.between(lo.as_ms(), hi.as_ms()))
     }
 
     /// A uniform value in `[0, range)` for `range >= 1`.

@@ -7,12 +7,128 @@
 use alloc::string::String;
 use core::fmt;
 
-/// Milliseconds.
-pub type Millis = u64;
+/// Nanoseconds in a millisecond: the WIT `instant` counts nanoseconds, the core
+/// milliseconds.
+const NS_PER_MS: u64 = 1_000_000;
 
-/// A monotonic clock reading in milliseconds (the WIT `instant` is nanoseconds;
-/// the boundary converts).
-pub type Instant = u64;
+/// A duration in whole milliseconds.
+///
+/// A newtype rather than a bare `u64` so that a duration cannot be passed where
+/// a clock reading ([`Instant`]) is expected, nor the other way round. Every
+/// operation saturates: a delay is never allowed to wrap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Millis(u64);
+
+impl Millis {
+    /// No time at all.
+    pub const ZERO: Self = Self(0);
+
+    /// The longest duration representable.
+    pub const MAX: Self = Self(u64::MAX);
+
+    /// `ms` milliseconds.
+    pub const fn from_ms(ms: u64) -> Self {
+        Self(ms)
+    }
+
+    /// `secs` seconds, saturating.
+    pub const fn from_secs(secs: u64) -> Self {
+        Self(secs.saturating_mul(1_000))
+    }
+
+    /// The number of milliseconds.
+    pub const fn as_ms(self) -> u64 {
+        self.0
+    }
+
+    /// `self + other`, saturating.
+    #[must_use]
+    pub const fn saturating_add(self, other: Self) -> Self {
+        Self(self.0.saturating_add(other.0))
+    }
+
+    /// `self - other`, or zero if `other` is longer.
+    #[must_use]
+    pub const fn saturating_sub(self, other: Self) -> Self {
+        Self(self.0.saturating_sub(other.0))
+    }
+
+    /// `self` scaled by `factor`, saturating.
+    #[must_use]
+    pub const fn saturating_mul(self, factor: u64) -> Self {
+        Self(self.0.saturating_mul(factor))
+    }
+
+    /// `self / divisor`, rounded down; `None` when `divisor` is zero.
+    #[must_use]
+    pub const fn checked_div(self, divisor: u64) -> Option<Self> {
+        match self.0.checked_div(divisor) {
+            Some(q) => Some(Self(q)),
+            None => None,
+        }
+    }
+}
+
+/// The bare number of milliseconds, as a `u64` prints (documentation and error
+/// messages add the unit themselves).
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// A monotonic clock reading: milliseconds since the clock's (arbitrary) origin.
+///
+/// The WIT `instant` is nanoseconds; [`from_nanos`](Self::from_nanos) and
+/// [`as_nanos`](Self::as_nanos) are the only way across that boundary, so the
+/// two units cannot be confused. Two instants give a [`Millis`] apart, and an
+/// instant plus a [`Millis`] is an instant; there is no other arithmetic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(u64);
+
+impl Instant {
+    /// The clock's origin.
+    pub const ZERO: Self = Self(0);
+
+    /// The reading `ms` milliseconds after the origin.
+    pub const fn from_ms(ms: u64) -> Self {
+        Self(ms)
+    }
+
+    /// Milliseconds since the origin.
+    pub const fn as_ms(self) -> u64 {
+        self.0
+    }
+
+    /// A WIT `instant` (nanoseconds), rounded down to the millisecond.
+    pub const fn from_nanos(ns: u64) -> Self {
+        Self(ns / NS_PER_MS)
+    }
+
+    /// As a WIT `instant` (nanoseconds), saturating.
+    pub const fn as_nanos(self) -> u64 {
+        self.0.saturating_mul(NS_PER_MS)
+    }
+
+    /// `d` after `self`, saturating.
+    #[must_use]
+    pub const fn saturating_add(self, d: Millis) -> Self {
+        Self(self.0.saturating_add(d.0))
+    }
+
+    /// The time from `earlier` to `self`, or zero if `earlier` is later.
+    #[must_use]
+    pub const fn saturating_since(self, earlier: Self) -> Millis {
+        Millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// The bare number of milliseconds since the origin.
+impl fmt::Display for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
 
 /// A failure below the protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -422,3 +538,34 @@ pub struct PluginFault {
 
 /// The longest `detail` a plugin fault carries, in bytes.
 pub const PLUGIN_DETAIL_MAX: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_boundary_converts_nanoseconds_and_saturates() {
+        assert_eq!(Instant::from_nanos(1_999_999), Instant::from_ms(1));
+        assert_eq!(Instant::from_ms(7).as_nanos(), 7_000_000);
+        assert_eq!(Instant::from_nanos(u64::MAX).as_ms(), u64::MAX / 1_000_000);
+        assert_eq!(Instant::from_ms(u64::MAX).as_nanos(), u64::MAX);
+    }
+
+    #[test]
+    fn instant_and_millis_arithmetic_saturates() {
+        let t = Instant::from_ms(10);
+        assert_eq!(t.saturating_add(Millis::from_ms(5)), Instant::from_ms(15));
+        assert_eq!(
+            Instant::from_ms(u64::MAX).saturating_add(Millis::from_ms(1)),
+            Instant::from_ms(u64::MAX)
+        );
+        assert_eq!(Instant::from_ms(15).saturating_since(t), Millis::from_ms(5));
+        assert_eq!(t.saturating_since(Instant::from_ms(15)), Millis::ZERO);
+        assert_eq!(Millis::from_secs(2), Millis::from_ms(2_000));
+        assert_eq!(Millis::from_secs(u64::MAX), Millis::MAX);
+        assert_eq!(Millis::MAX.saturating_mul(2), Millis::MAX);
+        assert_eq!(Millis::from_ms(7).checked_div(2), Some(Millis::from_ms(3)));
+        assert_eq!(Millis::from_ms(7).checked_div(0), None);
+        assert_eq!(alloc::format!("{}", Millis::from_ms(1500)), "1500");
+    }
+}

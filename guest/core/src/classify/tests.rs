@@ -8,7 +8,7 @@
 )]
 
 use super::*;
-use crate::types::HttpFailure;
+use crate::types::{HttpFailure, Millis};
 use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::ToString;
@@ -512,7 +512,7 @@ fn hints_do_not_change_the_verdict() {
     for (failure, ..) in cases() {
         let hinted = failure
             .clone()
-            .with_retry_after(30_000)
+            .with_retry_after(Millis::from_secs(30))
             .with_server_reference("hub-b.example:8883");
         assert_eq!(classify(&hinted), classify(&failure));
     }
@@ -659,7 +659,7 @@ fn arb_failure() -> impl Strategy<Value = Failure> {
     (kind, any::<Option<u64>>(), any::<Option<String>>()).prop_map(
         |(kind, retry_after_ms, server_reference)| Failure {
             kind,
-            retry_after_ms,
+            retry_after_ms: retry_after_ms.map(Millis::from_ms),
             server_reference,
         },
     )

@@ -102,9 +102,13 @@ impl Connection {
                 let (link, since) = (*link, *since);
                 if let Some(held) = &mut self.credential {
                     let half_way = held.expires_at.map_or(now, |e| {
-                        now.saturating_add(e.saturating_sub(now).checked_div(2).unwrap_or(0))
+                        now.saturating_add(
+                            e.saturating_since(now)
+                                .checked_div(2)
+                                .unwrap_or(Millis::ZERO),
+                        )
                     });
-                    held.renew_at = Some(half_way.max(deadline(now, 1_000)));
+                    held.renew_at = Some(half_way.max(deadline(now, Millis::from_secs(1))));
                 }
                 self.state = State::Connected {
                     link,
@@ -177,8 +181,11 @@ impl Connection {
         HeldCredential {
             secret,
             renew_at: lifetime.map(|l| {
-                let share = u128::from(l).saturating_mul(u128::from(percent)) / 100;
-                deadline(now, u64::try_from(share).unwrap_or(u64::MAX))
+                let share = u128::from(l.as_ms()).saturating_mul(u128::from(percent)) / 100;
+                deadline(
+                    now,
+                    Millis::from_ms(u64::try_from(share).unwrap_or(u64::MAX)),
+                )
             }),
             expires_at: lifetime.map(|l| deadline(now, l)),
         }

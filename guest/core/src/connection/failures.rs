@@ -68,7 +68,7 @@ impl Retry {
             cause,
             curve,
             hint,
-            attempt_took: 0,
+            attempt_took: Millis::ZERO,
             next,
             context: FailureContext::default(),
         }
@@ -156,7 +156,7 @@ impl Connection {
                     cause: c,
                     curve,
                     hint: failure.retry_after_ms,
-                    attempt_took: attempt_took.unwrap_or(0),
+                    attempt_took: attempt_took.unwrap_or(Millis::ZERO),
                     next,
                     context,
                 };
@@ -175,7 +175,7 @@ impl Connection {
             ..
         } = retry;
         let c = &retry.cause;
-        let elapsed = now.saturating_sub(self.outage_start.unwrap_or(now));
+        let elapsed = now.saturating_since(self.outage_start.unwrap_or(now));
         let (fallback, source) = self.schedule.next(curve, hint, elapsed, attempt_took);
         let (decision, used) = self.consult_plugin(now, &retry, elapsed, (fallback, source), out);
         match decision {

@@ -195,7 +195,7 @@ impl Connection {
             queue: VecDeque::new(),
             in_flight: VecDeque::new(),
             status: StatusChange {
-                at: 0,
+                at: Instant::ZERO,
                 status: Status::Disconnected,
                 reason: Reason::ClientClose,
             },
@@ -287,7 +287,7 @@ impl Connection {
         };
         // The failed link is gone; handle_failure picks the next state.
         self.state = State::Idle;
-        let took = now.saturating_sub(started_at);
+        let took = now.saturating_since(started_at);
         self.handle_failure(now, failure, Lost::Attempt { took }, out);
         self.finish(now, out);
         Ok(())
@@ -314,7 +314,7 @@ impl Connection {
         };
         self.link_lost(now, since);
         self.state = State::Idle;
-        let held = now.saturating_sub(since);
+        let held = now.saturating_since(since);
         self.handle_failure(now, failure, Lost::Link { held }, out);
         self.finish(now, out);
         Ok(())
@@ -516,7 +516,7 @@ impl Connection {
     /// starts over only if it held for `reset-after-ms`, and its unacknowledged
     /// messages go back to the queue.
     fn link_lost(&mut self, now: Instant, since: Instant) {
-        self.schedule.dropped(now.saturating_sub(since));
+        self.schedule.dropped(now.saturating_since(since));
         if self.schedule.attempts() == 0 {
             // The link held long enough: the next failure starts a new outage.
             self.outage_start = None;
@@ -589,7 +589,7 @@ impl Connection {
 }
 
 /// The last millisecond a WIT `instant` (nanoseconds in a `u64`) can express.
-pub const LAST_INSTANT: Instant = u64::MAX / 1_000_000;
+pub const LAST_INSTANT: Instant = Instant::from_nanos(u64::MAX);
 
 /// `delay` after `now`, clamped to [`LAST_INSTANT`]: a deadline past it could not
 /// be announced with `wake-at` (the nanoseconds would saturate early) and would

@@ -19,6 +19,16 @@ fn conn(extra: &str) -> Connection {
     Connection::new(config::parse(&doc).unwrap(), 1)
 }
 
+/// The reading `t` ms after the clock's origin.
+fn at(t: u64) -> Instant {
+    Instant::from_ms(t)
+}
+
+/// `n` milliseconds.
+fn ms(n: u64) -> Millis {
+    Millis::from_ms(n)
+}
+
 fn statuses(out: &[Command]) -> Vec<(Status, Reason)> {
     out.iter()
         .filter_map(|c| match c {
@@ -43,7 +53,7 @@ fn backoffs(out: &[Command]) -> Vec<u64> {
             Command::Decided(DecisionEvent {
                 action: Action::Backoff(p),
                 ..
-            }) => Some(p.delay_ms),
+            }) => Some(p.delay_ms.as_ms()),
             _ => None,
         })
         .collect()
@@ -57,24 +67,27 @@ fn refused() -> Failure {
 fn hub_only_retry_waits_exactly_the_delay() {
     let mut c = conn("");
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
+    c.start(at(0), &mut out).unwrap();
     assert_eq!(opens(&out), [1]);
     out.clear();
-    c.on_failed(10, 1, &refused(), &mut out).unwrap();
+    c.on_failed(at(10), 1, &refused(), &mut out).unwrap();
     assert_eq!(
         statuses(&out),
         [(Status::DisconnectedRetrying, Reason::CommunicationError)]
     );
     assert_eq!(backoffs(&out), [1000]);
-    assert!(out.contains(&Command::WakeAt(1010)));
+    assert!(out.contains(&Command::WakeAt(at(1010))));
     out.clear();
-    c.on_wake(1009, &mut out);
+    c.on_wake(at(1009), &mut out);
     assert!(out.is_empty(), "nothing at deadline - 1: {out:?}");
-    c.on_wake(1010, &mut out);
+    c.on_wake(at(1010), &mut out);
     assert_eq!(opens(&out), [2]);
     out.clear();
-    assert_eq!(c.on_opened(1020, 1, &mut out), Err(InputError::StaleLink));
-    c.on_opened(1020, 2, &mut out).unwrap();
+    assert_eq!(
+        c.on_opened(at(1020), 1, &mut out),
+        Err(InputError::StaleLink)
+    );
+    c.on_opened(at(1020), 2, &mut out).unwrap();
     assert_eq!(statuses(&out), [(Status::Connected, Reason::ConnectionOk)]);
 }
 
@@ -82,11 +95,11 @@ fn hub_only_retry_waits_exactly_the_delay() {
 fn fatal_stops_once_and_fails_messages() {
     let mut c = conn("");
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
-    let id = c.publish(0, "t", b"x", &mut out).unwrap();
+    c.start(at(0), &mut out).unwrap();
+    let id = c.publish(at(0), "t", b"x", &mut out).unwrap();
     out.clear();
     let bad = Failure::protocol(ProtocolError::MqttConnack(1));
-    c.on_failed(5, 1, &bad, &mut out).unwrap();
+    c.on_failed(at(5), 1, &bad, &mut out).unwrap();
     assert_eq!(
         statuses(&out),
         [(Status::Disconnected, Reason::ProtocolError)]
@@ -96,11 +109,14 @@ fn fatal_stops_once_and_fails_messages() {
         outcome: Outcome::Failed(MessageFailure::Unrecoverable)
     }));
     out.clear();
-    c.on_wake(100_000, &mut out);
+    c.on_wake(at(100_000), &mut out);
     assert!(out.is_empty());
-    assert_eq!(c.on_failed(6, 1, &bad, &mut out), Err(InputError::Stopped));
     assert_eq!(
-        c.publish(7, "t", b"x", &mut out),
+        c.on_failed(at(6), 1, &bad, &mut out),
+        Err(InputError::Stopped)
+    );
+    assert_eq!(
+        c.publish(at(7), "t", b"x", &mut out),
         Err(PublishError::Stopped)
     );
     assert_eq!(c.pending_messages(), 0);
@@ -110,12 +126,12 @@ fn fatal_stops_once_and_fails_messages() {
 fn max_attempts_reports_retry_expired_once() {
     let mut c = conn(r#", "policy": {"kind": "fixed", "interval-ms": 100, "max-attempts": 2}"#);
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
-    let mut t = 0;
+    c.start(at(0), &mut out).unwrap();
+    let mut t = at(0);
     for link in 1..=3 {
-        t += 1;
+        t = t.saturating_add(ms(1));
         c.on_failed(t, link, &refused(), &mut out).unwrap();
-        t += 100;
+        t = t.saturating_add(ms(100));
         c.on_wake(t, &mut out);
     }
     let st = statuses(&out);
@@ -133,8 +149,8 @@ fn max_attempts_reports_retry_expired_once() {
 fn ten_failed_reconnects_reprovision_and_the_new_hub_is_used() {
     let mut c = conn(r#", "provisioning": {}"#);
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
-    let mut t = 0;
+    c.start(at(0), &mut out).unwrap();
+    let mut t = at(0);
     for link in 1..=10 {
         assert_eq!(c.on_failed(t, link, &refused(), &mut out), Ok(()));
         t = c.next_wake().unwrap();
@@ -159,12 +175,12 @@ fn ten_failed_reconnects_reprovision_and_the_new_hub_is_used() {
 fn unauthorized_reprovisions_but_quota_does_not() {
     let mut c = conn(r#", "provisioning": {}"#);
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
+    c.start(at(0), &mut out).unwrap();
     let quota = Failure::protocol(ProtocolError::Http(HttpFailure {
         status: 403,
         hub_code: Some(403_002),
     }));
-    c.on_failed(1, 1, &quota, &mut out).unwrap();
+    c.on_failed(at(1), 1, &quota, &mut out).unwrap();
     assert_eq!(
         statuses(&out).last(),
         Some(&(Status::DisconnectedRetrying, Reason::QuotaExceeded))
@@ -177,7 +193,8 @@ fn unauthorized_reprovisions_but_quota_does_not() {
         status: 403,
         hub_code: None,
     }));
-    c.on_failed(t + 1, 2, &forbidden, &mut out).unwrap();
+    c.on_failed(t.saturating_add(ms(1)), 2, &forbidden, &mut out)
+        .unwrap();
     let t = c.next_wake().unwrap();
     out.clear();
     c.on_wake(t, &mut out);
@@ -191,18 +208,18 @@ fn provisioning_pending_is_polled_after_the_clamped_retry_after() {
         3,
     );
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
+    c.start(at(0), &mut out).unwrap();
     assert!(out.contains(&Command::Register));
     out.clear();
     let p = ProvisioningResult::Pending(Pending {
         operation_id: "op".into(),
-        retry_after_ms: Some(1),
+        retry_after_ms: Some(ms(1)),
     });
-    c.on_provisioned(10, &p, &mut out).unwrap();
-    assert_eq!(c.next_wake(), Some(2010), "clamped up to 2 s");
-    c.on_wake(2009, &mut out);
+    c.on_provisioned(at(10), &p, &mut out).unwrap();
+    assert_eq!(c.next_wake(), Some(at(2010)), "clamped up to 2 s");
+    c.on_wake(at(2009), &mut out);
     assert!(!out.iter().any(|c| matches!(c, Command::Poll { .. })));
-    c.on_wake(2010, &mut out);
+    c.on_wake(at(2010), &mut out);
     assert!(out.contains(&Command::Poll {
         operation_id: "op".into()
     }));
@@ -212,26 +229,26 @@ fn provisioning_pending_is_polled_after_the_clamped_retry_after() {
 fn routine_renewal_at_80_percent_is_not_a_fault() {
     let mut c = conn(r#", "credential": {"renewable": true}"#);
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
+    c.start(at(0), &mut out).unwrap();
     assert_eq!(out.last(), Some(&Command::Renew));
     let cred = Credential {
         secret: "s1".into(),
-        lifetime_ms: Some(10_000),
+        lifetime_ms: Some(ms(10_000)),
     };
-    c.on_credential(0, Ok(&cred), &mut out).unwrap();
-    c.on_opened(5, 1, &mut out).unwrap();
-    assert_eq!(c.next_wake(), Some(8000));
+    c.on_credential(at(0), Ok(&cred), &mut out).unwrap();
+    c.on_opened(at(5), 1, &mut out).unwrap();
+    assert_eq!(c.next_wake(), Some(at(8000)));
     out.clear();
-    c.on_wake(7999, &mut out);
+    c.on_wake(at(7999), &mut out);
     assert!(out.is_empty());
-    c.on_wake(8000, &mut out);
+    c.on_wake(at(8000), &mut out);
     assert_eq!(out.last(), Some(&Command::Renew));
     out.clear();
     let cred2 = Credential {
         secret: "s2".into(),
-        lifetime_ms: Some(10_000),
+        lifetime_ms: Some(ms(10_000)),
     };
-    c.on_credential(8001, Ok(&cred2), &mut out).unwrap();
+    c.on_credential(at(8001), Ok(&cred2), &mut out).unwrap();
     assert_eq!(
         statuses(&out),
         [(Status::DisconnectedRetrying, Reason::CredentialRenewal)]
@@ -248,17 +265,17 @@ fn routine_renewal_at_80_percent_is_not_a_fault() {
 fn refused_fresh_credential_escalates() {
     let mut c = conn(r#", "credential": {"renewable": true, "secret": "old"}"#);
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
+    c.start(at(0), &mut out).unwrap();
     let denied = Failure::protocol(ProtocolError::MqttReason(0x87));
-    c.on_failed(1, 1, &denied, &mut out).unwrap();
+    c.on_failed(at(1), 1, &denied, &mut out).unwrap();
     assert_eq!(out.last(), Some(&Command::Renew));
     let cred = Credential {
         secret: "new".into(),
         lifetime_ms: None,
     };
-    c.on_credential(2, Ok(&cred), &mut out).unwrap();
+    c.on_credential(at(2), Ok(&cred), &mut out).unwrap();
     out.clear();
-    c.on_failed(3, 2, &denied, &mut out).unwrap();
+    c.on_failed(at(3), 2, &denied, &mut out).unwrap();
     assert_eq!(
         statuses(&out),
         [(Status::Disconnected, Reason::BadCredential)]
@@ -270,23 +287,23 @@ fn every_accepted_message_gets_exactly_one_outcome() {
     let mut c =
         conn(r#", "queue": {"capacity": 3, "max-in-flight": 2, "operation-timeout-ms": 5000}"#);
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
-    c.on_opened(1, 1, &mut out).unwrap();
+    c.start(at(0), &mut out).unwrap();
+    c.on_opened(at(1), 1, &mut out).unwrap();
     let ids: Vec<u64> = (0..4)
-        .map(|_| c.publish(2, "t", b"p", &mut out).unwrap())
+        .map(|_| c.publish(at(2), "t", b"p", &mut out).unwrap())
         .collect();
     // Two in flight, one queued; the fourth pushed out the oldest queued one.
     assert!(out.contains(&Command::Outcome {
         message: ids[2],
         outcome: Outcome::Failed(MessageFailure::QueueFull)
     }));
-    c.on_acked(3, ids[0], &mut out).unwrap();
+    c.on_acked(at(3), ids[0], &mut out).unwrap();
     assert_eq!(
-        c.on_acked(3, ids[0], &mut out),
+        c.on_acked(at(3), ids[0], &mut out),
         Err(InputError::UnknownMessage)
     );
-    c.on_closed(4, 1, &refused(), &mut out).unwrap();
-    c.on_wake(5002, &mut out);
+    c.on_closed(at(4), 1, &refused(), &mut out).unwrap();
+    c.on_wake(at(5002), &mut out);
     let mut seen: Vec<(u64, Outcome)> = out
         .iter()
         .filter_map(|c| match c {
@@ -311,11 +328,11 @@ fn every_accepted_message_gets_exactly_one_outcome() {
 fn no_retry_fails_in_flight_messages_with_no_retry() {
     let mut c = conn(r#", "policy": {"kind": "no-retry"}"#);
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
-    c.on_opened(1, 1, &mut out).unwrap();
-    let id = c.publish(2, "t", b"p", &mut out).unwrap();
+    c.start(at(0), &mut out).unwrap();
+    c.on_opened(at(1), 1, &mut out).unwrap();
+    let id = c.publish(at(2), "t", b"p", &mut out).unwrap();
     out.clear();
-    c.on_closed(3, 1, &Failure::network(NetworkError::Reset), &mut out)
+    c.on_closed(at(3), 1, &Failure::network(NetworkError::Reset), &mut out)
         .unwrap();
     assert!(out.contains(&Command::Outcome {
         message: id,
@@ -331,9 +348,9 @@ fn no_retry_fails_in_flight_messages_with_no_retry() {
 fn server_reference_moves_the_hub() {
     let mut c = conn("");
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
+    c.start(at(0), &mut out).unwrap();
     let moved = Failure::protocol(ProtocolError::MqttReason(0x9D)).with_server_reference("hub-z");
-    c.on_failed(1, 1, &moved, &mut out).unwrap();
+    c.on_failed(at(1), 1, &moved, &mut out).unwrap();
     let t = c.next_wake().unwrap();
     out.clear();
     c.on_wake(t, &mut out);
@@ -347,10 +364,10 @@ fn server_reference_moves_the_hub() {
 fn stop_fails_queued_messages_with_client_close() {
     let mut c = conn("");
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
-    let id = c.publish(0, "t", b"p", &mut out).unwrap();
+    c.start(at(0), &mut out).unwrap();
+    let id = c.publish(at(0), "t", b"p", &mut out).unwrap();
     out.clear();
-    c.stop(1, &mut out);
+    c.stop(at(1), &mut out);
     assert_eq!(
         out,
         [
@@ -360,7 +377,7 @@ fn stop_fails_queued_messages_with_client_close() {
                 outcome: Outcome::Failed(MessageFailure::ClientClose)
             },
             Command::Status(StatusChange {
-                at: 1,
+                at: at(1),
                 status: Status::Disabled,
                 reason: Reason::ClientClose
             }),
@@ -387,7 +404,7 @@ impl PluginHost for Scripted {
             .push((input.attempt, input.fallback, input.params.into()));
         self.answers
             .pop_front()
-            .unwrap_or(PluginAnswer::Decided(PluginDecision::RetryAfter(7)))
+            .unwrap_or(PluginAnswer::Decided(PluginDecision::RetryAfter(ms(7))))
     }
 }
 
@@ -417,11 +434,11 @@ fn faults(out: &[Command]) -> Vec<PluginFault> {
 /// Start, then fail `n` opens in a row, 1 s apart; everything that came out.
 fn fail_opens(c: &mut Connection, n: u64) -> Vec<Command> {
     let mut out = Vec::new();
-    c.start(0, &mut out).unwrap();
-    let mut now = 0;
+    c.start(at(0), &mut out).unwrap();
+    let mut now = at(0);
     for link in 1..=n {
         c.on_failed(now, link, &refused(), &mut out).unwrap();
-        now = now.saturating_add(1_000);
+        now = now.saturating_add(ms(1_000));
         c.on_wake(now, &mut out);
     }
     out
@@ -430,15 +447,15 @@ fn fail_opens(c: &mut Connection, n: u64) -> Vec<Command> {
 #[test]
 fn a_valid_plugin_answer_is_used_and_an_invalid_one_falls_back() {
     let (mut c, asked) = plugin_conn(alloc::vec![
-        PluginAnswer::Decided(PluginDecision::RetryAfter(500)),
-        PluginAnswer::Decided(PluginDecision::RetryAfter(u64::MAX)),
+        PluginAnswer::Decided(PluginDecision::RetryAfter(ms(500))),
+        PluginAnswer::Decided(PluginDecision::RetryAfter(ms(u64::MAX))),
     ]);
     let out = fail_opens(&mut c, 2);
     assert_eq!(backoffs(&out), [500, 1_000]);
     let f = faults(&out);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].reason, PluginFaultReason::InvalidAnswer);
-    assert_eq!(f[0].used, Decision::RetryAfter(1_000));
+    assert_eq!(f[0].used, Decision::RetryAfter(ms(1_000)));
     assert!(
         f[0].detail.contains("over max-delay-ms 60000"),
         "{}",
@@ -447,7 +464,11 @@ fn a_valid_plugin_answer_is_used_and_an_invalid_one_falls_back() {
     let asked = asked.borrow();
     assert_eq!(
         asked[0],
-        (1, PluginDecision::RetryAfter(1_000), r#"{"a":1}"#.into())
+        (
+            1,
+            PluginDecision::RetryAfter(ms(1_000)),
+            r#"{"a":1}"#.into()
+        )
     );
 }
 
@@ -487,7 +508,7 @@ fn a_plugin_that_gives_up_stops_the_connection() {
     let (mut c, _) = plugin_conn(alloc::vec![PluginAnswer::Decided(PluginDecision::GiveUp)]);
     let out = fail_opens(&mut c, 1);
     assert!(out.contains(&Command::Decided(DecisionEvent {
-        at: 0,
+        at: at(0),
         cause: Some(classify(&refused())),
         action: Action::GiveUp(GiveUpReason::Plugin),
     })));

@@ -11,14 +11,14 @@ use super::presets::{self, NodeCurve};
 // The plain kinds' defaults; the parser and the documentation table read them.
 const DEFAULT_MULTIPLIER_PERMILLE: u32 = 3_000;
 pub(super) const DEFAULT_JITTER_PERCENT: u8 = 20;
-pub(super) const FIXED_INTERVAL_MS: Millis = 10_000;
-pub(super) const LINEAR_INITIAL_MS: Millis = 1_000;
-pub(super) const LINEAR_STEP_MS: Millis = 1_000;
-pub(super) const LINEAR_MAX_MS: Millis = 60_000;
-pub(super) const RANDOM_MIN_MS: Millis = 0;
-pub(super) const RANDOM_MAX_MS: Millis = 10_000;
-pub(super) const DECORRELATED_BASE_MS: Millis = 1_000;
-pub(super) const DECORRELATED_MAX_MS: Millis = 60_000;
+pub(super) const FIXED_INTERVAL_MS: Millis = Millis::from_ms(10_000);
+pub(super) const LINEAR_INITIAL_MS: Millis = Millis::from_ms(1_000);
+pub(super) const LINEAR_STEP_MS: Millis = Millis::from_ms(1_000);
+pub(super) const LINEAR_MAX_MS: Millis = Millis::from_ms(60_000);
+pub(super) const RANDOM_MIN_MS: Millis = Millis::from_ms(0);
+pub(super) const RANDOM_MAX_MS: Millis = Millis::from_ms(10_000);
+pub(super) const DECORRELATED_BASE_MS: Millis = Millis::from_ms(1_000);
+pub(super) const DECORRELATED_MAX_MS: Millis = Millis::from_ms(60_000);
 
 /// How an exponential delay is spread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,9 +70,9 @@ impl Exponential {
     /// with no bursts, and every device tries within 55 s of a hub's return.
     /// `tether simulate` (examples/scenarios/) shows why against other choices.
     pub const DEFAULT: Self = Self {
-        initial_ms: 1_000,
+        initial_ms: Millis::from_secs(1),
         multiplier_permille: DEFAULT_MULTIPLIER_PERMILLE,
-        max_ms: 55_000,
+        max_ms: Millis::from_secs(55),
         jitter: Jitter::Phase,
         first_immediate: false,
     };
@@ -82,9 +82,9 @@ impl Exponential {
     /// a long outage both curves are flat, so a hub's refusals never push a device
     /// further out than its normal period.
     pub const THROTTLED_DEFAULT: Self = Self {
-        initial_ms: 5_000,
+        initial_ms: Millis::from_secs(5),
         multiplier_permille: DEFAULT_MULTIPLIER_PERMILLE,
-        max_ms: 55_000,
+        max_ms: Millis::from_secs(55),
         jitter: Jitter::Phase,
         first_immediate: false,
     };
@@ -99,7 +99,7 @@ impl Exponential {
         if self.jitter == Jitter::Phase {
             let k = if self.first_immediate {
                 if k <= 1 {
-                    return 0;
+                    return Millis::ZERO;
                 }
                 k.saturating_sub(1)
             } else {
@@ -116,7 +116,7 @@ impl Exponential {
         }
         let n = if self.first_immediate {
             if k <= 1 {
-                return 0;
+                return Millis::ZERO;
             }
             k.saturating_sub(2)
         } else {
@@ -124,18 +124,18 @@ impl Exponential {
         };
         let d = self.base(n);
         match self.jitter {
-            Jitter::Full => rng.below_inclusive(d),
+            Jitter::Full => rng.millis_up_to(d),
             Jitter::Equal => {
-                let half = d.checked_div(2).unwrap_or(0);
-                half.saturating_add(rng.below_inclusive(d.saturating_sub(half)))
+                let half = d.checked_div(2).unwrap_or(Millis::ZERO);
+                half.saturating_add(rng.millis_up_to(d.saturating_sub(half)))
             }
             Jitter::None => d,
             Jitter::Symmetric { percent } => {
                 let spread = percent_of(d, u64::from(percent));
-                rng.between(d.saturating_sub(spread), d.saturating_add(spread))
+                rng.millis_between(d.saturating_sub(spread), d.saturating_add(spread))
             }
             Jitter::Upward { percent } => {
-                d.saturating_add(rng.below_inclusive(percent_of(d, u64::from(percent))))
+                d.saturating_add(rng.millis_up_to(percent_of(d, u64::from(percent))))
             }
             // Handled above.
             Jitter::Phase => d,
@@ -246,11 +246,11 @@ impl Formula {
             } => initial_ms
                 .saturating_add(step_ms.saturating_mul(u64::from(n)))
                 .min(max_ms),
-            Formula::Immediate => 0,
-            Formula::Random { min_ms, max_ms } => rng.between(min_ms, max_ms),
+            Formula::Immediate => Millis::ZERO,
+            Formula::Random { min_ms, max_ms } => rng.millis_between(min_ms, max_ms),
             Formula::DecorrelatedJitter { base_ms, max_ms } => {
                 let upper = prev.unwrap_or(base_ms).saturating_mul(3);
-                let d = rng.between(base_ms, upper).min(max_ms);
+                let d = rng.millis_between(base_ms, upper).min(max_ms);
                 *prev = Some(d);
                 d
             }

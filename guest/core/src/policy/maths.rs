@@ -10,7 +10,9 @@ pub(super) fn pow2(e: u32) -> u64 {
 
 /// `d * percent / 100`, saturating.
 pub(super) fn percent_of(d: Millis, percent: u64) -> Millis {
-    d.saturating_mul(percent).checked_div(100).unwrap_or(0)
+    d.saturating_mul(percent)
+        .checked_div(100)
+        .unwrap_or(Millis::ZERO)
 }
 
 /// Fraction bits of the fixed-point factor.
@@ -57,10 +59,10 @@ pub(super) fn exponential_base(initial: Millis, permille: u32, max: Millis, n: u
             square = fixed_mul(square, square);
         }
     }
-    let d = u128::from(initial)
+    let d = u128::from(initial.as_ms())
         .saturating_mul(factor)
         .saturating_add(FIXED_HALF)
         .checked_shr(FRAC_BITS)
         .unwrap_or(u128::MAX);
-    u64::try_from(d).unwrap_or(u64::MAX).min(max)
+    Millis::from_ms(u64::try_from(d).unwrap_or(u64::MAX)).min(max)
 }

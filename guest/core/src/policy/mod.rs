@@ -40,15 +40,15 @@ use presets::{AWS_CRT_MAX_MS, AZURE_DOTNET_MIN_INTERVAL_MS, GRPC_MAX_DELAY_MS};
 
 /// The largest duration any field accepts: 10^12 ms, about 31.7 years. Keeping
 /// every configured value this small leaves the saturating arithmetic plenty of room.
-pub const MAX_MS: Millis = 1_000_000_000_000;
+pub const MAX_MS: Millis = Millis::from_ms(1_000_000_000_000);
 
 // The limits' defaults for the plain kinds; `Limits::default_for` lists the
 // presets that differ.
-const DEFAULT_MAX_DELAY_MS: Millis = 3_600_000;
-const DEFAULT_MIN_INTERVAL_MS: Millis = 0;
-const DEFAULT_RESET_AFTER_MS: Millis = 30_000;
-const DEFAULT_RETRY_AFTER_MIN_MS: Millis = 1_000;
-const DEFAULT_RETRY_AFTER_MAX_MS: Millis = 600_000;
+const DEFAULT_MAX_DELAY_MS: Millis = Millis::from_ms(3_600_000);
+const DEFAULT_MIN_INTERVAL_MS: Millis = Millis::from_ms(0);
+const DEFAULT_RESET_AFTER_MS: Millis = Millis::from_ms(30_000);
+const DEFAULT_RETRY_AFTER_MIN_MS: Millis = Millis::from_ms(1_000);
+const DEFAULT_RETRY_AFTER_MAX_MS: Millis = Millis::from_ms(600_000);
 
 /// What a policy does after a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -306,18 +306,18 @@ fn read_throttled(v: &Value, path: &str) -> Result<Formula, ConfigError> {
 /// An optional duration, at most [`MAX_MS`].
 fn ms(o: &mut Obj, field: &'static str) -> Result<Option<Millis>, ConfigError> {
     match o.u64(field)? {
-        Some(v) if v > MAX_MS => Err(o.error(
+        Some(v) if v > MAX_MS.as_ms() => Err(o.error(
             field,
             format!("must be at most {MAX_MS} ms (about 31 years), got {v}"),
         )),
-        other => Ok(other),
+        other => Ok(other.map(Millis::from_ms)),
     }
 }
 
 /// An optional duration that must be at least 1 ms when present.
 fn positive_ms(o: &mut Obj, field: &'static str, why: &str) -> Result<Option<Millis>, ConfigError> {
     match ms(o, field)? {
-        Some(0) => Err(o.error(field, format!("must be at least 1 ms; {why}"))),
+        Some(Millis::ZERO) => Err(o.error(field, format!("must be at least 1 ms; {why}"))),
         other => Ok(other),
     }
 }

@@ -6,25 +6,25 @@ use crate::types::Millis;
 
 use super::maths::{exponential_base, percent_of, pow2};
 
-pub(super) const AZURE_C_INITIAL_MS: Millis = 1_000;
-pub(super) const AZURE_C_MAX_MS: Millis = 30_000;
+pub(super) const AZURE_C_INITIAL_MS: Millis = Millis::from_ms(1_000);
+pub(super) const AZURE_C_MAX_MS: Millis = Millis::from_ms(30_000);
 pub(super) const AZURE_C_JITTER_PERCENT: u64 = 5;
-pub(super) const AZURE_DOTNET_MIN_MS: Millis = 100;
-pub(super) const AZURE_DOTNET_MAX_MS: Millis = 10_000;
-pub(super) const AZURE_DOTNET_R_MS: (Millis, Millis) = (80, 120);
-pub(super) const AZURE_DOTNET_MIN_INTERVAL_MS: Millis = 1_000;
-pub(super) const AZURE_JAVA_MIN_MS: Millis = 100;
-pub(super) const AZURE_JAVA_MAX_MS: Millis = 10_000;
-pub(super) const AZURE_JAVA_R_MS: (Millis, Millis) = (80, 119);
-pub(super) const AZURE_PYTHON_FIRST_MS: Millis = 10;
-pub(super) const AZURE_PYTHON_INTERVAL_MS: Millis = 10_000;
-pub(super) const GRPC_INITIAL_MS: Millis = 1_000;
+pub(super) const AZURE_DOTNET_MIN_MS: Millis = Millis::from_ms(100);
+pub(super) const AZURE_DOTNET_MAX_MS: Millis = Millis::from_ms(10_000);
+pub(super) const AZURE_DOTNET_R_MS: (Millis, Millis) = (Millis::from_ms(80), Millis::from_ms(120));
+pub(super) const AZURE_DOTNET_MIN_INTERVAL_MS: Millis = Millis::from_ms(1_000);
+pub(super) const AZURE_JAVA_MIN_MS: Millis = Millis::from_ms(100);
+pub(super) const AZURE_JAVA_MAX_MS: Millis = Millis::from_ms(10_000);
+pub(super) const AZURE_JAVA_R_MS: (Millis, Millis) = (Millis::from_ms(80), Millis::from_ms(119));
+pub(super) const AZURE_PYTHON_FIRST_MS: Millis = Millis::from_ms(10);
+pub(super) const AZURE_PYTHON_INTERVAL_MS: Millis = Millis::from_ms(10_000);
+pub(super) const GRPC_INITIAL_MS: Millis = Millis::from_ms(1_000);
 pub(super) const GRPC_MULTIPLIER_PERMILLE: u32 = 1_600;
-pub(super) const GRPC_MAX_MS: Millis = 120_000;
+pub(super) const GRPC_MAX_MS: Millis = Millis::from_ms(120_000);
 pub(super) const GRPC_JITTER_PERCENT: u64 = 20;
-pub(super) const GRPC_MAX_DELAY_MS: Millis = 144_000;
-pub(super) const AWS_CRT_INITIAL_MS: Millis = 1_000;
-pub(super) const AWS_CRT_MAX_MS: Millis = 120_000;
+pub(super) const GRPC_MAX_DELAY_MS: Millis = Millis::from_ms(144_000);
+pub(super) const AWS_CRT_INITIAL_MS: Millis = Millis::from_ms(1_000);
+pub(super) const AWS_CRT_MAX_MS: Millis = Millis::from_ms(120_000);
 
 pub(super) const PRESET_NAMES: [&str; 7] = [
     "azure-c",
@@ -56,23 +56,26 @@ pub struct NodeCurve {
 impl NodeCurve {
     /// The Node SDK's normal curve.
     pub const NORMAL: Self = Self {
-        c_ms: 100,
-        c_min_ms: 100,
-        c_max_ms: 10_000,
+        c_ms: Millis::from_ms(100),
+        c_min_ms: Millis::from_ms(100),
+        c_max_ms: Millis::from_ms(10_000),
     };
 
     /// The Node SDK's throttled curve.
     pub const THROTTLED: Self = Self {
-        c_ms: 5_000,
-        c_min_ms: 10_000,
-        c_max_ms: 60_000,
+        c_ms: Millis::from_ms(5_000),
+        c_min_ms: Millis::from_ms(10_000),
+        c_max_ms: Millis::from_ms(60_000),
     };
 
     /// The jitter range `[c * (1 - jd), c * (1 - ju)]` with `jd = 0.5`, `ju = 0.25`.
     pub(super) fn range(&self) -> (Millis, Millis) {
         (
-            self.c_ms.checked_div(2).unwrap_or(0),
-            self.c_ms.saturating_mul(3).checked_div(4).unwrap_or(0),
+            self.c_ms.checked_div(2).unwrap_or(Millis::ZERO),
+            self.c_ms
+                .saturating_mul(3)
+                .checked_div(4)
+                .unwrap_or(Millis::ZERO),
         )
     }
 }
@@ -83,33 +86,29 @@ impl NodeCurve {
 /// the milliseconds, so the jitter is not lost to truncation.
 pub(super) fn azure_c(n: u32, rng: &mut Rng) -> Millis {
     if n == 0 {
-        return 0;
+        return Millis::ZERO;
     }
-    let base = pow2(n.saturating_sub(1))
-        .saturating_mul(AZURE_C_INITIAL_MS)
+    let base = AZURE_C_INITIAL_MS
+        .saturating_mul(pow2(n.saturating_sub(1)))
         .min(AZURE_C_MAX_MS);
-    base.saturating_add(rng.below_inclusive(percent_of(base, AZURE_C_JITTER_PERCENT)))
+    base.saturating_add(rng.millis_up_to(percent_of(base, AZURE_C_JITTER_PERCENT)))
 }
 
 /// .NET draws r with `Random.Next(80, 120)`, whose upper bound is exclusive;
 /// tether includes 120 as the SDK documents `rand(0.8d, 1.2d)`.
 pub(super) fn azure_dotnet(n: u32, rng: &mut Rng) -> Millis {
-    let r = rng.between(AZURE_DOTNET_R_MS.0, AZURE_DOTNET_R_MS.1);
-    pow2(n)
-        .saturating_sub(1)
-        .saturating_mul(r)
+    let r = rng.millis_between(AZURE_DOTNET_R_MS.0, AZURE_DOTNET_R_MS.1);
+    r.saturating_mul(pow2(n).saturating_sub(1))
         .saturating_add(AZURE_DOTNET_MIN_MS)
         .min(AZURE_DOTNET_MAX_MS)
 }
 
 pub(super) fn azure_java(n: u32, rng: &mut Rng) -> Millis {
     if n == 0 {
-        return 0;
+        return Millis::ZERO;
     }
-    let r = rng.between(AZURE_JAVA_R_MS.0, AZURE_JAVA_R_MS.1);
-    pow2(n)
-        .saturating_sub(1)
-        .saturating_mul(r)
+    let r = rng.millis_between(AZURE_JAVA_R_MS.0, AZURE_JAVA_R_MS.1);
+    r.saturating_mul(pow2(n).saturating_sub(1))
         .saturating_add(AZURE_JAVA_MIN_MS)
         .min(AZURE_JAVA_MAX_MS)
 }
@@ -118,10 +117,8 @@ pub(super) fn azure_java(n: u32, rng: &mut Rng) -> Millis {
 /// [0, c/4); tether reproduces the documented formula.
 pub(super) fn azure_node(curve: NodeCurve, n: u32, rng: &mut Rng) -> Millis {
     let (lo, hi) = curve.range();
-    let r = rng.between(lo, hi);
-    pow2(n)
-        .saturating_sub(1)
-        .saturating_mul(r)
+    let r = rng.millis_between(lo, hi);
+    r.saturating_mul(pow2(n).saturating_sub(1))
         .saturating_add(curve.c_min_ms)
         .min(curve.c_max_ms)
 }
@@ -138,13 +135,13 @@ pub(super) fn azure_python(k: u32) -> Millis {
 pub(super) fn grpc(n: u32, rng: &mut Rng) -> Millis {
     let d = exponential_base(GRPC_INITIAL_MS, GRPC_MULTIPLIER_PERMILLE, GRPC_MAX_MS, n);
     let spread = percent_of(d, GRPC_JITTER_PERCENT);
-    rng.between(d.saturating_sub(spread), d.saturating_add(spread))
+    rng.millis_between(d.saturating_sub(spread), d.saturating_add(spread))
 }
 
 pub(super) fn aws_crt(n: u32, rng: &mut Rng) -> Millis {
-    rng.below_inclusive(
-        pow2(n)
-            .saturating_mul(AWS_CRT_INITIAL_MS)
+    rng.millis_up_to(
+        AWS_CRT_INITIAL_MS
+            .saturating_mul(pow2(n))
             .min(AWS_CRT_MAX_MS),
     )
 }

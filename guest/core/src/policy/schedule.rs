@@ -45,7 +45,7 @@ impl Schedule {
             prev_normal: None,
             prev_throttled: None,
             phase: PhaseState::default(),
-            waited_ms: 0,
+            waited_ms: Millis::ZERO,
         }
     }
 
@@ -143,7 +143,7 @@ impl Schedule {
         self.prev_normal = None;
         self.prev_throttled = None;
         self.phase.u = None;
-        self.waited_ms = 0;
+        self.waited_ms = Millis::ZERO;
     }
 
     /// The policy.

@@ -21,6 +21,14 @@ use serde_json::{Map, Value, json};
 
 const SEEDS: u64 = 2000;
 
+/// [`super::MAX_MS`] as bare milliseconds, for JSON documents and strategies.
+const MAX_MS: u64 = super::MAX_MS.as_ms();
+
+/// [`exponential_base`] in bare milliseconds.
+fn base_ms(initial: u64, permille: u32, max: u64, n: u32) -> u64 {
+    exponential_base(ms(initial), permille, ms(max), n).as_ms()
+}
+
 fn cfg(v: Value) -> PolicyConfig {
     match parse_policy(&v, "policy") {
         Ok(c) => c,
@@ -35,25 +43,32 @@ fn err(v: Value) -> ConfigError {
     }
 }
 
-fn retry(d: (Decision, Curve)) -> Millis {
+/// `n` milliseconds.
+fn ms(n: u64) -> Millis {
+    Millis::from_ms(n)
+}
+
+/// The delay of a retry decision, in bare milliseconds so that expectations stay
+/// plain numbers.
+fn retry(d: (Decision, Curve)) -> u64 {
     match d.0 {
-        Decision::RetryAfter(ms) => ms,
+        Decision::RetryAfter(d) => d.as_ms(),
         other => panic!("expected a retry, got {other:?}"),
     }
 }
 
 /// The delay of retry `k` (1-based) with no hint, no time spent.
-fn delay_at(c: &PolicyConfig, seed: u64, k: u32, curve: CurveSel) -> Millis {
+fn delay_at(c: &PolicyConfig, seed: u64, k: u32, curve: CurveSel) -> u64 {
     let mut s = Schedule::new(c.clone(), seed);
     s.set_attempts(k - 1);
-    retry(s.next(curve, None, 0, 0))
+    retry(s.next(curve, None, ms(0), ms(0)))
 }
 
 /// Over many seeds, every delay of retry `k` lies in `[lo, hi]`, and the
 /// smallest and largest seen come within 1% of the bounds.
-fn assert_spans(c: &PolicyConfig, curve: CurveSel, k: u32, lo: Millis, hi: Millis) {
+fn assert_spans(c: &PolicyConfig, curve: CurveSel, k: u32, lo: u64, hi: u64) {
     assert!(lo <= hi, "bad expectation for k={k}: [{lo}, {hi}]");
-    let delays: Vec<Millis> = (0..SEEDS).map(|seed| delay_at(c, seed, k, curve)).collect();
+    let delays: Vec<u64> = (0..SEEDS).map(|seed| delay_at(c, seed, k, curve)).collect();
     let min = *delays.iter().min().unwrap();
     let max = *delays.iter().max().unwrap();
     let name = c.name();
@@ -83,9 +98,9 @@ fn an_empty_policy_is_the_default() {
     assert_eq!(
         d.kind(),
         &Kind::Retry(Formula::Exponential(Exponential {
-            initial_ms: 1000,
+            initial_ms: ms(1000),
             multiplier_permille: 3000,
-            max_ms: 55_000,
+            max_ms: ms(55_000),
             jitter: Jitter::Phase,
             first_immediate: false,
         }))
@@ -93,9 +108,9 @@ fn an_empty_policy_is_the_default() {
     assert_eq!(
         d.throttled(),
         &Formula::Exponential(Exponential {
-            initial_ms: 5000,
+            initial_ms: ms(5000),
             multiplier_permille: 3000,
-            max_ms: 55_000,
+            max_ms: ms(55_000),
             jitter: Jitter::Phase,
             first_immediate: false,
         })
@@ -105,17 +120,17 @@ fn an_empty_policy_is_the_default() {
         &Limits {
             max_attempts: None,
             retry_timeout_ms: None,
-            max_delay_ms: 3_600_000,
-            min_interval_ms: 0,
-            reset_after_ms: 30_000,
-            retry_after_min_ms: 1000,
-            retry_after_max_ms: 600_000,
+            max_delay_ms: ms(3_600_000),
+            min_interval_ms: ms(0),
+            reset_after_ms: ms(30_000),
+            retry_after_min_ms: ms(1000),
+            retry_after_max_ms: ms(600_000),
         }
     );
 }
 
 /// Over many seeds, every delay of retry `k` lies in `[lo, hi]`.
-fn assert_within(c: &PolicyConfig, curve: CurveSel, k: u32, lo: Millis, hi: Millis) {
+fn assert_within(c: &PolicyConfig, curve: CurveSel, k: u32, lo: u64, hi: u64) {
     for seed in 0..SEEDS {
         let d = delay_at(c, seed, k, curve);
         assert!(
@@ -145,8 +160,8 @@ fn default_policy_grows_threefold_from_a_second_to_a_flat_55_seconds() {
 fn the_phase_is_drawn_once_per_outage() {
     let c = PolicyConfig::default();
     let mut s = Schedule::new(c.clone(), 9);
-    let first: Vec<Millis> = (0..4)
-        .map(|_| retry(s.next(CurveSel::Normal, None, 0, 0)))
+    let first: Vec<u64> = (0..4)
+        .map(|_| retry(s.next(CurveSel::Normal, None, ms(0), ms(0))))
         .collect();
     // One phase: each step on the geometric part is three times the last.
     for w in first.windows(2).skip(1) {
@@ -156,14 +171,14 @@ fn the_phase_is_drawn_once_per_outage() {
     // by the initial delays' ratio while both are geometric.
     let mut a = Schedule::new(c.clone(), 4);
     let mut b = Schedule::new(c.clone(), 4);
-    let n = retry(a.next(CurveSel::Normal, None, 0, 0));
-    let t = retry(b.next(CurveSel::Throttled, None, 0, 0));
+    let n = retry(a.next(CurveSel::Normal, None, ms(0), ms(0)));
+    let t = retry(b.next(CurveSel::Throttled, None, ms(0), ms(0)));
     assert!((1000..=2000).contains(&n) && (5000..=10_000).contains(&t));
     assert!(t.abs_diff(5 * n) <= 5, "{n} {t}");
     // A reset starts a new outage with a new phase.
     s.reset();
-    let again: Vec<Millis> = (0..4)
-        .map(|_| retry(s.next(CurveSel::Normal, None, 0, 0)))
+    let again: Vec<u64> = (0..4)
+        .map(|_| retry(s.next(CurveSel::Normal, None, ms(0), ms(0))))
         .collect();
     assert_ne!(first, again);
 }
@@ -179,8 +194,14 @@ fn default_throttled_curve_is_the_normal_one_from_five_seconds() {
         assert_within(&c, CurveSel::Throttled, k, 55_000, 55_000);
     }
     let mut s = Schedule::new(c, 1);
-    assert_eq!(s.next(CurveSel::Throttled, None, 0, 0).1, Curve::Throttled);
-    assert_eq!(s.next(CurveSel::Normal, None, 0, 0).1, Curve::Normal);
+    assert_eq!(
+        s.next(CurveSel::Throttled, None, ms(0), ms(0)).1,
+        Curve::Throttled
+    );
+    assert_eq!(
+        s.next(CurveSel::Normal, None, ms(0), ms(0)).1,
+        Curve::Normal
+    );
 }
 
 #[test]
@@ -200,16 +221,16 @@ fn every_kind_name_parses_and_reports_its_name() {
 
 #[test]
 fn presets_set_their_own_limit_defaults() {
-    assert_eq!(preset("grpc").limits().max_delay_ms, 144_000);
-    assert_eq!(preset("aws-crt").limits().max_delay_ms, 120_000);
-    assert_eq!(preset("aws-crt").limits().reset_after_ms, 30_000);
-    assert_eq!(preset("azure-dotnet").limits().min_interval_ms, 1000);
+    assert_eq!(preset("grpc").limits().max_delay_ms, ms(144_000));
+    assert_eq!(preset("aws-crt").limits().max_delay_ms, ms(120_000));
+    assert_eq!(preset("aws-crt").limits().reset_after_ms, ms(30_000));
+    assert_eq!(preset("azure-dotnet").limits().min_interval_ms, ms(1000));
     for name in ["azure-c", "azure-java", "azure-node", "azure-python"] {
         assert_eq!(preset(name).limits(), &Limits::DEFAULT, "{name}");
     }
     // Limits may be overridden.
     let c = cfg(json!({"kind": "azure-dotnet", "min-interval-ms": 0, "max-attempts": 3}));
-    assert_eq!(c.limits().min_interval_ms, 0);
+    assert_eq!(c.limits().min_interval_ms, ms(0));
     assert_eq!(c.limits().max_attempts, Some(3));
 }
 
@@ -266,9 +287,9 @@ fn azure_dotnet_floor_counts_the_time_already_spent() {
     let c = preset("azure-dotnet");
     let mut s = Schedule::new(c, 3);
     // Formula at k=1 is 100 + 0 = 100 ms; the attempt took 400 ms.
-    assert_eq!(retry(s.next(CurveSel::Normal, None, 0, 400)), 600);
+    assert_eq!(retry(s.next(CurveSel::Normal, None, ms(0), ms(400))), 600);
     // An attempt that took longer than the interval leaves the formula's wait.
-    let d = retry(s.next(CurveSel::Normal, None, 0, 5000));
+    let d = retry(s.next(CurveSel::Normal, None, ms(0), ms(5000)));
     assert!((180..=220).contains(&d), "{d}");
 }
 
@@ -377,7 +398,7 @@ fn presets_refuse_formula_fields_but_take_limits() {
 #[test]
 fn exponential_without_jitter_doubles_to_its_cap() {
     let c = cfg(json!({"jitter": "none", "multiplier": 2, "max-ms": 60000}));
-    let got: Vec<Millis> = (1..=9)
+    let got: Vec<u64> = (1..=9)
         .map(|k| delay_at(&c, 0, k, CurveSel::Normal))
         .collect();
     assert_eq!(
@@ -395,7 +416,7 @@ fn exponential_first_immediate_shifts_the_curve() {
         json!({"jitter": "none", "first-immediate": true, "multiplier": 2,
                        "max-ms": 60000}),
     );
-    let got: Vec<Millis> = (1..=5)
+    let got: Vec<u64> = (1..=5)
         .map(|k| delay_at(&c, 0, k, CurveSel::Normal))
         .collect();
     assert_eq!(got, [0, 1000, 2000, 4000, 8000]);
@@ -405,7 +426,7 @@ fn exponential_first_immediate_shifts_the_curve() {
 #[test]
 fn exponential_fractional_multiplier_rounds_to_the_millisecond() {
     let c = cfg(json!({"jitter": "none", "multiplier": 1.5, "max-ms": 100000}));
-    let got: Vec<Millis> = (1..=6)
+    let got: Vec<u64> = (1..=6)
         .map(|k| delay_at(&c, 0, k, CurveSel::Normal))
         .collect();
     // 1000 * 1.5^n: 1000, 1500, 2250, 3375, 5062.5, 7593.75.
@@ -468,7 +489,7 @@ fn exponential_base_matches_exact_arithmetic() {
                 break;
             };
             let exact = (num / den).min(u128::from(MAX_MS)) as u64;
-            let ours = exponential_base(initial, permille, MAX_MS, n);
+            let ours = base_ms(initial, permille, MAX_MS, n);
             assert!(
                 ours.abs_diff(exact) <= 1,
                 "{a}/{b} n={n}: ours {ours}, exact {exact}"
@@ -480,9 +501,9 @@ fn exponential_base_matches_exact_arithmetic() {
 #[test]
 fn exponential_base_is_fast_and_capped_at_the_largest_attempt() {
     for permille in [1000, 1001, 1600, 2000, 10_000] {
-        assert_eq!(exponential_base(MAX_MS, permille, MAX_MS, u32::MAX), MAX_MS);
+        assert_eq!(base_ms(MAX_MS, permille, MAX_MS, u32::MAX), MAX_MS);
         assert_eq!(
-            exponential_base(1, permille, 5, u32::MAX),
+            base_ms(1, permille, 5, u32::MAX),
             if permille == 1000 { 1 } else { 5 }
         );
     }
@@ -498,7 +519,7 @@ fn fixed_linear_immediate_random() {
     assert_eq!(delay_at(&c, 0, 1, CurveSel::Normal), 10_000);
 
     let c = cfg(json!({"kind": "linear", "initial-ms": 500, "step-ms": 250, "max-ms": 1400}));
-    let got: Vec<Millis> = (1..=6)
+    let got: Vec<u64> = (1..=6)
         .map(|k| delay_at(&c, 0, k, CurveSel::Normal))
         .collect();
     assert_eq!(got, [500, 750, 1000, 1250, 1400, 1400]);
@@ -536,14 +557,14 @@ fn decorrelated_jitter_follows_its_previous_delay_per_curve() {
         let (mut prev, mut t_prev) = (base, t_base);
         for step in 0..40 {
             if step % 3 == 2 {
-                let d = retry(s.next(CurveSel::Throttled, None, 0, 0));
+                let d = retry(s.next(CurveSel::Throttled, None, ms(0), ms(0)));
                 assert!(
                     t_base <= d && d <= (3 * t_prev).min(t_max),
                     "{d} after {t_prev}"
                 );
                 t_prev = d;
             } else {
-                let d = retry(s.next(CurveSel::Normal, None, 0, 0));
+                let d = retry(s.next(CurveSel::Normal, None, ms(0), ms(0)));
                 assert!(base <= d && d <= (3 * prev).min(max), "{d} after {prev}");
                 reached_cap |= d == max;
                 prev = d;
@@ -551,7 +572,7 @@ fn decorrelated_jitter_follows_its_previous_delay_per_curve() {
         }
         // After a reset the curve starts again from base.
         s.reset();
-        let d = retry(s.next(CurveSel::Normal, None, 0, 0));
+        let d = retry(s.next(CurveSel::Normal, None, ms(0), ms(0)));
         assert!(base <= d && d <= 3 * base);
     }
     assert!(reached_cap);
@@ -573,11 +594,11 @@ fn no_retry_gives_up_at_once_and_accepts_unused_limits() {
     let mut s = Schedule::new(c, 0);
     assert!(s.is_no_retry());
     assert_eq!(
-        s.next(CurveSel::Normal, None, 0, 0),
+        s.next(CurveSel::Normal, None, ms(0), ms(0)),
         (Decision::GiveUp(GiveUpReason::NoRetry), Curve::Normal)
     );
     assert_eq!(
-        s.next(CurveSel::Throttled, Some(5), 0, 0),
+        s.next(CurveSel::Throttled, Some(ms(5)), ms(0), ms(0)),
         (Decision::GiveUp(GiveUpReason::NoRetry), Curve::ServerHint)
     );
     assert_eq!(s.attempts(), 2);
@@ -593,17 +614,17 @@ fn retry_timeout_allows_the_deadline_and_not_a_millisecond_more() {
     let c = cfg(json!({"kind": "fixed", "interval-ms": 1000, "retry-timeout-ms": 5000}));
     let mut s = Schedule::new(c.clone(), 0);
     assert_eq!(
-        s.next(CurveSel::Normal, None, 4000, 0),
-        (Decision::RetryAfter(1000), Curve::Normal)
+        s.next(CurveSel::Normal, None, ms(4000), ms(0)),
+        (Decision::RetryAfter(ms(1000)), Curve::Normal)
     );
     let mut s = Schedule::new(c.clone(), 0);
     assert_eq!(
-        s.next(CurveSel::Normal, None, 4001, 0),
+        s.next(CurveSel::Normal, None, ms(4001), ms(0)),
         (Decision::GiveUp(GiveUpReason::RetryTimeout), Curve::Normal)
     );
     let mut s = Schedule::new(c, 0);
     assert_eq!(
-        s.next(CurveSel::Normal, Some(1), u64::MAX, 0),
+        s.next(CurveSel::Normal, Some(ms(1)), ms(u64::MAX), ms(0)),
         (
             Decision::GiveUp(GiveUpReason::RetryTimeout),
             Curve::ServerHint
@@ -617,13 +638,13 @@ fn max_attempts_allows_the_last_and_refuses_the_next() {
     let mut s = Schedule::new(c, 0);
     for k in 1..=3 {
         assert_eq!(
-            s.next(CurveSel::Normal, None, 0, 0).0,
-            Decision::RetryAfter(0)
+            s.next(CurveSel::Normal, None, ms(0), ms(0)).0,
+            Decision::RetryAfter(ms(0))
         );
         assert_eq!(s.attempts(), k);
     }
     assert_eq!(
-        s.next(CurveSel::Throttled, None, 0, 0),
+        s.next(CurveSel::Throttled, None, ms(0), ms(0)),
         (
             Decision::GiveUp(GiveUpReason::MaxAttempts),
             Curve::Throttled
@@ -635,13 +656,13 @@ fn max_attempts_allows_the_last_and_refuses_the_next() {
     let mut s = Schedule::new(c, 0);
     s.set_attempts(u32::MAX - 1);
     assert_eq!(
-        s.next(CurveSel::Normal, None, 0, 0).0,
-        Decision::RetryAfter(0)
+        s.next(CurveSel::Normal, None, ms(0), ms(0)).0,
+        Decision::RetryAfter(ms(0))
     );
     // The counter saturates rather than wrapping to a fresh outage.
     assert_eq!(
-        s.next(CurveSel::Normal, None, 0, 0).0,
-        Decision::RetryAfter(0)
+        s.next(CurveSel::Normal, None, ms(0), ms(0)).0,
+        Decision::RetryAfter(ms(0))
     );
     assert_eq!(s.attempts(), u32::MAX);
 }
@@ -659,7 +680,7 @@ fn min_interval_counts_the_time_the_attempt_took() {
         (u64::MAX, 0),
     ] {
         assert_eq!(
-            retry(s.next(CurveSel::Normal, None, 0, took)),
+            retry(s.next(CurveSel::Normal, None, ms(0), ms(took))),
             want,
             "took {took}"
         );
@@ -667,7 +688,7 @@ fn min_interval_counts_the_time_the_attempt_took() {
     // A longer curve delay is kept as it is.
     let c = cfg(json!({"kind": "fixed", "interval-ms": 3000, "min-interval-ms": 1000}));
     assert_eq!(
-        retry(Schedule::new(c, 0).next(CurveSel::Normal, None, 0, 0)),
+        retry(Schedule::new(c, 0).next(CurveSel::Normal, None, ms(0), ms(0))),
         3000
     );
 }
@@ -685,21 +706,30 @@ fn server_hints_are_clamped_on_both_sides() {
         (u64::MAX, 600_000),
     ] {
         assert_eq!(
-            s.next(CurveSel::Normal, Some(hint), 0, 0),
-            (Decision::RetryAfter(want), Curve::ServerHint),
+            s.next(CurveSel::Normal, Some(ms(hint)), ms(0), ms(0)),
+            (Decision::RetryAfter(ms(want)), Curve::ServerHint),
             "hint {hint}"
         );
     }
     // A hint replaces the throttled curve too.
     assert_eq!(
-        s.next(CurveSel::Throttled, Some(2000), 0, 0),
-        (Decision::RetryAfter(2000), Curve::ServerHint)
+        s.next(CurveSel::Throttled, Some(ms(2000)), ms(0), ms(0)),
+        (Decision::RetryAfter(ms(2000)), Curve::ServerHint)
     );
     let c = cfg(json!({"retry-after-min-ms": 50, "retry-after-max-ms": 70, "min-interval-ms": 60}));
     let mut s = Schedule::new(c, 0);
-    assert_eq!(retry(s.next(CurveSel::Normal, Some(1), 0, 0)), 60);
-    assert_eq!(retry(s.next(CurveSel::Normal, Some(1), 0, 20)), 50);
-    assert_eq!(retry(s.next(CurveSel::Normal, Some(100), 0, 0)), 70);
+    assert_eq!(
+        retry(s.next(CurveSel::Normal, Some(ms(1)), ms(0), ms(0))),
+        60
+    );
+    assert_eq!(
+        retry(s.next(CurveSel::Normal, Some(ms(1)), ms(0), ms(20))),
+        50
+    );
+    assert_eq!(
+        retry(s.next(CurveSel::Normal, Some(ms(100)), ms(0), ms(0))),
+        70
+    );
 }
 
 #[test]
@@ -709,32 +739,38 @@ fn max_delay_caps_every_source() {
         "min-interval-ms": 5000, "throttled": {"kind": "fixed", "interval-ms": 7000}
     }));
     let mut s = Schedule::new(c, 0);
-    assert_eq!(retry(s.next(CurveSel::Normal, None, 0, 0)), 2000);
-    assert_eq!(retry(s.next(CurveSel::Throttled, None, 0, 0)), 2000);
-    assert_eq!(retry(s.next(CurveSel::Normal, Some(500_000), 0, 0)), 2000);
-    assert_eq!(retry(s.next(CurveSel::Normal, Some(1), 0, 0)), 2000);
+    assert_eq!(retry(s.next(CurveSel::Normal, None, ms(0), ms(0))), 2000);
+    assert_eq!(retry(s.next(CurveSel::Throttled, None, ms(0), ms(0))), 2000);
+    assert_eq!(
+        retry(s.next(CurveSel::Normal, Some(ms(500_000)), ms(0), ms(0))),
+        2000
+    );
+    assert_eq!(
+        retry(s.next(CurveSel::Normal, Some(ms(1)), ms(0), ms(0))),
+        2000
+    );
 }
 
 #[test]
 fn a_drop_resets_only_after_the_link_held_long_enough() {
     let mut s = Schedule::new(PolicyConfig::default(), 0);
     for _ in 0..3 {
-        s.next(CurveSel::Normal, None, 0, 0);
+        s.next(CurveSel::Normal, None, ms(0), ms(0));
     }
     s.connected();
     assert_eq!(s.attempts(), 3);
-    s.dropped(29_999);
+    s.dropped(ms(29_999));
     assert_eq!(s.attempts(), 3);
-    s.next(CurveSel::Normal, None, 0, 0);
+    s.next(CurveSel::Normal, None, ms(0), ms(0));
     s.connected();
-    s.dropped(30_000);
+    s.dropped(ms(30_000));
     assert_eq!(s.attempts(), 0);
-    assert_eq!(s.waited_ms(), 0);
+    assert_eq!(s.waited_ms().as_ms(), 0);
 
     let c = cfg(json!({"reset-after-ms": 0}));
     let mut s = Schedule::new(c, 0);
-    s.next(CurveSel::Normal, None, 0, 0);
-    s.dropped(0);
+    s.next(CurveSel::Normal, None, ms(0), ms(0));
+    s.dropped(ms(0));
     assert_eq!(s.attempts(), 0);
 }
 
@@ -743,11 +779,11 @@ fn waited_adds_up_the_delays_given() {
     let c = cfg(json!({"kind": "linear"}));
     let mut s = Schedule::new(c, 0);
     for _ in 0..3 {
-        s.next(CurveSel::Normal, None, 0, 0);
+        s.next(CurveSel::Normal, None, ms(0), ms(0));
     }
-    assert_eq!(s.waited_ms(), 1000 + 2000 + 3000);
+    assert_eq!(s.waited_ms().as_ms(), 1000 + 2000 + 3000);
     s.reset();
-    assert_eq!((s.attempts(), s.waited_ms()), (0, 0));
+    assert_eq!((s.attempts(), s.waited_ms().as_ms()), (0, 0));
     assert_eq!(s.config(), &cfg(json!({"kind": "linear"})));
 }
 
@@ -764,7 +800,7 @@ fn same_seed_same_decisions_different_seed_different_decisions() {
                     } else {
                         CurveSel::Normal
                     };
-                    s.next(curve, None, 0, 0)
+                    s.next(curve, None, ms(0), ms(0))
                 })
                 .collect()
         };
@@ -1025,7 +1061,7 @@ fn throttled_objects_default_to_the_throttled_exponential() {
     assert_eq!(
         c.throttled(),
         &Formula::Exponential(Exponential {
-            initial_ms: 3000,
+            initial_ms: ms(3000),
             ..Exponential::THROTTLED_DEFAULT
         })
     );
@@ -1033,9 +1069,9 @@ fn throttled_objects_default_to_the_throttled_exponential() {
     assert_eq!(
         c.throttled(),
         &Formula::Linear {
-            initial_ms: 1000,
-            step_ms: 7,
-            max_ms: 60_000
+            initial_ms: ms(1000),
+            step_ms: ms(7),
+            max_ms: ms(60_000)
         }
     );
 }
@@ -1043,7 +1079,7 @@ fn throttled_objects_default_to_the_throttled_exponential() {
 #[test]
 fn accepted_edges() {
     let c = cfg(json!({"initial-ms": MAX_MS, "max-ms": MAX_MS, "max-delay-ms": MAX_MS}));
-    assert_eq!(c.limits().max_delay_ms, MAX_MS);
+    assert_eq!(c.limits().max_delay_ms, ms(MAX_MS));
     let c = cfg(json!({"multiplier": 1, "jitter": "symmetric", "jitter-percent": 100}));
     assert_eq!(
         c.kind(),
@@ -1056,7 +1092,7 @@ fn accepted_edges() {
     let c = cfg(json!({"multiplier": 10.0, "max-attempts": u32::MAX, "max-delay-ms": 0}));
     assert_eq!(c.limits().max_attempts, Some(u32::MAX));
     assert_eq!(
-        retry(Schedule::new(c, 0).next(CurveSel::Normal, Some(9), 0, 0)),
+        retry(Schedule::new(c, 0).next(CurveSel::Normal, Some(ms(9)), ms(0), ms(0))),
         0
     );
     // Multipliers are kept to the thousandth.
@@ -1231,6 +1267,7 @@ proptest! {
         s.set_attempts(start);
         twin.set_attempts(start);
         for (throttled, hint, elapsed, took) in steps {
+            let (hint, elapsed, took) = (hint.map(ms), ms(elapsed), ms(took));
             let sel = if throttled { CurveSel::Throttled } else { CurveSel::Normal };
             let (decision, curve) = s.next(sel, hint, elapsed, took);
             prop_assert_eq!((decision, curve), twin.next(sel, hint, elapsed, took));
@@ -1287,15 +1324,15 @@ proptest! {
         let max = initial.saturating_add(extra).min(MAX_MS);
         let (lo, hi) = (a.min(b), a.max(b));
         let e = Exponential {
-            initial_ms: initial,
+            initial_ms: ms(initial),
             multiplier_permille: permille,
-            max_ms: max,
+            max_ms: ms(max),
             jitter: Jitter::None,
             first_immediate: false,
         };
-        prop_assert_eq!(e.base(0), initial);
+        prop_assert_eq!(e.base(0), ms(initial));
         prop_assert!(e.base(lo) <= e.base(hi), "n={lo}: {} > n={hi}: {}", e.base(lo), e.base(hi));
-        prop_assert!(e.base(hi) <= max);
+        prop_assert!(e.base(hi) <= ms(max));
         prop_assert!(e.base(lo.saturating_add(1)) >= e.base(lo));
     }
 
@@ -1322,7 +1359,7 @@ proptest! {
         initial in 1..=1_000_000_u64,
         n in 0_u32..200,
     ) {
-        let ours = exponential_base(initial, permille, MAX_MS, n);
+        let ours = base_ms(initial, permille, MAX_MS, n);
         let float = (initial as f64 * (f64::from(permille) / 1000.0).powi(n as i32))
             .min(MAX_MS as f64);
         let diff = (ours as f64 - float).abs();
