@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::config_verdict;
 
 pub mod generate;
+pub mod identity;
 
 use anyhow::{Context as _, anyhow, bail, ensure};
 use serde::{Deserialize, Serialize};
@@ -49,11 +50,19 @@ pub enum Kind {
     Schedule,
     /// A `connection` driven by inputs at virtual times.
     Flow,
+    /// One call of the `identity` interface.
+    Identity,
 }
 
 impl Kind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [Kind; 4] = [Kind::Classify, Kind::Validate, Kind::Schedule, Kind::Flow];
+    pub const ALL: [Kind; 5] = [
+        Kind::Classify,
+        Kind::Validate,
+        Kind::Schedule,
+        Kind::Flow,
+        Kind::Identity,
+    ];
 
     /// The kind's name in vectors.
     pub fn name(self) -> &'static str {
@@ -62,6 +71,7 @@ impl Kind {
             Kind::Validate => "validate",
             Kind::Schedule => "schedule",
             Kind::Flow => "flow",
+            Kind::Identity => "identity",
         }
     }
 }
@@ -98,6 +108,12 @@ pub struct Vector {
     /// `flow`: the inputs, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<Event>>,
+    /// `identity`: the call, by its WIT name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    /// `identity`: the call's arguments, an object keyed by the WIT's parameter names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<serde_json::Value>,
     /// The canonical line (without `<name>: `); absent until blessed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
@@ -693,6 +709,11 @@ pub fn run_vector(runtime: &Runtime, vector: &Vector) -> anyhow::Result<String> 
             }
             Ok(items.join(ITEM_SEPARATOR))
         }
+        Kind::Identity => {
+            let call = required(&vector.call, "call", kind)?;
+            let args = required(&vector.args, "args", kind)?;
+            identity::run(runtime, call, args)
+        }
     }
 }
 
@@ -871,6 +892,12 @@ pub fn render_file(v: &Vector) -> anyhow::Result<String> {
     }
     if let Some(events) = &v.events {
         entries.push(("events", list(events)?));
+    }
+    if let Some(call) = &v.call {
+        entries.push(("call", one_line(call)?));
+    }
+    if let Some(args) = &v.args {
+        entries.push(("args", one_line(args)?));
     }
     if let Some(expected) = &v.expected {
         entries.push(("expected", one_line(expected)?));

@@ -154,7 +154,7 @@ impl Instance {
     }
 
     /// One call into the component that makes no import calls.
-    fn query<R>(
+    pub(crate) fn query<R>(
         &mut self,
         call: impl FnOnce(&DeviceBindings, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R> {

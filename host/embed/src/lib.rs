@@ -20,6 +20,8 @@
 //! - The host carries the commands out through the [`Transport`], [`Provisioner`],
 //!   [`CredentialSource`] and [`Observer`] traits, routed by a [`Driver`], and later
 //!   reports the results back through the connection's `on_*` inputs.
+//! - [`identity`]: IoT Hub connection strings, SAS tokens, DPS keys and MQTT
+//!   settings, from the component's `identity` interface.
 //! - [`syntax`] reads and writes failures as words like `mqtt5:0x87`; [`names`]
 //!   spells the contract's values in kebab-case.
 //! - [`plugin`] is the sandbox of custom retry policies: each plugin component runs
@@ -53,6 +55,7 @@ mod device;
 mod driver;
 mod error;
 mod instance;
+pub mod identity;
 pub mod names;
 pub mod plugin;
 mod runtime;

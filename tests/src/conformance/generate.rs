@@ -26,9 +26,11 @@ use tether_host::{Command, NS_PER_MS, Runtime};
 
 mod decisions;
 mod flows;
+mod identity;
 
 use decisions::{classify_specs, schedule_specs, validate_specs};
 use flows::flow_specs;
+use identity::identity_specs;
 
 use super::{
     Event, FailureJson, Flow, Kind, Vector, read_vector, render_file, run_vector, vector_paths,
@@ -52,6 +54,7 @@ pub fn generate(runtime: &Runtime) -> anyhow::Result<Vec<Generated>> {
     specs.extend(validate_specs());
     specs.extend(schedule_specs()?);
     specs.extend(flow_specs()?);
+    specs.extend(identity_specs());
 
     let mut next_number: BTreeMap<Kind, u32> = BTreeMap::new();
     let mut out = Vec::new();
@@ -147,13 +150,14 @@ pub fn stale_files(runtime: &Runtime, dir: &Path) -> anyhow::Result<Vec<String>>
 }
 
 /// File numbers per kind: `1xx`-`2xx` classify, `3xx` validate, `4xx` schedule,
-/// `5xx`-`6xx` flow.
+/// `5xx`-`6xx` flow, `7xx` identity.
 fn number_range(kind: Kind) -> (u32, u32) {
     match kind {
         Kind::Classify => (100, 300),
         Kind::Validate => (300, 400),
         Kind::Schedule => (400, 500),
         Kind::Flow => (500, 700),
+        Kind::Identity => (700, 800),
     }
 }
 
@@ -182,6 +186,10 @@ enum Body {
         script: Vec<Step>,
         input_errors_expected: bool,
     },
+    Identity {
+        call: &'static str,
+        args: Value,
+    },
 }
 
 impl Spec {
@@ -197,6 +205,8 @@ impl Spec {
             steps: None,
             elapsed_ms: None,
             events: None,
+            call: None,
+            args: None,
             expected: None,
         };
         match self.body {
@@ -233,6 +243,14 @@ impl Spec {
                 );
                 v.config = Some(config.to_string());
                 v.events = Some(resolve(runtime, config, &script, input_errors_expected)?);
+            }
+            Body::Identity { call, args } => {
+                ensure!(
+                    super::identity::CALLS.contains(&call),
+                    "unknown identity call `{call}`"
+                );
+                v.call = Some(call.to_string());
+                v.args = Some(args);
             }
         }
         Ok(v)
