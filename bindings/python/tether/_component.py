@@ -194,6 +194,9 @@ class Exports:
                           "on-provisioned", "on-credential", "on-wake", "publish", "stop",
                           "current-status", "next-wake", "pending-messages")
     SCHEDULE_METHODS = ("next", "attempts", "connected", "dropped", "reset")
+    IDENTITY_FUNCTIONS = ("parse-connection-string", "connection-string-token", "sas-token",
+                          "hub-resource-uri", "dps-token", "derive-device-key",
+                          "hub-mqtt-settings", "telemetry-topic")
 
     def __init__(self, runtime: Runtime, store: wasmtime.Store, instance: Any) -> None:
         def lookup(iface: str, name: str) -> Any:
@@ -213,6 +216,7 @@ class Exports:
         self.create_schedule = lookup("decisions", "[static]retry-schedule.create")
         self.schedule = {m: lookup("decisions", f"[method]retry-schedule.{m}")
                          for m in self.SCHEDULE_METHODS}
+        self.identity = {f: lookup("identity", f) for f in self.IDENTITY_FUNCTIONS}
 
 
 class Instance:

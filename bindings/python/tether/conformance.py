@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import tether as t
+from tether import identity as ident
 
 NS_PER_MS = 1_000_000
 _FAILURE_KEYS = ("network", "mqtt-connack", "mqtt-reason", "amqp", "http", "protocol",
@@ -231,8 +232,56 @@ def apply(conn: t.Connection, ev: dict[str, Any]) -> str | None:
     return None if err is None else f"input-error {err}"
 
 
+def _dash(v: str | None) -> str:
+    return "-" if v is None else v
+
+
+def _identity_call(rt: t.Runtime, call: str, a: dict[str, Any]) -> str:
+    if call == "parse-connection-string":
+        i = ident.parse_connection_string(a["text"], runtime=rt)
+        return (f"{i.host_name} {i.device_id} {_dash(i.module_id)} "
+                f"{_dash(i.gateway_host_name)} {_dash(i.key_name)} {i.auth}")
+    if call == "connection-string-token":
+        return ident.connection_string_token(a["text"], a["expiry"], runtime=rt)
+    if call == "sas-token":
+        return ident.sas_token(a["resource-uri"], a["key"], a.get("key-name"), a["expiry"],
+                               runtime=rt)
+    if call == "hub-resource-uri":
+        return ident.hub_resource_uri(a["host-name"], a["device-id"], a.get("module-id"),
+                                      runtime=rt)
+    if call == "dps-token":
+        return ident.dps_token(a["id-scope"], a["registration-id"], a["key"], a["expiry"],
+                               runtime=rt)
+    if call == "derive-device-key":
+        return ident.derive_device_key(a["group-key"], a["registration-id"], runtime=rt)
+    if call == "hub-mqtt-settings":
+        i, o = a["identity"], a.get("options", {})
+        hub = ident.HubIdentity(host_name=i["host-name"], device_id=i["device-id"],
+                                auth=i["auth"], module_id=i.get("module-id"),
+                                gateway_host_name=i.get("gateway-host-name"),
+                                key_name=i.get("key-name"))
+        s = ident.hub_mqtt_settings(hub, api_version=o.get("api-version"),
+                                    user_agent=o.get("user-agent"),
+                                    model_id=o.get("model-id"),
+                                    keep_alive_s=o.get("keep-alive-s"), runtime=rt)
+        return (f"{s.host} {s.port} {s.client_id} {s.user_name} {s.telemetry_topic} "
+                f"{_dash(s.cloud_to_device_filter)} {s.keep_alive_s} "
+                f"{'true' if s.clean_session else 'false'}")
+    if call == "telemetry-topic":
+        return ident.telemetry_topic(a["device-id"], a.get("module-id"),
+                                     [(k, v) for k, v in a["properties"]], runtime=rt)
+    raise VectorError(f"unknown identity call {call!r}")
+
+
+def run_identity(rt: t.Runtime, v: dict[str, Any]) -> str:
+    try:
+        return "ok " + _identity_call(rt, v["call"], v["args"])
+    except t.ConfigError as err:
+        return config_error(err)
+
+
 RUNNERS = {"classify": run_classify, "validate": run_validate, "schedule": run_schedule,
-           "flow": run_flow}
+           "flow": run_flow, "identity": run_identity}
 
 
 def run_vector(rt: t.Runtime, v: dict[str, Any]) -> str:
