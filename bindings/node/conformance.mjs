@@ -16,6 +16,8 @@ import { join, resolve } from 'node:path';
 import {
   ConfigError, Connection, DIST, Failure, PublishRefused, RetrySchedule, Runtime, VirtualClock,
   classify, formatClassification, formatDecision, formatOutcome, validateConfig,
+  connectionStringToken, deriveDeviceKey, dpsToken, hubMqttSettings, hubResourceUri,
+  parseConnectionString, sasToken, telemetryTopic,
 } from './index.js';
 import { build, sha256, transpiledFrom } from './build.mjs';
 
@@ -87,7 +89,39 @@ function guard(fn) {
   }
 }
 
+const dash = (v) => (v === undefined || v === null ? '-' : v);
+
+function identityLine(runtime, call, a) {
+  const o = { runtime };
+  switch (call) {
+    case 'parse-connection-string': {
+      const i = parseConnectionString(a.text, o);
+      return `${i.hostName} ${i.deviceId} ${dash(i.moduleId)} ${dash(i.gatewayHostName)} ${dash(i.keyName)} ${i.auth}`;
+    }
+    case 'connection-string-token': return connectionStringToken(a.text, a.expiry, o);
+    case 'sas-token': return sasToken(a['resource-uri'], a.key, a['key-name'], a.expiry, o);
+    case 'hub-resource-uri': return hubResourceUri(a['host-name'], a['device-id'], a['module-id'], o);
+    case 'dps-token': return dpsToken(a['id-scope'], a['registration-id'], a.key, a.expiry, o);
+    case 'derive-device-key': return deriveDeviceKey(a['group-key'], a['registration-id'], o);
+    case 'hub-mqtt-settings': {
+      const i = a.identity;
+      const opts = a.options ?? {};
+      const s = hubMqttSettings(
+        { hostName: i['host-name'], deviceId: i['device-id'], moduleId: i['module-id'],
+          gatewayHostName: i['gateway-host-name'], keyName: i['key-name'], auth: i.auth },
+        { apiVersion: opts['api-version'], userAgent: opts['user-agent'], modelId: opts['model-id'],
+          keepAliveS: opts['keep-alive-s'] },
+        o);
+      return `${s.host} ${s.port} ${s.clientId} ${s.userName} ${s.telemetryTopic} ${dash(s.cloudToDeviceFilter)} ${s.keepAliveS} ${s.cleanSession}`;
+    }
+    case 'telemetry-topic': return telemetryTopic(a['device-id'], a['module-id'], a.properties, o);
+    default: throw new Error(`unknown identity call ${call}`);
+  }
+}
+
 const runners = {
+  identity: (runtime, v) => guard(() => `ok ${identityLine(runtime, v.call, v.args)}`),
+
   classify: (runtime, v) => formatClassification(classify(failure(v.failure), { runtime })),
 
   validate: (runtime, v) => guard(() => {

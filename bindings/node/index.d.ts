@@ -280,3 +280,31 @@ export function formatDecision(event: DecisionEvent): string;
 export function formatOutcome(outcome: Outcome): string;
 /** `<level> <verdict> <reason> <rule>`. */
 export function formatClassification(c: Classification): string;
+
+// ---- identity ----
+
+/** What a connection string says about a device, without its secret. */
+export interface HubIdentity {
+  hostName: string;
+  deviceId: string;
+  moduleId?: string;
+  gatewayHostName?: string;
+  keyName?: string;
+  auth: 'shared-access-key' | 'shared-access-signature' | 'x509';
+}
+/** What the application may choose about its IoT Hub MQTT session. */
+export interface MqttOptions { apiVersion?: string; userAgent?: string; modelId?: string; keepAliveS?: number; }
+/** The MQTT CONNECT fields and topics IoT Hub expects of one identity. */
+export interface MqttSettings {
+  host: string; port: number; clientId: string; userName: string; telemetryTopic: string;
+  cloudToDeviceFilter?: string; keepAliveS: number; cleanSession: boolean;
+}
+interface RuntimeOption { runtime?: Runtime }
+export function parseConnectionString(text: string, opts?: RuntimeOption): HubIdentity;
+export function connectionStringToken(text: string, expiry: bigint | number, opts?: RuntimeOption): string;
+export function sasToken(resourceUri: string, key: string, keyName: string | undefined, expiry: bigint | number, opts?: RuntimeOption): string;
+export function hubResourceUri(hostName: string, deviceId: string, moduleId?: string, opts?: RuntimeOption): string;
+export function dpsToken(idScope: string, registrationId: string, key: string, expiry: bigint | number, opts?: RuntimeOption): string;
+export function deriveDeviceKey(groupKey: string, registrationId: string, opts?: RuntimeOption): string;
+export function hubMqttSettings(identity: HubIdentity, options?: MqttOptions, opts?: RuntimeOption): MqttSettings;
+export function telemetryTopic(deviceId: string, moduleId?: string, properties?: [string, string][], opts?: RuntimeOption): string;

@@ -314,6 +314,60 @@ export function validateConfig(config, { runtime = Runtime.default() } = {}) {
   }
 }
 
+// ---- identity ---------------------------------------------------------------------
+// Connection strings, SAS tokens, DPS keys and IoT Hub MQTT settings, all computed by
+// the component's `identity` interface. Errors throw ConfigError naming the field or
+// connection-string key that is wrong, never its value.
+
+function identityCall(runtime, fn) {
+  try {
+    return fn(runtime.shared.identity);
+  } catch (err) {
+    const e = errPayload(err);
+    throw new ConfigError(e.field, e.message);
+  }
+}
+
+/** Parse an IoT Hub connection string: `{hostName, deviceId, moduleId?, gatewayHostName?, keyName?, auth}`. */
+export function parseConnectionString(text, { runtime = Runtime.default() } = {}) {
+  return identityCall(runtime, (id) => id.parseConnectionString(text));
+}
+
+/** The token of a connection string valid until `expiry` (Unix seconds). */
+export function connectionStringToken(text, expiry, { runtime = Runtime.default() } = {}) {
+  return identityCall(runtime, (id) => id.connectionStringToken(text, u64(expiry, 'expiry')));
+}
+
+/** A SAS token for `resourceUri` signed with `key` (base64), `skn` when `keyName` is given. */
+export function sasToken(resourceUri, key, keyName, expiry, { runtime = Runtime.default() } = {}) {
+  return identityCall(runtime, (id) => id.sasToken(resourceUri, key, keyName ?? undefined, u64(expiry, 'expiry')));
+}
+
+/** The resource of a device or module token. */
+export function hubResourceUri(hostName, deviceId, moduleId, { runtime = Runtime.default() } = {}) {
+  return runtime.shared.identity.hubResourceUri(hostName, deviceId, moduleId ?? undefined);
+}
+
+/** A DPS registration token (`skn=registration`). */
+export function dpsToken(idScope, registrationId, key, expiry, { runtime = Runtime.default() } = {}) {
+  return identityCall(runtime, (id) => id.dpsToken(idScope, registrationId, key, u64(expiry, 'expiry')));
+}
+
+/** A group enrollment's device key for `registrationId`. */
+export function deriveDeviceKey(groupKey, registrationId, { runtime = Runtime.default() } = {}) {
+  return identityCall(runtime, (id) => id.deriveDeviceKey(groupKey, registrationId));
+}
+
+/** The MQTT CONNECT fields and topics IoT Hub expects of `identity` (as `parseConnectionString` gives it). */
+export function hubMqttSettings(identity, options = {}, { runtime = Runtime.default() } = {}) {
+  return identityCall(runtime, (id) => id.hubMqttSettings(identity, options));
+}
+
+/** The telemetry topic with a percent-encoded property bag (`[[name, value], ...]`). */
+export function telemetryTopic(deviceId, moduleId, properties = [], { runtime = Runtime.default() } = {}) {
+  return identityCall(runtime, (id) => id.telemetryTopic(deviceId, moduleId ?? undefined, properties));
+}
+
 /**
  * A retry policy with its state, for apps that keep their own loop. `next()` after
  * each failed attempt gives `{ tag: 'retry-after', val: ms }` or
