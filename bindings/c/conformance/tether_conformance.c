@@ -548,7 +548,12 @@ int main(int argc, char **argv) {
             run_schedule(rt, v, &line);
         else if (strcmp(kind, "flow") == 0)
             run_flow(rt, v, &line);
-        else
+        else if (strcmp(kind, "identity") == 0) {
+            /* The C library has no identity functions yet: say so, print no line. */
+            fprintf(stderr, "not run: %s (the C host has no identity functions yet)\n", name);
+            json_object_put(v);
+            continue;
+        } else
             die("unknown kind `%s`", kind);
         printf("%s: %s\n", name, line.s ? line.s : "");
         if (check) {

@@ -47,15 +47,17 @@
 //! # Ok(()) }
 //! ```
 
-// Layered bottom to top; each module imports only modules above it in this list.
+// rustfmt keeps these sorted by name. The layers, bottom to top (each module imports
+// only modules before it): bindings, clock, error, command, names, syntax, plugin,
+// state, driver, runtime, instance, identity, device.
 mod bindings;
 mod clock;
 mod command;
 mod device;
 mod driver;
 mod error;
-mod instance;
 pub mod identity;
+mod instance;
 pub mod names;
 pub mod plugin;
 mod runtime;
