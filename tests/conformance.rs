@@ -338,11 +338,20 @@ fn conformance_c() -> Result {
         .lines()
         .partition(|l| l.starts_with("identity/"));
     let expected: String = others.iter().map(|l| format!("{l}\n")).collect();
-    let out = Command::new(&binary)
+    let out = match Command::new(&binary)
         .arg(component_path())
         .arg(vectors_dir())
         .current_dir(workspace_root())
-        .output()?;
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            return fail(format!(
+                "could not run the C runner {}: {e}",
+                binary.display()
+            ));
+        }
+    };
     let not_run = String::from_utf8_lossy(&out.stderr)
         .lines()
         .filter(|l| l.starts_with("not run: identity/"))
