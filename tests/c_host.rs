@@ -91,7 +91,20 @@ fn c_runner_prints_the_expected_line_of_every_vector() {
     }
     let stdout = text(&out.stdout);
     let actual: Vec<&str> = stdout.lines().collect();
-    let expected = expected_lines();
+    // The C library has no identity functions yet: its runner names each identity
+    // vector as not run on stderr (counted here) and prints no line for it.
+    let (identity, expected): (Vec<String>, Vec<String>) = expected_lines()
+        .into_iter()
+        .partition(|l| l.starts_with("identity/"));
+    let not_run = text(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("not run: identity/"))
+        .count();
+    assert_eq!(
+        not_run,
+        identity.len(),
+        "the C runner must name every identity vector it does not run"
+    );
     assert!(
         !expected.is_empty(),
         "no vectors in {}",

@@ -552,6 +552,7 @@ int main(int argc, char **argv) {
             /* The C library has no identity functions yet: say so, print no line. */
             fprintf(stderr, "not run: %s (the C host has no identity functions yet)\n", name);
             json_object_put(v);
+            free(files[i]);
             continue;
         } else
             die("unknown kind `%s`", kind);
