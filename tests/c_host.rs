@@ -410,7 +410,11 @@ fn c_host_has_no_definite_leaks_under_valgrind() {
     assert_clean("the conformance runner", &out);
     assert_eq!(
         text(&out.stdout).lines().count(),
-        expected_lines().len(),
+        // The C runner does not run the identity vectors yet (see above).
+        expected_lines()
+            .iter()
+            .filter(|l| !l.starts_with("identity/"))
+            .count(),
         "the runner under valgrind printed another number of lines"
     );
 

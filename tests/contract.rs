@@ -81,7 +81,7 @@ fn the_component_imports_exactly_the_contract() {
 }
 
 #[test]
-fn the_component_exports_decisions_and_connection() {
+fn the_component_exports_decisions_connection_and_identity() {
     let mut exports = runtime().component_exports();
     exports.sort();
     // `types` is re-exported only because the exported interfaces use its types.
@@ -93,7 +93,8 @@ fn the_component_exports_decisions_and_connection() {
         functional,
         [
             "tether:reconnect/connection@0.1.0",
-            "tether:reconnect/decisions@0.1.0"
+            "tether:reconnect/decisions@0.1.0",
+            "tether:reconnect/identity@0.1.0"
         ],
         "all exports: {exports:?}"
     );
