@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from wasmtime.component import Record
-
 from . import _component as _c
 from ._component import Runtime
 
@@ -61,24 +59,13 @@ def _ok(result: Any, ok_types: tuple[type, ...]) -> Any:
     return payload
 
 
-def _g(rec: Any, name: str) -> Any:
-    return getattr(rec, name)
-
-
-def _record(**fields: Any) -> Record:
-    r = Record()
-    for name, value in fields.items():
-        setattr(r, name.replace("_", "-"), value)
-    return r
-
-
 def parse_connection_string(text: str, *, runtime: Runtime | None = None) -> HubIdentity:
     """Parse an IoT Hub device or module connection string."""
     rec = _ok(_call("parse-connection-string", text, runtime=runtime), ())
-    return HubIdentity(host_name=_g(rec, "host-name"), device_id=_g(rec, "device-id"),
-                       auth=_g(rec, "auth"), module_id=_g(rec, "module-id"),
-                       gateway_host_name=_g(rec, "gateway-host-name"),
-                       key_name=_g(rec, "key-name"))
+    return HubIdentity(host_name=_c._get(rec, "host-name"), device_id=_c._get(rec, "device-id"),
+                       auth=_c._get(rec, "auth"), module_id=_c._get(rec, "module-id"),
+                       gateway_host_name=_c._get(rec, "gateway-host-name"),
+                       key_name=_c._get(rec, "key-name"))
 
 
 def connection_string_token(text: str, expiry: int, *,
@@ -119,19 +106,19 @@ def hub_mqtt_settings(identity: HubIdentity, *, api_version: str | None = None,
                       keep_alive_s: int | None = None,
                       runtime: Runtime | None = None) -> MqttSettings:
     """The MQTT CONNECT fields and topics IoT Hub expects of ``identity``."""
-    ident = _record(host_name=identity.host_name, device_id=identity.device_id,
+    ident = _c._record(host_name=identity.host_name, device_id=identity.device_id,
                     module_id=identity.module_id,
                     gateway_host_name=identity.gateway_host_name,
                     key_name=identity.key_name, auth=identity.auth)
-    options = _record(api_version=api_version, user_agent=user_agent, model_id=model_id,
+    options = _c._record(api_version=api_version, user_agent=user_agent, model_id=model_id,
                       keep_alive_s=keep_alive_s)
     rec = _ok(_call("hub-mqtt-settings", ident, options, runtime=runtime), ())
-    return MqttSettings(host=_g(rec, "host"), port=_g(rec, "port"),
-                        client_id=_g(rec, "client-id"), user_name=_g(rec, "user-name"),
-                        telemetry_topic=_g(rec, "telemetry-topic"),
-                        cloud_to_device_filter=_g(rec, "cloud-to-device-filter"),
-                        keep_alive_s=_g(rec, "keep-alive-s"),
-                        clean_session=_g(rec, "clean-session"))
+    return MqttSettings(host=_c._get(rec, "host"), port=_c._get(rec, "port"),
+                        client_id=_c._get(rec, "client-id"), user_name=_c._get(rec, "user-name"),
+                        telemetry_topic=_c._get(rec, "telemetry-topic"),
+                        cloud_to_device_filter=_c._get(rec, "cloud-to-device-filter"),
+                        keep_alive_s=_c._get(rec, "keep-alive-s"),
+                        clean_session=_c._get(rec, "clean-session"))
 
 
 def telemetry_topic(device_id: str, module_id: str | None = None,
