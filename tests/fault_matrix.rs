@@ -680,6 +680,7 @@ async fn tls_wrong_ca_retries_throttled() {
     let ca_file = lab.ca_file.with_file_name("stranger-ca.pem");
     std::fs::write(&ca_file, stranger.ca_pem()).unwrap();
     let mut file = lab.device_file(5, None);
+    file.mqtt.tls = true;
     file.mqtt.tls_ca_file = Some(ca_file);
     let fault_at = Instant::now();
     let device = lab.spawn(&file);

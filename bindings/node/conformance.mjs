@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  ConfigError, Connection, DIST, Failure, PublishRefused, RetrySchedule, Runtime, VirtualClock,
+  ConfigError, Connection, DIST, Failure, PublishRefused, RetrySchedule, Runtime, SubscribeRefused, VirtualClock,
   classify, formatClassification, formatDecision, formatOutcome, validateConfig,
   connectionStringToken, deriveDeviceKey, dpsToken, hubMqttSettings, hubResourceUri,
   parseConnectionString, sasToken, telemetryTopic,
@@ -157,6 +157,7 @@ const runners = {
       open: (link, hub, deviceId, cred) => items.push(`open ${link} ${hub} ${deviceId ?? '-'} ${cred ?? '-'}`),
       send: (link, message, topic, payload) => items.push(`send ${link} ${message} ${topic} ${payload.length}`),
       close: (link) => items.push(`close ${link}`),
+      subscribe: (link, filters) => items.push(`subscribe ${link} ${filters.join(',')}`),
       register: () => items.push('register'),
       poll: (op) => items.push(`poll ${op}`),
       renew: () => items.push('renew'),
@@ -220,6 +221,14 @@ function apply(conn, ev) {
         return `published ${conn.publish(ev.topic, new TextEncoder().encode(ev.payload))}`;
       } catch (e) {
         if (e instanceof PublishRefused) return `publish-error ${e.reason}`;
+        throw e;
+      }
+    case 'subscribe':
+      try {
+        conn.subscribe(ev.topic);
+        return 'subscribed';
+      } catch (e) {
+        if (e instanceof SubscribeRefused) return `subscribe-error ${e.reason}`;
         throw e;
       }
     case 'stop': conn.stop(); break;

@@ -139,6 +139,8 @@ export interface Transport {
   open(link: bigint, hub: string, deviceId: string | undefined, credential: string | undefined): void;
   send(link: bigint, message: bigint, topic: string, payload: Uint8Array): void;
   close(link: bigint): void;
+  /** Subscribe at QoS 1 on an open link; needed for `Connection.subscribe`. */
+  subscribe?(link: bigint, filters: string[]): void;
 }
 
 /** The provisioning service client; answer with `Connection.provisioned`. */
@@ -152,10 +154,18 @@ export interface Credentials {
   renew(): void;
 }
 
-/** A monotonic clock in nanoseconds. */
+/**
+ * A monotonic clock in nanoseconds. `wallNs`, when given, is the time of day in
+ * nanoseconds since the Unix epoch, read only to set the expiry of a token the
+ * component mints from a key (the system's time of day otherwise).
+ */
 export interface Clock {
   nowNs(): bigint;
+  wallNs?(): bigint;
 }
+
+/** Where a VirtualClock's time of day starts, in seconds since the epoch. */
+export const VIRTUAL_EPOCH_S: bigint;
 
 /** The real clock (`process.hrtime.bigint()`). */
 export const monotonicClock: Clock;
@@ -164,6 +174,7 @@ export const monotonicClock: Clock;
 export class VirtualClock implements Clock {
   constructor(startNs?: U64);
   nowNs(): bigint;
+  wallNs(): bigint;
   setMs(ms: U64): void;
   advanceMs(ms: U64): void;
 }
@@ -179,6 +190,13 @@ export class ConfigError extends TetherError {
 /** `publish` did not accept the message (it gets no outcome). */
 export class PublishRefused extends TetherError {
   readonly reason: PublishError;
+}
+
+/** Why `subscribe` refused a filter. */
+export type SubscribeError = 'empty-filter' | 'too-many' | 'stopped';
+/** `subscribe` did not keep the filter. */
+export class SubscribeRefused extends TetherError {
+  readonly reason: SubscribeError;
 }
 
 /** Where build.mjs leaves the transpiled component. */
@@ -257,6 +275,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   credential(answer: CredentialAnswer): InputError | undefined;
   /** Early or extra calls do nothing. */
   wake(): void;
+  /** Keep `filter` subscribed on every link; throws SubscribeRefused when not kept. */
+  subscribe(filter: string): void;
+  /** The filters kept, in the order first subscribed. */
+  subscriptions(): string[];
   /** Returns the message id; throws PublishRefused when not accepted. */
   publish(topic: string, payload: string | Uint8Array): bigint;
   stop(): void;

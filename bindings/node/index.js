@@ -61,6 +61,15 @@ export class PublishRefused extends TetherError {
   }
 }
 
+/** `subscribe` did not keep the filter; `reason` says why. */
+export class SubscribeRefused extends TetherError {
+  constructor(reason) {
+    super(`subscribe refused: ${reason}`);
+    /** `empty-filter`, `too-many` or `stopped`. */
+    this.reason = reason;
+  }
+}
+
 /** The payload of a result error thrown by the transpiled component, or rethrow. */
 function errPayload(err) {
   if (err && typeof err === 'object' && 'payload' in err) return err.payload;
@@ -187,14 +196,32 @@ function lowerFailure(f) {
 
 // ---- the runtime ------------------------------------------------------------------
 
-/** The real clock: `process.hrtime.bigint()`, in nanoseconds. */
-export const monotonicClock = Object.freeze({ nowNs: () => process.hrtime.bigint() });
+/** The system's time of day, in nanoseconds since the Unix epoch. */
+const systemWallNs = () => BigInt(Date.now()) * NS_PER_MS;
+
+/**
+ * The real clock: `process.hrtime.bigint()`, in nanoseconds. `wallNs()` is the time
+ * of day (nanoseconds since the epoch), read by the component only to set the
+ * expiry of a token it mints from a key.
+ */
+export const monotonicClock = Object.freeze({ nowNs: () => process.hrtime.bigint(), wallNs: systemWallNs });
+
+/**
+ * Where a VirtualClock's time of day starts (seconds since the epoch, 2023-11-14),
+ * as in every host, so minted tokens are the same bytes everywhere.
+ */
+export const VIRTUAL_EPOCH_S = 1_700_000_000n;
+
+/** `wasi:clocks/wall-clock.datetime` for `ns` nanoseconds since the epoch. */
+const datetime = (ns) => ({ seconds: ns / 1_000_000_000n, nanoseconds: Number(ns % 1_000_000_000n) });
 
 /** A clock that moves only when told to (tests, simulations, the conformance runner). */
 export class VirtualClock {
   #now;
   constructor(startNs = 0n) { this.#now = u64(startNs, 'startNs'); }
   nowNs() { return this.#now; }
+  /** `VIRTUAL_EPOCH_S` plus the virtual time. */
+  wallNs() { return VIRTUAL_EPOCH_S * 1_000_000_000n + this.#now; }
   setMs(ms) { this.#now = u64(ms, 'ms') * NS_PER_MS; }
   advanceMs(ms) { this.#now += u64(ms, 'ms') * NS_PER_MS; }
 }
@@ -262,9 +289,12 @@ export class Runtime {
       const inert = (name) => () => { throw new TetherError(`the stateless decisions called the import ${name}`); };
       this.#shared = this.instantiate({
         'wasi:clocks/monotonic-clock': { now: monotonicClock.nowNs },
+        'wasi:clocks/wall-clock': { now: () => datetime(systemWallNs()) },
         'wasi:random/random': { getRandomU64: randomU64 },
         'tether:reconnect/types': {},
-        'tether:reconnect/transport': { open: inert('open'), send: inert('send'), close: inert('close') },
+        'tether:reconnect/transport': {
+          open: inert('open'), send: inert('send'), close: inert('close'), subscribe: inert('subscribe'),
+        },
         'tether:reconnect/provisioning': { register: inert('register'), poll: inert('poll') },
         'tether:reconnect/credentials': { renew: inert('renew') },
         'tether:reconnect/events': {
@@ -438,12 +468,16 @@ export class Connection extends EventEmitter {
     const q = this.#queue;
     const root = (runtime ?? Runtime.default()).instantiate({
       'wasi:clocks/monotonic-clock': { now: () => this.clock.nowNs() },
+      'wasi:clocks/wall-clock': {
+        now: () => datetime(typeof this.clock.wallNs === 'function' ? u64(this.clock.wallNs(), 'wallNs') : systemWallNs()),
+      },
       'wasi:random/random': { getRandomU64: () => u64(nextEntropy(), 'entropy') },
       'tether:reconnect/types': {},
       'tether:reconnect/transport': {
         open: (link, hub, deviceId, credential) => q.push(['open', link, hub, deviceId, credential]),
         send: (link, message, topic, payload) => q.push(['send', link, message, topic, Uint8Array.from(payload)]),
         close: (link) => q.push(['close', link]),
+        subscribe: (link, filters) => q.push(['subscribe', link, [...filters]]),
       },
       'tether:reconnect/provisioning': {
         register: () => q.push(['register']),
@@ -529,6 +563,27 @@ export class Connection extends EventEmitter {
     });
   }
 
+  /**
+   * Keep `filter` subscribed (QoS 1) on every link: at once when a link is up, and
+   * again on each new link. Throws SubscribeRefused when not kept, and TetherError
+   * when the transport has no `subscribe(link, filters)`.
+   */
+  subscribe(filter) {
+    if (typeof this.transport.subscribe !== 'function') {
+      throw new TetherError('the transport has no subscribe(link, filters): it cannot carry subscriptions');
+    }
+    this.#call((c) => {
+      try {
+        c.subscribe(filter);
+      } catch (err) {
+        throw new SubscribeRefused(errPayload(err));
+      }
+    });
+  }
+
+  /** The filters kept, in the order first subscribed. */
+  subscriptions() { return this.#call((c) => c.subscriptions()); }
+
   /** Close the link and stop. Queued messages fail with `client-close`. */
   stop() {
     this.#call((c) => c.stop());
@@ -603,6 +658,7 @@ export class Connection extends EventEmitter {
       case 'open': return this.transport.open(...args);
       case 'send': return this.transport.send(...args);
       case 'close': return this.transport.close(...args);
+      case 'subscribe': return this.transport.subscribe(...args);
       case 'register':
       case 'poll':
         if (!this.provisioning) throw new TetherError('the configuration uses provisioning, but the Connection has no provisioning client');

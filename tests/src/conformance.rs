@@ -28,7 +28,7 @@ use tether_host::names::{
 use tether_host::{
     Action, Assignment, Classification, Command, ConfigError, Conn, Credential, Decision, Entropy,
     Failure, FailureKind, HttpFailure, InputError, Instance, NS_PER_MS, Outcome, Pending,
-    ProtocolError, ProvisioningResult, PublishError, Runtime, VirtualClock,
+    ProtocolError, ProvisioningResult, PublishError, Runtime, SubscribeError, VirtualClock,
 };
 
 /// The separator between the items of a flow line.
@@ -185,6 +185,8 @@ pub enum InputKind {
     Wake,
     /// `publish(topic, payload)`.
     Publish,
+    /// `subscribe(topic)` (the topic is a filter).
+    Subscribe,
     /// `stop()`.
     Stop,
 }
@@ -359,6 +361,8 @@ pub enum Input {
     Wake,
     /// `publish(topic, payload)`.
     Publish(String, Vec<u8>),
+    /// `subscribe(filter)`.
+    Subscribe(String),
     /// `stop()`.
     Stop,
 }
@@ -389,6 +393,7 @@ impl Event {
             InputKind::Provisioned => &["assigned", "pending", "failed"],
             InputKind::Credential => &["ok", "error"],
             InputKind::Publish => &["topic", "payload"],
+            InputKind::Subscribe => &["topic"],
         };
         if let Some(extra) = present.iter().find(|f| !allowed.contains(f)) {
             bail!("input {:?} does not take `{extra}`", self.input);
@@ -432,6 +437,11 @@ impl Event {
                 (None, Some(f)) => Input::Credential(Err(f.to_failure()?)),
                 _ => bail!("`credential` takes exactly one of ok, error"),
             },
+            InputKind::Subscribe => Input::Subscribe(
+                self.topic
+                    .clone()
+                    .ok_or_else(|| anyhow!("`topic` is missing"))?,
+            ),
             InputKind::Publish => Input::Publish(
                 self.topic
                     .clone()
@@ -466,6 +476,15 @@ pub fn publish_error_name(e: PublishError) -> &'static str {
         PublishError::PayloadTooLarge => "payload-too-large",
         PublishError::EmptyTopic => "empty-topic",
         PublishError::Stopped => "stopped",
+    }
+}
+
+/// The WIT name of a subscribe error.
+pub fn subscribe_error_name(e: SubscribeError) -> &'static str {
+    match e {
+        SubscribeError::EmptyFilter => "empty-filter",
+        SubscribeError::TooMany => "too-many",
+        SubscribeError::Stopped => "stopped",
     }
 }
 
@@ -535,6 +554,7 @@ pub fn command_item(command: &Command) -> String {
             topic,
             payload,
         } => format!("send {link} {message} {topic} {}", payload.len()),
+        Command::Subscribe { link, filters } => format!("subscribe {link} {}", filters.join(",")),
         Command::Close { link } => format!("close {link}"),
         Command::Register => "register".to_string(),
         Command::Poll { operation_id } => format!("poll {operation_id}"),
@@ -660,6 +680,16 @@ impl Flow {
             Input::Credential(r) => input_result(i.on_credential(c, r.as_ref())?),
             Input::Wake => no_result(i.on_wake(c)?),
             Input::Stop => no_result(i.stop(c)?),
+            Input::Subscribe(filter) => {
+                let (result, commands) = i.subscribe(c, filter)?.into_parts();
+                Applied {
+                    result: Some(match result {
+                        Ok(()) => "subscribed".to_string(),
+                        Err(e) => format!("subscribe-error {}", subscribe_error_name(e)),
+                    }),
+                    commands,
+                }
+            }
             Input::Publish(topic, payload) => {
                 let (result, commands) = i.publish(c, topic, payload)?.into_parts();
                 Applied {

@@ -351,6 +351,9 @@ static void cb_wake_at(void *u, uint64_t deadline_ns) {
     item(&((flow *)u)->pending, "wake-at %llu", (unsigned long long)(deadline_ns / 1000000u));
 }
 static uint64_t cb_now(void *u) { return ((flow *)u)->now_ms * 1000000u; }
+static uint64_t cb_wall(void *u) {
+    return TETHER_VIRTUAL_EPOCH_S * 1000000000u + ((flow *)u)->now_ms * 1000000u;
+}
 static uint64_t cb_random(void *u) {
     (void)u;
     return 0x7e7e7e7e7e7e7e7eull; /* never read: every vector has a seed */
@@ -371,6 +374,7 @@ static void run_flow(tether_runtime *rt, json_object *v, buf *line) {
         .wake_at = cb_wake_at,
         .now = cb_now,
         .random_u64 = cb_random,
+        .wall_ns = cb_wall,
     };
     json_object *events = key(v, "events");
     if (!json_object_is_type(events, json_type_array)) die("`events` must be a list");

@@ -397,6 +397,15 @@ void tether_runtime_set_clock(tether_runtime *rt, uint64_t (*now)(void *user),
  *  `now` callback is given. */
 uint64_t tether_now_ns(void);
 
+/** The system's time of day, in nanoseconds since the Unix epoch: what the
+ *  component reads when no `wall_ns` callback is given. */
+uint64_t tether_wall_ns(void);
+
+/** Where a virtual clock's time of day starts, in seconds since the epoch
+ *  (2023-11-14), in every host's conformance runner, so minted tokens are the same
+ *  bytes everywhere. */
+#define TETHER_VIRTUAL_EPOCH_S 1700000000ull
+
 /* ---- stateless decisions (WIT `decisions`) ---- */
 
 /** Classify one failure. */
@@ -488,6 +497,10 @@ typedef struct tether_callbacks {
      *  policy-plugins.decide with `unavailable`, so the engine falls back and
      *  quarantines the plugin after `quarantine-after` faults. */
     void (*plugin_fault)(void *user, const tether_plugin_fault *fault);
+    /** The time of day the component reads (`wasi:clocks/wall-clock`), in ns
+     *  since the Unix epoch, only to set the expiry of a token it mints from a
+     *  key. NULL: tether_wall_ns. Called while the component runs. */
+    uint64_t (*wall_ns)(void *user);
 } tether_callbacks;
 
 typedef struct tether_connection tether_connection;

@@ -25,6 +25,13 @@ uint64_t tether_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t tether_wall_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (ts.tv_sec < 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t os_random_u64(void) {
     uint64_t v = 0;
     size_t got = 0;
@@ -268,6 +275,30 @@ static wasmtime_error_t *imp_now(IMPORT_ARGS) {
     return NULL;
 }
 
+/* wall-clock.now: the time of day, read only to set a minted token's expiry. */
+static wasmtime_error_t *imp_wall_now(IMPORT_ARGS) {
+    (void)env;
+    (void)ty;
+    (void)args;
+    (void)nargs;
+    if (nresults != 1) return bad_import("wall-clock.now");
+    host *h = HOST;
+    uint64_t ns = h->cb.wall_ns ? h->cb.wall_ns(h->user) : tether_wall_ns();
+    arena a;
+    a.nv = a.ne = 0;
+    val datetime;
+    memset(&datetime, 0, sizeof datetime);
+    wasmtime_component_valrecord_entry_t *e = set_record(&a, &datetime, 2);
+    if (!e) return bad_import("wall-clock.now");
+    e[0].name = lit("seconds");
+    set_u64(&e[0].val, ns / 1000000000u);
+    e[1].name = lit("nanoseconds");
+    e[1].val.kind = WASMTIME_COMPONENT_U32;
+    e[1].val.of.u32 = (uint32_t)(ns % 1000000000u);
+    wasmtime_component_val_clone(&datetime, &results[0]);
+    return NULL;
+}
+
 static wasmtime_error_t *imp_random(IMPORT_ARGS) {
     (void)env;
     (void)ty;
@@ -365,6 +396,11 @@ wasmtime_error_t *tether_internal_define_imports(wasmtime_component_linker_t *li
         static const char *const names[] = {"now"};
         static const import_fn fns[] = {imp_now};
         e = define_instance(root, "wasi:clocks/monotonic-clock@0.2.12", names, fns, 1);
+    }
+    if (!e) {
+        static const char *const names[] = {"now"};
+        static const import_fn fns[] = {imp_wall_now};
+        e = define_instance(root, "wasi:clocks/wall-clock@0.2.12", names, fns, 1);
     }
     if (!e) {
         static const char *const names[] = {"get-random-u64"};

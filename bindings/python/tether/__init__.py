@@ -30,6 +30,7 @@ from ._connection import (
     MonotonicClock,
     Provisioning,
     PublishRefused,
+    SubscribeRefused,
     Transport,
     VirtualClock,
 )
@@ -65,6 +66,7 @@ from ._types import (
     RetryAfter,
     Status,
     StatusChange,
+    SubscribeError,
     Verdict,
 )
 
@@ -78,7 +80,8 @@ __all__ = [
     "NetworkError", "Outcome", "Pending", "PluginFault", "PluginFaultReason",
     "PluginLimits", "PluginLoadError", "PluginStats", "PollProvisioning", "Provision", "Provisioning",
     "ProvisioningAnswer", "PublishError", "PublishRefused", "Reason", "RenewCredential",
-    "RetryAfter", "RetrySchedule", "Runtime", "Status", "StatusChange", "TetherError",
+    "RetryAfter", "RetrySchedule", "Runtime", "Status", "StatusChange", "SubscribeError",
+    "SubscribeRefused", "TetherError",
     "Transport", "Verdict", "VirtualClock", "classify", "component_path", "imports_of", "table_version",
     "validate_config",
 ]

@@ -59,6 +59,11 @@ def _record(**fields: Any) -> Record:
     return r
 
 
+def datetime_of(ns: int) -> Record:
+    """``wasi:clocks/wall-clock.datetime`` for ``ns`` nanoseconds since the epoch."""
+    return _record(seconds=ns // 1_000_000_000, nanoseconds=ns % 1_000_000_000)
+
+
 def lower_failure(f: t.Failure) -> Record:
     if f.level is t.Level.NETWORK:
         kind = Variant("network", f.code)
@@ -307,6 +312,7 @@ class Runtime:
             if self._shared is None:
                 self._shared = self.instantiate({
                     "wasi:clocks/monotonic-clock": {"now": lambda _s: time.monotonic_ns()},
+                    "wasi:clocks/wall-clock": {"now": lambda _s: datetime_of(time.time_ns())},
                     "wasi:random/random": {"get-random-u64": lambda _s: secrets.randbits(64)},
                     "transport": {n: _inert(f"transport.{n}") for n in ("open", "send", "close")},
                     "provisioning": {n: _inert(f"provisioning.{n}") for n in ("register", "poll")},

@@ -29,6 +29,7 @@ __all__ = [
     "MonotonicClock",
     "Provisioning",
     "PublishRefused",
+    "SubscribeRefused",
     "Transport",
     "VirtualClock",
 ]
@@ -49,6 +50,11 @@ class Transport(Protocol):
 
     def close(self, link: int) -> None: ...
 
+    # A transport that carries inbound messages also has
+    # ``subscribe(link, filters)``: subscribe at QoS 1 on an open link (the
+    # connection calls it again on every new link). ``Connection.subscribe``
+    # refuses to keep subscriptions for a transport without it.
+
 
 @runtime_checkable
 class Provisioning(Protocol):
@@ -68,9 +74,18 @@ class Credentials(Protocol):
 
 @runtime_checkable
 class Clock(Protocol):
-    """A monotonic clock in nanoseconds: what the component reads as ``now``."""
+    """A monotonic clock in nanoseconds: what the component reads as ``now``.
+
+    A clock may also have ``wall_ns()``, the time of day in nanoseconds since the
+    Unix epoch, which the component reads only to set the expiry of a token it
+    mints from a key; without it the system's time of day is used."""
 
     def now_ns(self) -> int: ...
+
+
+#: Where a :class:`VirtualClock`'s time of day starts (seconds since the epoch,
+#: 2023-11-14), as in every host, so minted tokens are the same bytes everywhere.
+VIRTUAL_EPOCH_S = 1_700_000_000
 
 
 class MonotonicClock:
@@ -78,6 +93,9 @@ class MonotonicClock:
 
     def now_ns(self) -> int:
         return time.monotonic_ns()
+
+    def wall_ns(self) -> int:
+        return time.time_ns()
 
 
 class VirtualClock:
@@ -90,11 +108,23 @@ class VirtualClock:
     def now_ns(self) -> int:
         return self._now
 
+    def wall_ns(self) -> int:
+        """:data:`VIRTUAL_EPOCH_S` plus the virtual time."""
+        return VIRTUAL_EPOCH_S * 1_000_000_000 + self._now
+
     def set_ms(self, ms: int) -> None:
         self._now = ms * 1_000_000
 
     def advance_ms(self, ms: int) -> None:
         self._now += ms * 1_000_000
+
+
+class SubscribeRefused(TetherError):
+    """``subscribe`` did not keep the filter. ``error`` says why."""
+
+    def __init__(self, error: t.SubscribeError) -> None:
+        super().__init__(f"subscribe refused: {error}")
+        self.error = error
 
 
 class PublishRefused(TetherError):
@@ -159,6 +189,8 @@ class Connection:
         self.on_plugin_fault = on_plugin_fault
         self.clock: Clock = clock if clock is not None else MonotonicClock()
         self._entropy = entropy if entropy is not None else (lambda: secrets.randbits(64))
+        wall = getattr(self.clock, "wall_ns", None)
+        self._wall_ns: Callable[[], int] = wall if callable(wall) else time.time_ns
         self._queue: deque[tuple[str, tuple[Any, ...]]] = deque()
         self._draining = False
         self._lock = threading.RLock()
@@ -173,12 +205,15 @@ class Connection:
             self._plugins.load(self._runtime.plugins, plugin)
         self._inst = self._runtime.instantiate({
             "wasi:clocks/monotonic-clock": {"now": lambda _s: self.clock.now_ns()},
+            "wasi:clocks/wall-clock": {"now": lambda _s: c.datetime_of(self._wall_ns())},
             "wasi:random/random": {"get-random-u64": lambda _s: self._entropy()},
             "transport": {
                 "open": lambda _s, link, hub, dev, cred: q.append(("open", (link, hub, dev, cred))),
                 "send": lambda _s, link, msg, topic, payload: q.append(
                     ("send", (link, msg, topic, bytes(payload)))),
                 "close": lambda _s, link: q.append(("close", (link,))),
+                "subscribe": lambda _s, link, filters: q.append(
+                    ("subscribe", (link, list(filters)))),
             },
             "provisioning": {
                 "register": lambda _s: q.append(("register", ())),
@@ -252,6 +287,22 @@ class Connection:
         if not ok:
             raise PublishRefused(t.PublishError(value))
         return int(value)
+
+    def subscribe(self, topic_filter: str) -> None:
+        """Keep ``topic_filter`` subscribed (QoS 1) on every link: at once when a
+        link is up, and again on each new link. Raises :class:`SubscribeRefused`
+        when not kept, and :class:`TetherError` when the transport has no
+        ``subscribe``."""
+        if not callable(getattr(self.transport, "subscribe", None)):
+            raise TetherError("the transport has no subscribe(link, filters): "
+                              "it cannot carry subscriptions")
+        ok, value = c.unwrap_result(self._call("subscribe", topic_filter), ())
+        if not ok:
+            raise SubscribeRefused(t.SubscribeError(value))
+
+    def subscriptions(self) -> list[str]:
+        """The filters kept, in the order first subscribed."""
+        return list(self._call("subscriptions"))
 
     def stop(self) -> None:
         """Close the link and stop. Queued messages fail with ``client-close``."""
@@ -328,6 +379,8 @@ class Connection:
             self.transport.send(*args)
         elif kind == "close":
             self.transport.close(*args)
+        elif kind == "subscribe":
+            self.transport.subscribe(*args)
         elif kind == "status":
             if self.on_status is not None:
                 self.on_status(*args)

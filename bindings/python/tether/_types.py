@@ -171,6 +171,14 @@ class PublishError(enum.StrEnum):
     STOPPED = "stopped"
 
 
+class SubscribeError(enum.StrEnum):
+    """Why ``subscribe`` refused a filter (raised as :class:`tether.SubscribeRefused`)."""
+
+    EMPTY_FILTER = "empty-filter"
+    TOO_MANY = "too-many"
+    STOPPED = "stopped"
+
+
 _PROTOCOL_CODES = ("mqtt-connack", "mqtt-reason", "amqp", "http", "keep-alive-lost",
                    "session-expired", "link-detached")
 

@@ -119,6 +119,9 @@ class Recorder:
     def close(self, link: int) -> None:
         self.items.append(f"close {link}")
 
+    def subscribe(self, link: int, filters: list[str]) -> None:
+        self.items.append(f"subscribe {link} {','.join(filters)}")
+
     def register(self) -> None:
         self.items.append("register")
 
@@ -225,6 +228,12 @@ def apply(conn: t.Connection, ev: dict[str, Any]) -> str | None:
             return f"published {conn.publish(ev['topic'], ev['payload'].encode())}"
         except t.PublishRefused as refused:
             return f"publish-error {refused.error}"
+    elif kind == "subscribe":
+        try:
+            conn.subscribe(ev["topic"])
+            return "subscribed"
+        except t.SubscribeRefused as refused:
+            return f"subscribe-error {refused.error}"
     elif kind == "stop":
         conn.stop()
     else:

@@ -25,6 +25,7 @@ wit_bindgen::generate!({
     path: "../../wit",
     with: {
         "wasi:clocks/monotonic-clock@0.2.12": wasi::clocks::monotonic_clock,
+        "wasi:clocks/wall-clock@0.2.12": wasi::clocks::wall_clock,
         "wasi:random/random@0.2.12": wasi::random::random,
         "wasi:io/poll@0.2.12": wasi::io::poll,
     },
@@ -46,6 +47,16 @@ export!(Component);
 /// The monotonic clock, in the core's milliseconds.
 fn now() -> core_t::Instant {
     core_t::Instant::from_nanos(wasi::clocks::monotonic_clock::now())
+}
+
+/// The time of day, read only when a connection mints a token.
+#[derive(Debug)]
+struct WasiWallClock;
+
+impl connection::WallClock for WasiWallClock {
+    fn unix_seconds(&self) -> u64 {
+        wasi::clocks::wall_clock::now().seconds
+    }
 }
 
 /// A core instant as a WIT `instant` (nanoseconds).
@@ -174,7 +185,8 @@ impl conn_x::GuestConnection for Connection {
             .seed
             .unwrap_or_else(wasi::random::random::get_random_u64);
         let inner = connection::Connection::new(cfg, seed)
-            .with_plugin_host(alloc::boxed::Box::new(ImportedPlugins));
+            .with_plugin_host(alloc::boxed::Box::new(ImportedPlugins))
+            .with_wall_clock(alloc::boxed::Box::new(WasiWallClock));
         Ok(conn_x::Connection::new(Connection {
             inner: RefCell::new(inner),
         }))
@@ -229,6 +241,19 @@ impl conn_x::GuestConnection for Connection {
     fn publish(&self, topic: String, payload: Vec<u8>) -> Result<u64, w::PublishError> {
         self.run(|c, now, out| c.publish(now, &topic, &payload, out))
             .map_err(publish_error_out)
+    }
+
+    fn subscribe(&self, filter: String) -> Result<(), w::SubscribeError> {
+        self.run(|c, _now, out| c.subscribe(&filter, out))
+            .map_err(|e| match e {
+                core_t::SubscribeError::EmptyFilter => w::SubscribeError::EmptyFilter,
+                core_t::SubscribeError::TooMany => w::SubscribeError::TooMany,
+                core_t::SubscribeError::Stopped => w::SubscribeError::Stopped,
+            })
+    }
+
+    fn subscriptions(&self) -> Vec<String> {
+        self.inner.borrow().subscriptions().to_vec()
     }
 
     fn stop(&self) {
@@ -341,6 +366,7 @@ fn perform(cmd: connection::Command) {
             topic,
             payload,
         } => transport::send(link, message, &topic, &payload),
+        C::Subscribe { link, filters } => transport::subscribe(link, &filters),
         C::Close { link } => transport::close(link),
         C::Register => provisioning::register(),
         C::Poll { operation_id } => provisioning::poll(&operation_id),

@@ -12,12 +12,26 @@
 //! }
 //! ```
 //!
+//! A device with an IoT Hub key mints its own tokens: either
+//! `"connection-string": "HostName=..;DeviceId=..;SharedAccessKey=.."` in place of
+//! `hub` and `device-id`, or `"credential": {"sas": {"key": "..", "lifetime-s":
+//! 3600}}` beside them (with provisioning, the key signs tokens for whichever hub
+//! is assigned). The key stays inside the component: `Debug` shows it redacted.
+//!
+//! ```json
+//! {
+//!   "policy": { "kind": "exponential", "initial-ms": 1000, "max-ms": 60000 },
+//!   "queue": { "capacity": 64, "operation-timeout-ms": 240000 }
+//! }
+//! ```
+//!
 //! Every field is optional except that a hub or a provisioning section must be
 //! given. Unknown fields are refused; every error names the field's path.
 #![forbid(unsafe_code)]
 
 use alloc::string::{String, ToString};
 
+use crate::identity::{AuthMethod, ConnectionString};
 use crate::json::{self, Obj};
 use crate::policy::{self, PolicyConfig};
 use crate::types::{ConfigError, Millis};
@@ -91,6 +105,45 @@ pub struct CredentialConfig {
     pub secret: Option<String>,
     /// Its lifetime from `start`.
     pub lifetime_ms: Option<Millis>,
+    /// A key to mint IoT Hub SAS tokens from, inside the component: renewals never
+    /// call `credentials.renew`.
+    pub sas: Option<SasConfig>,
+    /// `token-lifetime-s`: the lifetime of each minted token.
+    pub token_lifetime_s: u64,
+}
+
+/// The token lifetime when `lifetime-s` is not given: one hour, as the Azure SDKs.
+pub const DEFAULT_TOKEN_LIFETIME_S: u64 = 3600;
+
+/// The longest token lifetime accepted: one year.
+pub const MAX_TOKEN_LIFETIME_S: u64 = 365 * 24 * 3600;
+
+/// How hub tokens are minted: `credential.sas`, or a connection string's key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SasConfig {
+    /// The key (base64). Never printed.
+    pub key: String,
+    /// The shared access policy the key belongs to (`skn`).
+    pub key_name: Option<String>,
+    /// The module, for a module identity.
+    pub module_id: Option<String>,
+    /// The hub host name tokens are for when no hub has been assigned: the
+    /// connection string's `HostName`, else the `hub` address without its port.
+    pub host_name: Option<String>,
+    /// Each token's lifetime, in seconds.
+    pub lifetime_s: u64,
+}
+
+impl core::fmt::Debug for SasConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SasConfig")
+            .field("key", &"<redacted>")
+            .field("key_name", &self.key_name)
+            .field("module_id", &self.module_id)
+            .field("host_name", &self.host_name)
+            .field("lifetime_s", &self.lifetime_s)
+            .finish()
+    }
 }
 
 impl Default for CredentialConfig {
@@ -100,6 +153,8 @@ impl Default for CredentialConfig {
             renew_at_percent: 80,
             secret: None,
             lifetime_ms: None,
+            sas: None,
+            token_lifetime_s: DEFAULT_TOKEN_LIFETIME_S,
         }
     }
 }
@@ -151,13 +206,24 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
     let root = json::parse_root(text)?;
     let mut o = Obj::new(&root, "")?;
     let seed = o.u64("seed")?;
-    let hub = non_empty(&mut o, "hub")?;
-    let device_id = non_empty(&mut o, "device-id")?;
+    let mut hub = non_empty(&mut o, "hub")?;
+    let mut device_id = non_empty(&mut o, "device-id")?;
+    let connection_string = match o.str("connection-string")? {
+        None => None,
+        Some(text) => Some(ConnectionString::parse(text).map_err(|e| ConfigError {
+            field: if e.field == "connection-string" {
+                e.field
+            } else {
+                alloc::format!("connection-string.{}", e.field)
+            },
+            message: e.message,
+        })?),
+    };
     let provisioning = match o.object("provisioning")? {
         None => None,
         Some(p) => Some(parse_provisioning(p)?),
     };
-    let credential = match o.object("credential")? {
+    let mut credential = match o.object("credential")? {
         None => CredentialConfig::default(),
         Some(c) => parse_credential(c)?,
     };
@@ -170,6 +236,20 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         Some(q) => parse_queue(q)?,
     };
     o.finish()?;
+    if let Some(cs) = connection_string {
+        apply_connection_string(&cs, &mut hub, &mut device_id, &mut credential)?;
+    }
+    if let Some(sas) = &mut credential.sas {
+        if device_id.is_none() && provisioning.is_none() {
+            return Err(ConfigError::new(
+                "device-id",
+                "is needed to mint tokens with credential.sas (or let provisioning assign one)",
+            ));
+        }
+        if sas.host_name.is_none() {
+            sas.host_name = hub.as_deref().map(|h| host_of(h).to_string());
+        }
+    }
     if hub.is_none() && provisioning.is_none() {
         return Err(ConfigError::new(
             "hub",
@@ -185,6 +265,73 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         policy,
         queue,
     })
+}
+
+/// A connection string stands for `hub`, `device-id` and how the device proves
+/// itself; giving those too is a contradiction, refused rather than guessed at.
+fn apply_connection_string(
+    cs: &ConnectionString,
+    hub: &mut Option<String>,
+    device_id: &mut Option<String>,
+    credential: &mut CredentialConfig,
+) -> Result<(), ConfigError> {
+    let clash = |field: &str| {
+        ConfigError::new(
+            field,
+            "is given by connection-string; give one or the other",
+        )
+    };
+    if hub.is_some() {
+        return Err(clash("hub"));
+    }
+    if device_id.is_some() {
+        return Err(clash("device-id"));
+    }
+    if credential.sas.is_some() {
+        return Err(clash("credential.sas"));
+    }
+    if credential.secret.is_some() {
+        return Err(clash("credential.secret"));
+    }
+    let id = cs.identity();
+    *hub = Some(
+        id.gateway_host_name
+            .clone()
+            .unwrap_or_else(|| id.host_name.clone()),
+    );
+    *device_id = Some(id.device_id.clone());
+    match (cs.key(), id.auth) {
+        (Some(key), _) => {
+            credential.renewable = true;
+            credential.sas = Some(SasConfig {
+                key: key.to_string(),
+                key_name: id.key_name.clone(),
+                module_id: id.module_id.clone(),
+                host_name: Some(id.host_name.clone()),
+                lifetime_s: credential.token_lifetime_s,
+            });
+        }
+        (None, AuthMethod::SharedAccessSignature) => {
+            // A ready-made token: used as given, and it cannot be renewed here.
+            credential.secret = Some(cs.token(0)?);
+            credential.renewable = false;
+        }
+        (None, _) => {}
+    }
+    Ok(())
+}
+
+/// `host` of `host:port` (an IPv6 literal in brackets keeps its brackets off).
+pub(crate) fn host_of(address: &str) -> &str {
+    if let Some(rest) = address.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => address,
+    }
 }
 
 fn non_empty(o: &mut Obj<'_>, field: &'static str) -> Result<Option<String>, ConfigError> {
@@ -227,14 +374,30 @@ fn parse_provisioning(mut p: Obj<'_>) -> Result<ProvisioningConfig, ConfigError>
 
 fn parse_credential(mut c: Obj<'_>) -> Result<CredentialConfig, ConfigError> {
     let d = CredentialConfig::default();
+    let renewable = c.bool("renewable")?;
+    let token_lifetime_s = c
+        .u64_in("token-lifetime-s", 1, MAX_TOKEN_LIFETIME_S)?
+        .unwrap_or(d.token_lifetime_s);
+    let sas = match c.object("sas")? {
+        None => None,
+        Some(s) => Some(parse_sas(s, token_lifetime_s)?),
+    };
+    if sas.is_some() && renewable == Some(false) {
+        return Err(c.error(
+            "renewable",
+            "cannot be false with sas: a key always mints fresh tokens",
+        ));
+    }
     let cfg = CredentialConfig {
-        renewable: c.bool("renewable")?.unwrap_or(d.renewable),
+        renewable: renewable.unwrap_or(sas.is_some() || d.renewable),
         renew_at_percent: c
             .u32_in("renew-at-percent", 1, 99)?
             .and_then(|p| u8::try_from(p).ok())
             .unwrap_or(d.renew_at_percent),
         secret: c.str("secret")?.map(ToString::to_string),
         lifetime_ms: millis_in(&mut c, "lifetime-ms", 1)?,
+        sas,
+        token_lifetime_s,
     };
     if cfg.lifetime_ms.is_some() && cfg.secret.is_none() {
         return Err(c.error(
@@ -242,8 +405,35 @@ fn parse_credential(mut c: Obj<'_>) -> Result<CredentialConfig, ConfigError> {
             "is the lifetime of `secret`, which is not given",
         ));
     }
+    if cfg.sas.is_some() && cfg.secret.is_some() {
+        return Err(c.error(
+            "secret",
+            "cannot be given with sas: tokens are minted from the key",
+        ));
+    }
     c.finish()?;
     Ok(cfg)
+}
+
+fn parse_sas(mut s: Obj<'_>, lifetime_s: u64) -> Result<SasConfig, ConfigError> {
+    let key = s
+        .str("key")?
+        .ok_or_else(|| s.error("key", "is required (the device or policy key, base64)"))?
+        .to_string();
+    // Checked here so that a bad key is a configuration error, not a failed renewal.
+    crate::identity::sas_token("check", &key, None, 0)
+        .map_err(|e| s.error("key", e.message))?;
+    let key_name = non_empty(&mut s, "key-name")?;
+    let module_id = non_empty(&mut s, "module-id")?;
+    let host_name = non_empty(&mut s, "host-name")?;
+    s.finish()?;
+    Ok(SasConfig {
+        key,
+        key_name,
+        module_id,
+        host_name,
+        lifetime_s,
+    })
 }
 
 fn parse_queue(mut q: Obj<'_>) -> Result<QueueConfig, ConfigError> {

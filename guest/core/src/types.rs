@@ -431,6 +431,15 @@ pub enum PublishError {
     Stopped,
 }
 
+/// Why a subscription was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum SubscribeError {
+    EmptyFilter,
+    TooMany,
+    Stopped,
+}
+
 /// Where a backoff delay came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]

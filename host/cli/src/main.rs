@@ -50,10 +50,31 @@ enum Cmd {
     /// Run a real device (MQTT broker, and provisioning service when configured)
     /// until Ctrl-C or SIGTERM, printing status changes as they happen.
     Run {
-        /// The device file: `connection` (the component's configuration), `mqtt`,
-        /// `provisioning`, `credentials`, `publish`.
-        #[arg(long, value_name = "FILE")]
-        config: PathBuf,
+        /// The device file: `profile`, `connection` (the component's
+        /// configuration), `mqtt`, `provisioning`, `credentials`, `publish`.
+        #[arg(long, value_name = "FILE", required_unless_present = "connection_string", conflicts_with = "connection_string")]
+        config: Option<PathBuf>,
+        /// Run an Azure IoT Hub device from its connection string, with no file:
+        /// `HostName=..;DeviceId=..;SharedAccessKey=..` (tokens are minted from the
+        /// key and renewed at 80% of their hour).
+        #[arg(long, value_name = "TEXT")]
+        connection_string: Option<String>,
+        /// With --connection-string: the PEM file of the CA to trust instead of
+        /// the system's roots.
+        #[arg(long, value_name = "FILE", requires = "connection_string")]
+        ca_file: Option<PathBuf>,
+        /// With --connection-string: the hub's port (default 8883).
+        #[arg(long, value_name = "N", requires = "connection_string")]
+        port: Option<u16>,
+        /// With --connection-string: send a numbered telemetry message this often.
+        #[arg(long, value_name = "MS", default_value_t = 1000, requires = "connection_string")]
+        interval_ms: u64,
+        /// With --connection-string: how many telemetry messages (default: until stopped).
+        #[arg(long, value_name = "N", requires = "connection_string")]
+        count: Option<u64>,
+        /// Stop after this many seconds (default: at Ctrl-C or SIGTERM).
+        #[arg(long, value_name = "S")]
+        seconds: Option<u64>,
         /// Print every input, command and publish, not just status changes.
         #[arg(long)]
         verbose: bool,
@@ -171,7 +192,33 @@ fn main() -> ExitCode {
             broker: None,
             ..
         } => commands::demo::run(seed, verbose),
-        Cmd::Run { config, verbose } => commands::run::run(&config, verbose),
+        Cmd::Run {
+            config,
+            connection_string,
+            ca_file,
+            port,
+            interval_ms,
+            count,
+            seconds,
+            verbose,
+        } => {
+            let limit = seconds.map(std::time::Duration::from_secs);
+            match (config, connection_string) {
+                (Some(config), _) => commands::run::run(&config, verbose, limit),
+                (None, Some(text)) => {
+                    let telemetry = commands::run::Telemetry { interval_ms, count };
+                    commands::run::run_connection_string(
+                        &text,
+                        ca_file.as_deref(),
+                        port,
+                        telemetry,
+                        verbose,
+                        limit,
+                    )
+                }
+                (None, None) => Err(input::bad_input("give --config FILE or --connection-string TEXT")),
+            }
+        }
         Cmd::DpsEmulator(args) => commands::dps_emulator::run(&args),
         Cmd::Classify {
             failures,

@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::profile::{self, Profile};
+
 /// An invalid device file: the field and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileError {
@@ -78,9 +80,17 @@ pub struct MqttSettings {
     pub keep_alive_s: u16,
     /// `connect-timeout-s`: TCP, TLS and CONNACK together. Default 10.
     pub connect_timeout_s: u64,
+    /// `port`: for a hub given without one (a connection string's `HostName`, a
+    /// DPS assignment). Default 8883 with TLS, 1883 without.
+    pub port: Option<u16>,
+    /// Whether the link is TLS: a `tls` section, or a profile that requires it.
+    pub tls: bool,
     /// `tls.ca-file`: a PEM file of the CA that signed the broker's certificate;
-    /// no `tls` section means plain TCP.
+    /// without it the system's roots are trusted.
     pub tls_ca_file: Option<PathBuf>,
+    /// `tls.cert-file` and `tls.key-file`: the device's X.509 certificate chain and
+    /// private key (PEM), presented to the server.
+    pub client_cert: Option<ClientCert>,
     /// `username`: default the device id.
     pub username: Option<String>,
     /// `client-id`: default the device id.
@@ -89,13 +99,25 @@ pub struct MqttSettings {
     pub credential_format: CredentialFormat,
 }
 
+/// A client certificate and its key, as PEM files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCert {
+    /// The certificate chain, the device's own first.
+    pub cert_file: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+}
+
 impl Default for MqttSettings {
     fn default() -> Self {
         Self {
             version: MqttVersion::V5,
             keep_alive_s: 30,
             connect_timeout_s: 10,
+            port: None,
+            tls: false,
             tls_ca_file: None,
+            client_cert: None,
             username: None,
             client_id: None,
             credential_format: CredentialFormat::Password,
@@ -132,8 +154,9 @@ pub struct CredentialSettings {
 /// sequence number in decimal).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublishSettings {
-    /// `topic`.
-    pub topic: String,
+    /// `topic`: required, but for IoT Hub, where it defaults to the device's
+    /// telemetry topic.
+    pub topic: Option<String>,
     /// `interval-ms`: between messages. Default 1000.
     pub interval_ms: u64,
     /// `count`: how many; none means until stopped.
@@ -145,6 +168,8 @@ pub struct PublishSettings {
 /// A whole device file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceFile {
+    /// `profile`: the service (`mqtt`, `azure-iot-hub`, `aws-iot-core`).
+    pub profile: Profile,
     /// `connection`: the component's configuration as JSON text, unchanged.
     pub connection: String,
     /// The `connection.device-id`, if given (a default for names below).
@@ -170,10 +195,19 @@ impl DeviceFile {
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let mut file = Self::parse(&text)
             .map_err(|e| anyhow::anyhow!("invalid device file {}: {e}", path.display()))?;
-        if let (Some(ca), Some(dir)) = (&file.mqtt.tls_ca_file, path.parent())
-            && ca.is_relative()
-        {
-            file.mqtt.tls_ca_file = Some(dir.join(ca));
+        if let Some(dir) = path.parent() {
+            let rebase = |p: &mut PathBuf| {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            };
+            if let Some(ca) = &mut file.mqtt.tls_ca_file {
+                rebase(ca);
+            }
+            if let Some(c) = &mut file.mqtt.client_cert {
+                rebase(&mut c.cert_file);
+                rebase(&mut c.key_file);
+            }
         }
         if let Some(dir) = path.parent() {
             file.connection = tether_host::plugin::resolve_plugin_path(&file.connection, dir);
@@ -193,6 +227,7 @@ impl DeviceFile {
             root,
             "",
             &[
+                "profile",
                 "connection",
                 "mqtt",
                 "provisioning",
@@ -200,6 +235,7 @@ impl DeviceFile {
                 "publish",
             ],
         )?;
+        let mut profile = profile::parse_name(root.get("profile"))?;
         let connection = root.get("connection").ok_or_else(|| {
             err(
                 "connection",
@@ -211,16 +247,27 @@ impl DeviceFile {
             Some(Value::String(s)) => Some(s.clone()),
             _ => None,
         };
+        let mut mqtt_settings = match root.get("mqtt") {
+            Some(v) => mqtt(v)?,
+            None => MqttSettings::default(),
+        };
+        profile::apply(
+            &mut profile,
+            root.get("mqtt").and_then(Value::as_object),
+            &mut mqtt_settings,
+        )?;
+        let publish_needs_topic = !matches!(profile, Profile::AzureIotHub(_));
         Ok(DeviceFile {
+            profile,
             connection: connection.to_string(),
             device_id,
-            mqtt: match root.get("mqtt") {
-                Some(v) => mqtt(v)?,
-                None => MqttSettings::default(),
-            },
+            mqtt: mqtt_settings,
             provisioning: root.get("provisioning").map(provisioning).transpose()?,
             credentials: root.get("credentials").map(credentials).transpose()?,
-            publish: root.get("publish").map(publish).transpose()?,
+            publish: root
+                .get("publish")
+                .map(|v| publish(v, publish_needs_topic))
+                .transpose()?,
         })
     }
 }
@@ -238,8 +285,24 @@ fn mqtt(v: &Value) -> Result<MqttSettings, FileError> {
             "username",
             "client-id",
             "credential-format",
+            "model-id",
+            "port",
         ],
     )?;
+    let mut s = MqttSettings::default();
+    if let Some(v) = m.get("port") {
+        s.port = Some(
+            v.as_u64()
+                .filter(|n| (1..=65_535).contains(n))
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or_else(|| {
+                    err(
+                        "mqtt.port",
+                        format!("expected an integer from 1 to 65535, got {}", shown(v)),
+                    )
+                })?,
+        );
+    }
     let mut s = MqttSettings::default();
     if let Some(v) = m.get("version") {
         s.version = match v {
@@ -288,14 +351,33 @@ fn mqtt(v: &Value) -> Result<MqttSettings, FileError> {
     }
     if let Some(v) = m.get("tls") {
         let t = object(v, "mqtt.tls")?;
-        only(t, "mqtt.tls.", &["ca-file"])?;
-        let ca = t.get("ca-file").ok_or_else(|| {
-            err(
-                "mqtt.tls.ca-file",
-                "missing: the PEM file of the broker's CA",
-            )
-        })?;
-        s.tls_ca_file = Some(PathBuf::from(string(ca, "mqtt.tls.ca-file")?));
+        only(t, "mqtt.tls.", &["ca-file", "cert-file", "key-file"])?;
+        s.tls = true;
+        let path = |key: &str| {
+            t.get(key)
+                .map(|v| string(v, &format!("mqtt.tls.{key}")).map(PathBuf::from))
+                .transpose()
+        };
+        s.tls_ca_file = path("ca-file")?;
+        s.client_cert = match (path("cert-file")?, path("key-file")?) {
+            (Some(cert_file), Some(key_file)) => Some(ClientCert {
+                cert_file,
+                key_file,
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(err(
+                    "mqtt.tls.key-file",
+                    "missing: the private key of cert-file",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "mqtt.tls.cert-file",
+                    "missing: the certificate of key-file",
+                ));
+            }
+        };
     }
     s.username = m
         .get("username")
@@ -363,16 +445,23 @@ fn credentials(v: &Value) -> Result<CredentialSettings, FileError> {
     })
 }
 
-fn publish(v: &Value) -> Result<PublishSettings, FileError> {
+fn publish(v: &Value, needs_topic: bool) -> Result<PublishSettings, FileError> {
     let m = object(v, "publish")?;
     only(m, "publish.", &["topic", "interval-ms", "count", "first"])?;
-    let topic = string(required(m, "publish.", "topic")?, "publish.topic")?;
-    if topic.is_empty() || topic.contains(['+', '#']) {
-        return Err(err(
-            "publish.topic",
-            format!("expected a topic name without wildcards, got \"{topic}\""),
-        ));
-    }
+    let topic = match m.get("topic") {
+        None if !needs_topic => None,
+        None => return Err(err("publish.topic", "missing")),
+        Some(v) => {
+            let topic = string(v, "publish.topic")?;
+            if topic.is_empty() || topic.contains(['+', '#']) {
+                return Err(err(
+                    "publish.topic",
+                    format!("expected a topic name without wildcards, got \"{topic}\""),
+                ));
+            }
+            Some(topic)
+        }
+    };
     let int = |key: &str, field: &str, min: u64| -> Result<Option<u64>, FileError> {
         m.get(key)
             .map(|v| {

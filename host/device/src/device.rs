@@ -29,6 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::config::{DeviceFile, PublishSettings};
 use super::credentials::TokenSource;
 use super::mqtt::{MqttTransport, tls_config};
+use super::profile::{self, Profile};
 use super::provisioning::DpsClient;
 use super::{Input, InputSender};
 use tether_host::names::command_text;
@@ -36,7 +37,7 @@ use tether_host::syntax::failure_text;
 use tether_host::{
     Command, ConfigError, CredentialSource, DecisionEvent, Device, Driver, Entropy, NoCredentials,
     NoProvisioning, Observer, Outcome, PluginFaultReport, Provisioner, ProvisioningResult,
-    PublishError, Runtime, StatusChange, SystemClock,
+    PublishError, Runtime, StatusChange, SubscribeError, SystemClock,
 };
 
 /// Something the loop did, for printing (`tether run`) or logging.
@@ -46,6 +47,14 @@ pub enum DeviceEvent {
     Input(String),
     /// A command the component gave (status changes, decisions, outcomes, opens...).
     Command(Command),
+    /// A message arrived on a subscription: topic (with IoT Hub's property bag,
+    /// when there is one) and payload.
+    Received {
+        /// The topic it was published on.
+        topic: String,
+        /// Its payload.
+        payload: Vec<u8>,
+    },
     /// The application or the numbered stream published; `seq` is the stream's
     /// number. `Err` when the component refused the message.
     Published {
@@ -113,6 +122,10 @@ enum Request {
         payload: Vec<u8>,
         reply: oneshot::Sender<anyhow::Result<Result<u64, PublishError>>>,
     },
+    Subscribe {
+        filter: String,
+        reply: oneshot::Sender<anyhow::Result<Result<(), SubscribeError>>>,
+    },
     Stream(bool),
     Stop(oneshot::Sender<anyhow::Result<()>>),
 }
@@ -140,12 +153,11 @@ impl RunningDevice {
         file: &DeviceFile,
         entropy: Entropy,
     ) -> anyhow::Result<Result<RunningDevice, ConfigError>> {
-        let tls = file
-            .mqtt
-            .tls_ca_file
-            .as_deref()
-            .map(tls_config)
-            .transpose()?;
+        let tls = if file.mqtt.tls {
+            Some(tls_config(&file.mqtt)?)
+        } else {
+            None
+        };
         let clock = SystemClock::new();
         let device = match Device::new(runtime, &file.connection, clock, entropy) {
             Ok(d) => d,
@@ -156,6 +168,25 @@ impl RunningDevice {
                 }));
             }
             Err(e) => return Err(e.into()),
+        };
+        // The transport's own instance, for the identity functions.
+        let mut identity = runtime.instantiate_real()?;
+        let mut profile = file.profile.clone();
+        let connection: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&file.connection).unwrap_or_default();
+        if let Err(e) = profile::read_connection(&mut profile, &connection, &mut identity) {
+            return Ok(Err(ConfigError {
+                field: e.field,
+                message: e.message,
+            }));
+        }
+        let topic = match file.publish.as_ref().map(|p| p.topic.clone()) {
+            Some(Some(topic)) => Some(topic),
+            Some(None) => match telemetry_topic(&profile, file, &mut identity) {
+                Ok(topic) => Some(topic),
+                Err(e) => return Ok(Err(e)),
+            },
+            None => None,
         };
         let (input_tx, input_rx) = mpsc::unbounded_channel();
         let (request_tx, request_rx) = mpsc::unbounded_channel();
@@ -177,16 +208,23 @@ impl RunningDevice {
         let event_loop = Loop {
             device,
             clock,
-            transport: MqttTransport::new(file.mqtt.clone(), tls, input_tx.clone()),
+            transport: MqttTransport::new(
+                file.mqtt.clone(),
+                profile,
+                tls,
+                identity,
+                input_tx.clone(),
+            ),
             provisioner,
             credentials,
             device_id,
             tally: tally.clone(),
             events: event_tx,
-            stream: file.publish.clone().map(|settings| Stream {
+            stream: file.publish.clone().zip(topic).map(|(settings, topic)| Stream {
                 next: settings.first,
                 published: 0,
                 on: true,
+                topic,
                 settings,
             }),
             _inputs: input_tx,
@@ -233,6 +271,24 @@ impl RunningDevice {
             .map_err(|_| anyhow::anyhow!("the device loop has ended"))?
     }
 
+    /// Keep `filter` subscribed on every link (the component restores it after
+    /// each reconnect). Messages arrive as [`DeviceEvent::Received`].
+    ///
+    /// # Errors
+    /// When the device loop has ended; the inner error is the component's refusal.
+    pub async fn subscribe(&self, filter: &str) -> anyhow::Result<Result<(), SubscribeError>> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::Subscribe {
+                filter: filter.to_string(),
+                reply,
+            })
+            .map_err(|_| anyhow::anyhow!("the device loop has ended"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("the device loop has ended"))?
+    }
+
     /// Pause (`false`) or resume (`true`) the numbered stream.
     pub fn set_stream(&self, on: bool) {
         let _ = self.requests.send(Request::Stream(on));
@@ -256,6 +312,8 @@ impl RunningDevice {
 
 struct Stream {
     settings: PublishSettings,
+    /// `settings.topic`, or the IoT Hub telemetry topic.
+    topic: String,
     next: u64,
     published: u64,
     on: bool,
@@ -357,7 +415,14 @@ impl Loop {
     }
 
     fn input(&mut self, input: Input) -> anyhow::Result<()> {
+        if let Input::Received { topic, payload } = input {
+            // Inbound messages go to the application; the component decides
+            // nothing about them.
+            self.emit(DeviceEvent::Received { topic, payload });
+            return Ok(());
+        }
         let (text, step) = match &input {
+            Input::Received { .. } => return Ok(()),
             Input::Opened(link) => (
                 format!("on-opened link={link}"),
                 self.device.on_opened(*link)?,
@@ -400,6 +465,17 @@ impl Loop {
         Ok(())
     }
 
+    fn subscribe(&mut self, filter: &str) -> anyhow::Result<Result<(), SubscribeError>> {
+        let step = self.device.subscribe(filter)?;
+        let result = step.result;
+        self.emit(DeviceEvent::Input(match result {
+            Ok(()) => format!("subscribe {filter}"),
+            Err(e) => format!("subscribe {filter} refused {e:?}"),
+        }));
+        self.handle(step.commands);
+        Ok(result)
+    }
+
     fn publish(
         &mut self,
         topic: &str,
@@ -426,7 +502,7 @@ impl Loop {
         let Some(s) = &mut self.stream else {
             return Ok(());
         };
-        let (seq, topic) = (s.next, s.settings.topic.clone());
+        let (seq, topic) = (s.next, s.topic.clone());
         s.next = s.next.saturating_add(1);
         s.published = s.published.saturating_add(1);
         // A refusal is tallied and reported; the stream goes on with the next number.
@@ -461,6 +537,9 @@ impl Loop {
                 request = requests.recv() => match request {
                     Some(Request::Publish { topic, payload, reply }) => {
                         let _ = reply.send(self.publish(&topic, &payload, None));
+                    }
+                    Some(Request::Subscribe { filter, reply }) => {
+                        let _ = reply.send(self.subscribe(&filter));
                     }
                     Some(Request::Stream(on)) => {
                         if let Some(s) = &mut self.stream {
@@ -525,11 +604,66 @@ fn provisioned_text(result: &ProvisioningResult) -> String {
     }
 }
 
+/// The IoT Hub telemetry topic of the device the file describes, from the
+/// component: the connection string's device (or module), else the
+/// connection's `device-id`, else the DPS registration id.
+fn telemetry_topic(
+    profile: &Profile,
+    file: &DeviceFile,
+    identity: &mut tether_host::Instance,
+) -> Result<String, ConfigError> {
+    let missing = || ConfigError {
+        field: "publish.topic".into(),
+        message: "missing, and no device id to make the telemetry topic from".into(),
+    };
+    let (device, module) = match profile {
+        Profile::AzureIotHub(hub) => match &hub.identity {
+            Some(id) => (id.device_id.clone(), id.module_id.clone()),
+            None => (
+                file.device_id
+                    .clone()
+                    .or_else(|| file.provisioning.as_ref().map(|p| p.registration_id.clone()))
+                    .ok_or_else(missing)?,
+                None,
+            ),
+        },
+        _ => return Err(missing()),
+    };
+    identity
+        .telemetry_topic(&device, module.as_deref(), &[])
+        .map_err(|e| ConfigError {
+            field: "publish.topic".into(),
+            message: e.to_string(),
+        })
+}
+
 /// One event as a line for `tether run`: the text of the command or input.
 pub fn event_text(event: &DeviceEvent) -> String {
     match event {
         DeviceEvent::Input(text) => text.clone(),
+        // A real device's secrets are real: a SAS token shows only its expiry
+        // (command_text), anything else not at all.
+        DeviceEvent::Command(Command::Open {
+            link,
+            hub,
+            device_id,
+            credential,
+        }) => command_text(&Command::Open {
+            link: *link,
+            hub: hub.clone(),
+            device_id: device_id.clone(),
+            credential: credential.as_ref().map(|c| {
+                if c.starts_with("SharedAccessSignature ") {
+                    c.clone()
+                } else {
+                    "<redacted>".to_string()
+                }
+            }),
+        }),
         DeviceEvent::Command(c) => command_text(c),
+        DeviceEvent::Received { topic, payload } => {
+            format!("received topic={topic} bytes={}", payload.len())
+        }
         DeviceEvent::Published { seq, result } => match (seq, result) {
             (Some(seq), Ok(id)) => format!("publish seq={seq} msg={id}"),
             (None, Ok(id)) => format!("publish msg={id}"),

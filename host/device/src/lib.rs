@@ -25,6 +25,7 @@ pub mod credentials;
 pub mod device;
 pub(crate) mod http;
 pub mod mqtt;
+pub mod profile;
 pub mod provisioning;
 
 use std::io;
@@ -47,6 +48,14 @@ pub(crate) enum Input {
     Provisioned(ProvisioningResult),
     /// `on-credential(result)`.
     Credential(Result<Credential, Failure>),
+    /// A message arrived on a subscription (for the application, not the
+    /// component).
+    Received {
+        /// Its topic.
+        topic: String,
+        /// Its payload.
+        payload: Vec<u8>,
+    },
 }
 
 /// Where the tasks send their results.

@@ -16,12 +16,15 @@ use std::time::Duration;
 use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode as V5Code, Packet as V5Packet};
 use rumqttc::{ConnectReturnCode as V4Code, Packet as V4Packet, QoS, TlsConfiguration};
 use rustls::ClientConfig;
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::pki_types::pem::PemObject as _;
 
 use super::config::{CredentialFormat, MqttSettings, MqttVersion};
+use super::profile::{self, Profile};
 use super::{Input, InputSender, io_failure, net, plain, split_address};
-use tether_host::{ApplicationError, Failure, FailureKind, NetworkError, ProtocolError, Transport};
+use tether_host::{
+    ApplicationError, Failure, FailureKind, Instance, NetworkError, ProtocolError, Transport,
+};
 
 /// Requests a link's client may queue: far above the component's in-flight window.
 const REQUEST_CAPACITY: usize = 1024;
@@ -30,32 +33,70 @@ const INFLIGHT: u16 = 1000;
 /// How long a closed link may take to say goodbye before its task is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// A TLS client configuration trusting the CA certificates in a PEM file, on the
-/// ring provider.
+/// The TLS client configuration of `settings`, on the ring provider: trusting the
+/// CA certificates of `tls.ca-file`, or the system's roots without one, and
+/// presenting `tls.cert-file` / `tls.key-file` when given.
 ///
 /// # Errors
-/// When the file cannot be read or holds no usable certificate.
-pub fn tls_config(ca_file: &std::path::Path) -> anyhow::Result<Arc<ClientConfig>> {
+/// When a file cannot be read or holds nothing usable (naming the field).
+pub fn tls_config(settings: &MqttSettings) -> anyhow::Result<Arc<ClientConfig>> {
     let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca_file)
-        .map_err(|e| anyhow::anyhow!("mqtt.tls.ca-file: cannot read {}: {e}", ca_file.display()))?;
-    for cert in certs {
-        let cert =
-            cert.map_err(|e| anyhow::anyhow!("mqtt.tls.ca-file: {}: {e}", ca_file.display()))?;
-        roots
-            .add(cert)
-            .map_err(|e| anyhow::anyhow!("mqtt.tls.ca-file: {}: {e}", ca_file.display()))?;
+    match &settings.tls_ca_file {
+        Some(ca_file) => {
+            let certs = CertificateDer::pem_file_iter(ca_file).map_err(|e| {
+                anyhow::anyhow!("mqtt.tls.ca-file: cannot read {}: {e}", ca_file.display())
+            })?;
+            for cert in certs {
+                let cert = cert
+                    .map_err(|e| anyhow::anyhow!("mqtt.tls.ca-file: {}: {e}", ca_file.display()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| anyhow::anyhow!("mqtt.tls.ca-file: {}: {e}", ca_file.display()))?;
+            }
+            anyhow::ensure!(
+                !roots.is_empty(),
+                "mqtt.tls.ca-file: {} holds no certificate",
+                ca_file.display()
+            );
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            let (added, _) = roots.add_parsable_certificates(found.certs);
+            anyhow::ensure!(
+                added > 0,
+                "mqtt.tls: the system has no CA certificates; give mqtt.tls.ca-file"
+            );
+        }
     }
-    anyhow::ensure!(
-        !roots.is_empty(),
-        "mqtt.tls.ca-file: {} holds no certificate",
-        ca_file.display()
-    );
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let config = match &settings.client_cert {
+        None => builder.with_no_client_auth(),
+        Some(c) => {
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&c.cert_file)
+                .and_then(Iterator::collect)
+                .map_err(|e| {
+                    anyhow::anyhow!("mqtt.tls.cert-file: cannot read {}: {e}", c.cert_file.display())
+                })?;
+            anyhow::ensure!(
+                !chain.is_empty(),
+                "mqtt.tls.cert-file: {} holds no certificate",
+                c.cert_file.display()
+            );
+            // The key's bytes never reach an error message: only the file's name.
+            let key = PrivateKeyDer::from_pem_file(&c.key_file).map_err(|_| {
+                anyhow::anyhow!(
+                    "mqtt.tls.key-file: {} holds no usable private key (PEM: PKCS#8, PKCS#1 or SEC1)",
+                    c.key_file.display()
+                )
+            })?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                anyhow::anyhow!("mqtt.tls.key-file: does not match cert-file: {e}")
+            })?
+        }
+    };
     Ok(Arc::new(config))
 }
 
@@ -75,23 +116,108 @@ struct Link {
 /// The [`Transport`] over MQTT. Needs a tokio runtime (it spawns a task per link).
 pub struct MqttTransport {
     settings: MqttSettings,
+    profile: Profile,
     tls: Option<Arc<ClientConfig>>,
+    /// An instance of the component for its `identity` functions (IoT Hub user
+    /// names), apart from the connection's own.
+    identity: Instance,
     inputs: InputSender,
     links: HashMap<u64, Link>,
+}
+
+/// The CONNECT fields of one link.
+struct Session {
+    client_id: String,
+    user: Option<String>,
+    password: Option<String>,
+    keep_alive_s: u16,
+    clean: bool,
 }
 
 impl MqttTransport {
     pub(crate) fn new(
         settings: MqttSettings,
+        profile: Profile,
         tls: Option<Arc<ClientConfig>>,
+        identity: Instance,
         inputs: InputSender,
     ) -> Self {
         Self {
             settings,
+            profile,
             tls,
+            identity,
             inputs,
             links: HashMap::new(),
         }
+    }
+
+    /// Client id, user name and password for a link to `host` as `device`, by
+    /// the profile. `None` when the component refuses the identity.
+    fn session(&mut self, host: &str, device: &str, credential: Option<&str>) -> Option<Session> {
+        let s = &self.settings;
+        let clean = self.profile.clean_session();
+        match &self.profile {
+            Profile::Mqtt => {
+                let client_id = s.client_id.clone().unwrap_or_else(|| device.to_string());
+                let (user, password) = match (credential, s.credential_format) {
+                    (None, _) => (s.username.clone(), None),
+                    (Some(c), CredentialFormat::Password) => (
+                        Some(s.username.clone().unwrap_or_else(|| device.to_string())),
+                        Some(c.to_string()),
+                    ),
+                    (Some(c), CredentialFormat::UserPassword) => match c.split_once(':') {
+                        Some((u, p)) => (Some(u.to_string()), Some(p.to_string())),
+                        None => (
+                            Some(s.username.clone().unwrap_or_else(|| device.to_string())),
+                            Some(c.to_string()),
+                        ),
+                    },
+                };
+                Some(Session {
+                    client_id,
+                    user,
+                    password,
+                    keep_alive_s: s.keep_alive_s,
+                    clean,
+                })
+            }
+            Profile::AzureIotHub(hub) => {
+                let c = profile::hub_connect(hub, host, device, s.keep_alive_s, &mut self.identity)
+                    .ok()?;
+                Some(Session {
+                    client_id: c.client_id,
+                    user: Some(c.user_name),
+                    // X.509 devices send no password: the certificate is in TLS.
+                    password: if c.uses_token {
+                        credential.map(str::to_string)
+                    } else {
+                        None
+                    },
+                    keep_alive_s: c.keep_alive_s,
+                    clean,
+                })
+            }
+            Profile::AwsIotCore => Some(Session {
+                client_id: s.client_id.clone().unwrap_or_else(|| device.to_string()),
+                user: None,
+                password: None,
+                keep_alive_s: s.keep_alive_s,
+                clean,
+            }),
+        }
+    }
+
+    /// The TLS settings of a link to `port`: AWS IoT Core takes MQTT on 443 only
+    /// with its ALPN protocol.
+    fn tls_for(&self, port: u16) -> Option<Arc<ClientConfig>> {
+        let config = self.tls.as_ref()?;
+        if matches!(self.profile, Profile::AwsIotCore) && port == 443 {
+            let mut with_alpn = ClientConfig::clone(config);
+            with_alpn.alpn_protocols = vec![profile::AWS_ALPN.as_bytes().to_vec()];
+            return Some(Arc::new(with_alpn));
+        }
+        Some(config.clone())
     }
 
     fn report(&self, input: Input) {
@@ -181,6 +307,9 @@ impl Task {
                     }
                 }
                 Ok(LinkEvent::Disconnected) => return,
+                Ok(LinkEvent::Message { topic, payload }) => {
+                    self.report(Input::Received { topic, payload });
+                }
                 Ok(LinkEvent::Other) => {}
                 Err(failure) => return self.end(connected, failure),
             }
@@ -202,6 +331,8 @@ enum LinkEvent {
     },
     /// Our DISCONNECT went out: the link was closed on purpose.
     Disconnected,
+    /// A message on a subscription (rumqttc acknowledges QoS 1 itself).
+    Message { topic: String, payload: Vec<u8> },
     Other,
 }
 
@@ -221,6 +352,10 @@ impl LinkEvents for rumqttc::EventLoop {
                 pkid: ack.pkid,
                 accepted: true,
             },
+            Event::Incoming(V4Packet::Publish(p)) => LinkEvent::Message {
+                topic: p.topic,
+                payload: p.payload.to_vec(),
+            },
             Event::Outgoing(Outgoing::Disconnect) => LinkEvent::Disconnected,
             _ => LinkEvent::Other,
         })
@@ -238,6 +373,10 @@ impl LinkEvents for rumqttc::v5::EventLoop {
                 pkid: ack.pkid,
                 accepted: puback_code(ack.reason) < 0x80,
             },
+            Event::Incoming(V5Packet::Publish(p)) => LinkEvent::Message {
+                topic: String::from_utf8_lossy(&p.topic).into_owned(),
+                payload: p.payload.to_vec(),
+            },
             Event::Outgoing(Outgoing::Disconnect) => LinkEvent::Disconnected,
             _ => LinkEvent::Other,
         })
@@ -246,7 +385,11 @@ impl LinkEvents for rumqttc::v5::EventLoop {
 
 impl Transport for MqttTransport {
     fn open(&mut self, link: u64, hub: &str, device_id: Option<&str>, credential: Option<&str>) {
-        let default_port = if self.tls.is_some() { 8883 } else { 1883 };
+        let default_port = self
+            .settings
+            .port
+            .unwrap_or(if self.tls.is_some() { 8883 } else { 1883 });
+        // A hub may be given without a port (DPS assigns bare host names).
         let Some((host, port)) = split_address(hub, default_port) else {
             // No hub can answer at an address that does not parse.
             self.report(Input::Failed(
@@ -255,30 +398,28 @@ impl Transport for MqttTransport {
             ));
             return;
         };
-        let s = &self.settings;
         let device = device_id.unwrap_or("tether-device");
-        let client_id = s.client_id.clone().unwrap_or_else(|| device.to_string());
-        let (user, password) = match (credential, s.credential_format) {
-            (None, _) => (s.username.clone(), None),
-            (Some(c), CredentialFormat::Password) => (
-                Some(s.username.clone().unwrap_or_else(|| device.to_string())),
-                Some(c.to_string()),
-            ),
-            (Some(c), CredentialFormat::UserPassword) => match c.split_once(':') {
-                Some((u, p)) => (Some(u.to_string()), Some(p.to_string())),
-                None => (
-                    Some(s.username.clone().unwrap_or_else(|| device.to_string())),
-                    Some(c.to_string()),
-                ),
-            },
+        let Some(session) = self.session(&host, device, credential) else {
+            // The component refuses this identity: no hub would take it either.
+            self.report(Input::Failed(
+                link,
+                plain(FailureKind::Application(ApplicationError::BadEndpoint)),
+            ));
+            return;
         };
-        let transport = match &self.tls {
-            Some(config) => {
-                rumqttc::Transport::tls_with_config(TlsConfiguration::Rustls(config.clone()))
-            }
+        let transport = match self.tls_for(port) {
+            Some(config) => rumqttc::Transport::tls_with_config(TlsConfiguration::Rustls(config)),
             None => rumqttc::Transport::Tcp,
         };
-        let keep_alive = Duration::from_secs(u64::from(s.keep_alive_s));
+        let s = &self.settings;
+        let Session {
+            client_id,
+            user,
+            password,
+            keep_alive_s,
+            clean,
+        } = session;
+        let keep_alive = Duration::from_secs(u64::from(keep_alive_s));
         let sent = Arc::new(Mutex::new(VecDeque::new()));
         let closed = Arc::new(AtomicBool::new(false));
         let task = Task {
@@ -293,7 +434,7 @@ impl Transport for MqttTransport {
             MqttVersion::V311 => {
                 let mut o = rumqttc::MqttOptions::new(client_id, host, port);
                 o.set_keep_alive(keep_alive)
-                    .set_clean_session(true)
+                    .set_clean_session(clean)
                     .set_inflight(INFLIGHT)
                     .set_transport(transport);
                 if let Some(user) = user {
@@ -309,7 +450,7 @@ impl Transport for MqttTransport {
             MqttVersion::V5 => {
                 let mut o = rumqttc::v5::MqttOptions::new(client_id, host, port);
                 o.set_keep_alive(keep_alive)
-                    .set_clean_start(true)
+                    .set_clean_start(clean)
                     .set_outgoing_inflight_upper_limit(INFLIGHT)
                     .set_transport(transport);
                 if let Some(user) = user {
@@ -360,6 +501,23 @@ impl Transport for MqttTransport {
             if !l.closed.swap(true, Ordering::SeqCst) {
                 self.report(Input::Closed(link, net(NetworkError::Closed)));
             }
+        }
+    }
+
+    fn subscribe(&mut self, link: u64, filters: &[String]) {
+        let Some(l) = self.links.get(&link) else {
+            return;
+        };
+        let queued = filters.iter().all(|filter| match &l.client {
+            Client::V4(c) => c.try_subscribe(filter, QoS::AtLeastOnce).is_ok(),
+            Client::V5(c) => c
+                .try_subscribe(filter, rumqttc::v5::mqttbytes::QoS::AtLeastOnce)
+                .is_ok(),
+        });
+        if !queued && !l.closed.swap(true, Ordering::SeqCst) {
+            // The link cannot take the request: it is as good as gone, and the
+            // next link subscribes again.
+            self.report(Input::Closed(link, net(NetworkError::Closed)));
         }
     }
 

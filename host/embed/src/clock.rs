@@ -23,6 +23,25 @@ pub const NS_PER_MS: u64 = 1_000_000;
 pub trait Clock: Send {
     /// The current reading, in nanoseconds.
     fn now_ns(&self) -> u64;
+
+    /// The time of day in nanoseconds since the Unix epoch, read by the component
+    /// through `wall-clock.now` only to set the expiry of a token it mints. The
+    /// system's by default.
+    fn wall_ns(&self) -> u64 {
+        system_wall_ns()
+    }
+}
+
+/// Where a [`VirtualClock`]'s time of day starts, in seconds since the Unix epoch
+/// (2023-11-14): the wall clock of every conformance vector and simulation, so
+/// minted tokens are the same bytes in every host.
+pub const VIRTUAL_EPOCH_S: u64 = 1_700_000_000;
+
+/// The system's time of day, nanoseconds since the Unix epoch (0 before it).
+pub fn system_wall_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// The real monotonic clock: nanoseconds since this value was created.
@@ -106,6 +125,13 @@ impl VirtualClock {
 impl Clock for VirtualClock {
     fn now_ns(&self) -> u64 {
         self.ns.load(Ordering::SeqCst)
+    }
+
+    /// [`VIRTUAL_EPOCH_S`] plus the virtual time.
+    fn wall_ns(&self) -> u64 {
+        VIRTUAL_EPOCH_S
+            .saturating_mul(1_000_000_000)
+            .saturating_add(self.now_ns())
     }
 }
 

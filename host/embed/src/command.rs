@@ -28,6 +28,13 @@ pub enum Command {
         /// The payload.
         payload: Vec<u8>,
     },
+    /// `transport.subscribe`: subscribe to topic filters (QoS 1) on an open link.
+    Subscribe {
+        /// The open link.
+        link: u64,
+        /// The filters.
+        filters: Vec<String>,
+    },
     /// `transport.close`: close a link; no more reports about it are expected.
     Close {
         /// The link to close.

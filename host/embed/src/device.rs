@@ -109,6 +109,11 @@ impl Device {
         self.instance.publish(&self.conn, topic, payload)
     }
 
+    /// See [`Instance::subscribe`].
+    pub fn subscribe(&mut self, filter: &str) -> Result<Step<Result<(), SubscribeError>>> {
+        self.instance.subscribe(&self.conn, filter)
+    }
+
     /// See [`Instance::stop`].
     pub fn stop(&mut self) -> Result<Step<()>> {
         self.instance.stop(&self.conn)

@@ -20,6 +20,11 @@ pub trait Transport {
     fn send(&mut self, link: u64, message: u64, topic: &str, payload: &[u8]);
     /// Close link `link`; no further reports about it.
     fn close(&mut self, link: u64);
+    /// Subscribe to `filters` (QoS 1) on open link `link`. A transport without
+    /// inbound messages has nothing to subscribe: the default does nothing.
+    fn subscribe(&mut self, link: u64, filters: &[String]) {
+        let _ = (link, filters);
+    }
 }
 
 /// `provisioning`: the provisioning service client.
@@ -129,6 +134,7 @@ impl Driver<'_> {
                 topic,
                 payload,
             } => self.transport.send(*link, *message, topic, payload),
+            Command::Subscribe { link, filters } => self.transport.subscribe(*link, filters),
             Command::Close { link } => self.transport.close(*link),
             Command::Register => self.provisioner.register(),
             Command::Poll { operation_id } => self.provisioner.poll(operation_id),

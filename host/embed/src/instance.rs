@@ -7,7 +7,7 @@ use wasmtime::component::ResourceAny;
 
 use crate::bindings::Engine as DeviceBindings;
 use crate::bindings::types::{
-    Classification, Credential, Decision, Failure, InputError, ProvisioningResult, PublishError,
+    Classification, Credential, Decision, Failure, InputError, ProvisioningResult, PublishError, SubscribeError,
     StatusChange,
 };
 use crate::clock::{Clock, Entropy, SystemClock};
@@ -408,6 +408,29 @@ impl Instance {
                 topic,
                 payload,
             )
+        })
+    }
+
+    /// Keep `filter` subscribed on every link (a [`Command::Subscribe`] now when a
+    /// link is up, and on each new link).
+    pub fn subscribe(
+        &mut self,
+        conn: &Conn,
+        filter: &str,
+    ) -> Result<Step<Result<(), SubscribeError>>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_subscribe(s, conn.handle, filter)
+        })
+    }
+
+    /// The filters the connection keeps subscribed.
+    pub fn subscriptions(&mut self, conn: &Conn) -> Result<Vec<String>> {
+        self.query(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_subscriptions(s, conn.handle)
         })
     }
 

@@ -64,7 +64,7 @@ mod runtime;
 mod state;
 pub mod syntax;
 
-pub use clock::{Clock, Entropy, NS_PER_MS, SystemClock, VirtualClock};
+pub use clock::{Clock, Entropy, NS_PER_MS, SystemClock, VIRTUAL_EPOCH_S, VirtualClock, system_wall_ns};
 pub use command::Command;
 pub use device::Device;
 pub use driver::{
@@ -72,14 +72,14 @@ pub use driver::{
 };
 pub use error::{BoxError, Error, Result};
 pub use instance::{Conn, Instance, RetrySchedule, Step};
-pub use runtime::{CLOCK_IMPORT, COMPONENT, RANDOM_IMPORT, Runtime};
+pub use runtime::{CLOCK_IMPORT, COMPONENT, RANDOM_IMPORT, Runtime, WALL_CLOCK_IMPORT};
 pub use state::HostState;
 
 pub use bindings::types::{
     Action, ApplicationError, Assignment, BackoffPlan, Classification, ConfigError, ConnectPlan,
     Credential, Curve, Decision, DecisionEvent, Failure, FailureKind, GiveUpReason, HttpFailure,
     InputError, Level, MessageFailure, NetworkError, Outcome, Pending, PluginFaultReason,
-    PluginFaultReport, ProtocolError, ProvisioningResult, PublishError, Reason, Status,
+    PluginFaultReport, ProtocolError, ProvisioningResult, PublishError, Reason, Status, SubscribeError,
     StatusChange, Verdict,
 };
 

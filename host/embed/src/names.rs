@@ -241,6 +241,22 @@ pub fn outcome_text(outcome: &Outcome) -> String {
     }
 }
 
+/// A credential as logs may show it: a SAS token by its expiry only (its
+/// signature is as good as the key until then); anything else as given, which
+/// only scripted tests' stand-in secrets are.
+pub fn shown_secret(secret: &str) -> String {
+    match secret.strip_prefix("SharedAccessSignature ") {
+        Some(fields) => {
+            let se = fields
+                .split('&')
+                .find_map(|f| f.strip_prefix("se="))
+                .unwrap_or("?");
+            format!("sas(se={se})")
+        }
+        None => secret.to_string(),
+    }
+}
+
 /// The transcript text of one command (without its time).
 ///
 /// | command | text |
@@ -266,7 +282,7 @@ pub fn command_text(command: &Command) -> String {
                 text.push_str(&format!(" device={id}"));
             }
             if let Some(secret) = credential {
-                text.push_str(&format!(" credential={secret}"));
+                text.push_str(&format!(" credential={}", shown_secret(secret)));
             }
             text
         }
@@ -279,6 +295,9 @@ pub fn command_text(command: &Command) -> String {
             "send link={link} msg={message} topic={topic} bytes={}",
             payload.len()
         ),
+        Command::Subscribe { link, filters } => {
+            format!("subscribe link={link} filters={}", filters.join(","))
+        }
         Command::Close { link } => format!("close link={link}"),
         Command::Register => "register".to_string(),
         Command::Poll { operation_id } => format!("poll op={operation_id}"),

@@ -18,6 +18,18 @@ pub const COMPONENT: &[u8] = include_bytes!(env!("TETHER_COMPONENT"));
 /// The WASI interface the component reads time from, and its one function used.
 pub const CLOCK_IMPORT: (&str, &str) = ("wasi:clocks/monotonic-clock@0.2.12", "now");
 
+/// The function of `wasi:clocks/wall-clock` the component imports: read only to
+/// set the expiry of a token minted from a key.
+pub const WALL_CLOCK_IMPORT: (&str, &str) = ("wasi:clocks/wall-clock@0.2.12", "now");
+
+/// `wasi:clocks/wall-clock.datetime`.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lower, Clone, Copy)]
+#[component(record)]
+struct Datetime {
+    seconds: u64,
+    nanoseconds: u32,
+}
+
 /// The WASI interface the component reads a default seed from, and its one
 /// function used.
 pub const RANDOM_IMPORT: (&str, &str) = ("wasi:random/random@0.2.12", "get-random-u64");
@@ -96,13 +108,26 @@ impl Runtime {
         let mut linker = Linker::<HostState>::new(&engine);
         EngineBindings::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(Error::wasm("linking the host imports"))?;
-        // The `device` world adds two WASI functions to the `engine` world. They are
-        // linked by hand: the rest of those WASI interfaces is not imported.
+        // The `device` world adds three WASI functions to the `engine` world. They
+        // are linked by hand: the rest of those WASI interfaces is not imported.
         linker
             .instance(CLOCK_IMPORT.0)
             .map_err(Error::wasm("linking the host imports"))?
             .func_wrap(CLOCK_IMPORT.1, |store, (): ()| {
                 Ok((HostState::now_ns(store.data()),))
+            })
+            .map_err(Error::wasm("linking the host imports"))?;
+        linker
+            .instance(WALL_CLOCK_IMPORT.0)
+            .map_err(Error::wasm("linking the host imports"))?
+            .func_wrap(WALL_CLOCK_IMPORT.1, |store, (): ()| {
+                let ns = HostState::wall_ns(store.data());
+                let seconds = ns / 1_000_000_000;
+                let nanoseconds = u32::try_from(ns % 1_000_000_000).unwrap_or(0);
+                Ok((Datetime {
+                    seconds,
+                    nanoseconds,
+                },))
             })
             .map_err(Error::wasm("linking the host imports"))?;
         linker
@@ -244,6 +269,7 @@ mod tests {
                 "tether:reconnect/transport@0.1.0",
                 "tether:reconnect/types@0.1.0",
                 "wasi:clocks/monotonic-clock@0.2.12",
+                "wasi:clocks/wall-clock@0.2.12",
                 "wasi:random/random@0.2.12",
             ]
         );
@@ -256,6 +282,7 @@ mod tests {
             wasi,
             vec![
                 "wasi:clocks/monotonic-clock@0.2.12#now",
+                "wasi:clocks/wall-clock@0.2.12#now",
                 "wasi:random/random@0.2.12#get-random-u64",
             ]
         );

@@ -97,6 +97,12 @@ impl HostState {
         self.clock.now_ns()
     }
 
+    /// The host's time of day, in nanoseconds since the Unix epoch
+    /// (`wall-clock.now`).
+    pub fn wall_ns(&self) -> u64 {
+        self.clock.wall_ns()
+    }
+
     /// The next entropy value (`random.get-random-u64`).
     pub(crate) fn random_u64(&mut self) -> u64 {
         self.entropy.next_u64()
@@ -154,6 +160,10 @@ impl transport::Host for HostState {
             topic,
             payload,
         });
+    }
+
+    fn subscribe(&mut self, link: u64, filters: Vec<String>) {
+        self.outbox.push(Command::Subscribe { link, filters });
     }
 
     fn close(&mut self, link: u64) {

@@ -379,6 +379,7 @@ enum Do {
     Credential(Value),
     Wake,
     Publish(&'static str, &'static str),
+    Subscribe(&'static str),
     Stop,
 }
 
@@ -402,6 +403,10 @@ fn acked(after: u64, message: u64) -> Step {
 fn publish(after: u64, topic: &'static str, payload: &'static str) -> Step {
     (When::After(after), Do::Publish(topic, payload))
 }
+fn subscribe(after: u64, filter: &'static str) -> Step {
+    (When::After(after), Do::Subscribe(filter))
+}
+
 fn assigned(after: u64, assignment: Value) -> Step {
     (
         When::After(after),
@@ -497,6 +502,7 @@ fn resolve(
                 merge(&mut v, answer);
                 v
             }
+            Do::Subscribe(filter) => json!({ "input": "subscribe", "topic": filter }),
             Do::Publish(topic, payload) => {
                 json!({ "input": "publish", "topic": topic, "payload": payload })
             }

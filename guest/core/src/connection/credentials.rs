@@ -7,10 +7,11 @@ use alloc::vec::Vec;
 use super::failures::{FailureContext, Retry};
 use super::{Command, Connection, Next, State, deadline};
 use crate::classify::classify;
+use crate::identity::{hub_resource_uri, sas_token};
 use crate::policy::CurveSel;
 use crate::types::{
-    Action, Classification, Credential, Failure, GiveUpReason, InputError, Instant, Millis, Reason,
-    Status, Verdict,
+    Action, ApplicationError, Classification, Credential, Failure, FailureKind, GiveUpReason,
+    InputError, Instant, Millis, Reason, Status, Verdict,
 };
 
 /// A held credential and its timers.
@@ -22,6 +23,13 @@ pub(super) struct HeldCredential {
     renew_at: Option<Instant>,
     /// When it expires, if the lifetime is known.
     expires_at: Option<Instant>,
+}
+
+/// The time of day, for the expiry a minted token carries: the host's
+/// `wasi:clocks/wall-clock`. Only a connection that mints tokens reads it.
+pub trait WallClock: core::fmt::Debug {
+    /// Seconds since the Unix epoch.
+    fn unix_seconds(&self) -> u64;
 }
 
 impl Connection {
@@ -39,6 +47,66 @@ impl Connection {
             return Err(InputError::Unexpected);
         }
         self.renew_outstanding = false;
+        self.credential_arrived(now, result, out);
+        self.finish(now, out);
+        Ok(())
+    }
+
+    /// Ask for a fresh credential: mint it here when the configuration holds a
+    /// key, else ask the host's credential source.
+    fn request_credential(&mut self, now: Instant, out: &mut Vec<Command>) {
+        match self.mint() {
+            Some(result) => self.credential_arrived(now, result.as_ref(), out),
+            None => {
+                self.renew_outstanding = true;
+                out.push(Command::Renew);
+            }
+        }
+    }
+
+    /// A token from the configured key for the current hub and device, valid for
+    /// the configured lifetime from the wall clock's now. `None` without a key.
+    fn mint(&self) -> Option<Result<Credential, Failure>> {
+        let sas = self.config.credential.sas.as_ref()?;
+        // The assigned hub's own name once provisioning has named one.
+        let host = match (&self.assigned, &sas.host_name) {
+            (true, _) | (false, None) => self.hub.as_deref().map(crate::config::host_of),
+            (false, Some(h)) => Some(h.as_str()),
+        };
+        let (Some(host), Some(device)) = (host, self.device_id.as_deref()) else {
+            // Nothing to sign for yet: the service must say who the device is.
+            return Some(Err(Failure {
+                kind: FailureKind::Application(ApplicationError::DeviceNotFound),
+                retry_after_ms: None,
+                server_reference: None,
+            }));
+        };
+        let now_s = self.wall.as_ref().map_or(0, |w| w.unix_seconds());
+        let expiry = now_s.saturating_add(sas.lifetime_s);
+        let resource = hub_resource_uri(host, device, sas.module_id.as_deref());
+        Some(
+            sas_token(&resource, &sas.key, sas.key_name.as_deref(), expiry)
+                .map(|secret| Credential {
+                    secret,
+                    lifetime_ms: Some(Millis::from_secs(sas.lifetime_s)),
+                })
+                // The key was checked when the configuration was read; a host
+                // name the signer refuses is the service's answer to fix.
+                .map_err(|_| Failure {
+                    kind: FailureKind::Application(ApplicationError::BadEndpoint),
+                    retry_after_ms: None,
+                    server_reference: None,
+                }),
+        )
+    }
+
+    /// A fresh credential or the failure to get one, from either source.
+    fn credential_arrived(
+        &mut self,
+        now: Instant,
+        result: Result<&Credential, &Failure>,
+        out: &mut Vec<Command>,
+    ) {
         match (&self.state, result) {
             (State::Renewing, Ok(c)) => {
                 self.credential = Some(self.hold(c.secret.clone(), c.lifetime_ms, now));
@@ -124,8 +192,6 @@ impl Connection {
             }
             (_, Err(_)) => {}
         }
-        self.finish(now, out);
-        Ok(())
     }
 
     /// Renew before connecting (or reconnecting), after a refusal when `cause` is
@@ -142,8 +208,7 @@ impl Connection {
             self.set_status(now, Status::DisconnectedRetrying, c.reason, out);
         }
         self.decide(now, cause, Action::RenewCredential { routine: false }, out);
-        self.renew_outstanding = true;
-        out.push(Command::Renew);
+        self.request_credential(now, out);
     }
 
     /// The held credential is due while link `link` (up since `since`) works:
@@ -161,8 +226,7 @@ impl Connection {
             renewing: true,
         };
         self.decide(now, None, Action::RenewCredential { routine: true }, out);
-        self.renew_outstanding = true;
-        out.push(Command::Renew);
+        self.request_credential(now, out);
     }
 
     /// Renewing can help: once per connect, so a refused fresh credential escalates.

@@ -28,6 +28,8 @@ mod credentials;
 mod failures;
 mod messages;
 #[cfg(test)]
+mod mint_tests;
+#[cfg(test)]
 mod tests;
 
 use alloc::collections::VecDeque;
@@ -41,10 +43,11 @@ use crate::policy::{CurveSel, Schedule};
 use crate::types::{
     Action, Classification, ConnectPlan, DecisionEvent, Failure, GiveUpReason, InputError, Instant,
     MessageFailure, Millis, Outcome, PluginFault, ProvisioningResult, Reason, Status, StatusChange,
-    Verdict,
+    SubscribeError, Verdict,
 };
 
 use credentials::HeldCredential;
+pub use credentials::WallClock;
 use failures::{Lost, Retry};
 use messages::Message;
 
@@ -72,6 +75,13 @@ pub enum Command {
         topic: String,
         /// Payload.
         payload: Vec<u8>,
+    },
+    /// `transport.subscribe`.
+    Subscribe {
+        /// The open link.
+        link: u64,
+        /// Topic filters, QoS 1.
+        filters: Vec<String>,
     },
     /// `transport.close`.
     Close {
@@ -168,7 +178,16 @@ pub struct Connection {
     plugin: Option<PluginState>,
     /// Who runs the plugin (the `policy-plugins` import in the component).
     plugin_host: Option<alloc::boxed::Box<dyn PluginHost>>,
+    /// The time of day, for minted tokens' expiry.
+    wall: Option<alloc::boxed::Box<dyn WallClock>>,
+    /// `hub` came from the provisioning service (not the configuration).
+    assigned: bool,
+    /// The filters every new link subscribes to, in the order first given.
+    subscriptions: Vec<String>,
 }
+
+/// The most subscriptions a connection keeps.
+pub const MAX_SUBSCRIPTIONS: usize = 32;
 
 impl Connection {
     /// A connection for `config`, with `seed` for the jitter.
@@ -181,6 +200,9 @@ impl Connection {
         Self {
             plugin,
             plugin_host: None,
+            wall: None,
+            assigned: false,
+            subscriptions: Vec::new(),
             hub: config.hub.clone(),
             device_id: config.device_id.clone(),
             schedule,
@@ -208,6 +230,13 @@ impl Connection {
     /// decision fails as `unavailable` and the fallback decides.
     pub fn with_plugin_host(mut self, host: alloc::boxed::Box<dyn PluginHost>) -> Self {
         self.plugin_host = Some(host);
+        self
+    }
+
+    /// Read the time of day from `wall` when minting tokens. Without one, minted
+    /// tokens count their expiry from the epoch (useful only in tests).
+    pub fn with_wall_clock(mut self, wall: alloc::boxed::Box<dyn WallClock>) -> Self {
+        self.wall = Some(wall);
         self
     }
 
@@ -260,6 +289,14 @@ impl Connection {
         self.renewed_since_connect = false;
         self.schedule.connected();
         self.set_status(now, Status::Connected, Reason::ConnectionOk, out);
+        if !self.subscriptions.is_empty() {
+            // Every link starts with every subscription: the server may have
+            // forgotten them, and a reconnect must not lose one.
+            out.push(Command::Subscribe {
+                link,
+                filters: self.subscriptions.clone(),
+            });
+        }
         self.expire_messages(now, out);
         self.flush(out);
         self.finish(now, out);
@@ -337,6 +374,12 @@ impl Connection {
             ProvisioningResult::Assigned(a) => {
                 self.hub = Some(a.hub.clone());
                 self.device_id = Some(a.device_id.clone());
+                self.assigned = true;
+                if self.config.credential.sas.is_some() {
+                    // A token names its hub: the next one is minted for this one.
+                    self.credential = None;
+                    self.renewed_since_connect = false;
+                }
                 if let Some(c) = &a.credential {
                     self.credential = Some(self.hold(c.secret.clone(), c.lifetime_ms, now));
                     self.renewed_since_connect = false;
@@ -423,6 +466,39 @@ impl Connection {
             _ => {}
         }
         self.finish(now, out);
+    }
+
+    /// Keep `filter` subscribed on every link, starting with the current one.
+    pub fn subscribe(
+        &mut self,
+        filter: &str,
+        out: &mut Vec<Command>,
+    ) -> Result<(), SubscribeError> {
+        if self.state == State::Stopped {
+            return Err(SubscribeError::Stopped);
+        }
+        if filter.is_empty() {
+            return Err(SubscribeError::EmptyFilter);
+        }
+        if self.subscriptions.iter().any(|f| f == filter) {
+            return Ok(());
+        }
+        if self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
+            return Err(SubscribeError::TooMany);
+        }
+        self.subscriptions.push(filter.into());
+        if let State::Connected { link, .. } = self.state {
+            out.push(Command::Subscribe {
+                link,
+                filters: alloc::vec![filter.into()],
+            });
+        }
+        Ok(())
+    }
+
+    /// The filters kept, in the order first subscribed.
+    pub fn subscriptions(&self) -> &[String] {
+        &self.subscriptions
     }
 
     /// Close the link and stop. Queued messages fail with `client-close`.

@@ -6,7 +6,7 @@ use crate::config;
 use crate::plugin::{PluginAnswer, PluginDecision, PluginInput};
 use crate::types::{
     ApplicationError, Assignment, Credential, Decision, HttpFailure, NetworkError, Pending,
-    PluginFaultReason, ProtocolError, PublishError,
+    PluginFaultReason, ProtocolError, PublishError, SubscribeError,
 };
 
 /// A connection with a jitter-free policy so delays are exact.
@@ -513,4 +513,53 @@ fn a_plugin_that_gives_up_stops_the_connection() {
         action: Action::GiveUp(GiveUpReason::Plugin),
     })));
     assert_eq!(c.status().reason, Reason::RetryExpired);
+}
+
+fn subscribes(out: &[Command]) -> Vec<(u64, Vec<String>)> {
+    out.iter()
+        .filter_map(|c| match c {
+            Command::Subscribe { link, filters } => Some((*link, filters.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn subscriptions_are_restored_on_every_new_link() {
+    let mut c = conn("");
+    let mut out = Vec::new();
+    c.subscribe("devices/d/messages/devicebound/#", &mut out)
+        .unwrap();
+    assert!(subscribes(&out).is_empty(), "no link yet");
+    c.start(at(0), &mut out).unwrap();
+    c.on_opened(at(10), 1, &mut out).unwrap();
+    assert_eq!(
+        subscribes(&out),
+        [(1, vec!["devices/d/messages/devicebound/#".to_string()])]
+    );
+    out.clear();
+    c.subscribe("app/cmd", &mut out).unwrap();
+    c.subscribe("app/cmd", &mut out).unwrap();
+    assert_eq!(subscribes(&out), [(1, vec!["app/cmd".to_string()])], "once");
+    out.clear();
+    c.on_closed(at(20), 1, &refused(), &mut out).unwrap();
+    c.on_wake(at(2000), &mut out);
+    c.on_opened(at(2010), 2, &mut out).unwrap();
+    assert_eq!(
+        subscribes(&out),
+        [(
+            2,
+            vec![
+                "devices/d/messages/devicebound/#".to_string(),
+                "app/cmd".to_string()
+            ]
+        )]
+    );
+    assert_eq!(c.subscribe("", &mut out), Err(SubscribeError::EmptyFilter));
+    for n in 2..MAX_SUBSCRIPTIONS {
+        c.subscribe(&alloc::format!("t/{n}"), &mut out).unwrap();
+    }
+    assert_eq!(c.subscribe("one-more", &mut out), Err(SubscribeError::TooMany));
+    c.stop(at(3000), &mut out);
+    assert_eq!(c.subscribe("late", &mut out), Err(SubscribeError::Stopped));
 }

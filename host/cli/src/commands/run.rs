@@ -136,8 +136,61 @@ pub(crate) fn run_device(
 }
 
 /// `tether run --config FILE`.
-pub fn run(config: &Path, verbose: bool) -> anyhow::Result<()> {
+pub fn run(config: &Path, verbose: bool, limit: Option<Duration>) -> anyhow::Result<()> {
     // Relative paths inside (the CA file, a plugin) are resolved against its folder.
     let file = DeviceFile::read(config).map_err(|e| bad_input(format!("{e:#}")))?;
-    run_device(&file, verbose, None)
+    run_device(&file, verbose, limit)
+}
+
+/// The numbered telemetry of `tether run --connection-string`.
+#[derive(Clone, Copy, Debug)]
+pub struct Telemetry {
+    /// Between messages.
+    pub interval_ms: u64,
+    /// How many; none means until stopped.
+    pub count: Option<u64>,
+}
+
+/// The device file `tether run --connection-string` stands for: the IoT Hub
+/// profile, the connection string as the connection, telemetry on the device's
+/// own topic.
+pub fn connection_string_file(
+    text: &str,
+    ca_file: Option<&Path>,
+    port: Option<u16>,
+    telemetry: Telemetry,
+) -> anyhow::Result<DeviceFile> {
+    let mut tls = serde_json::Map::new();
+    if let Some(ca) = ca_file {
+        tls.insert("ca-file".into(), ca.display().to_string().into());
+    }
+    let mut mqtt = serde_json::json!({ "tls": tls });
+    if let Some(port) = port {
+        mqtt["port"] = port.into();
+    }
+    let mut publish = serde_json::json!({ "interval-ms": telemetry.interval_ms });
+    if let Some(n) = telemetry.count {
+        publish["count"] = n.into();
+    }
+    let doc = serde_json::json!({
+        "profile": "azure-iot-hub",
+        "connection": { "connection-string": text },
+        "mqtt": mqtt,
+        "publish": publish,
+    });
+    // Never echo the document: it holds the key.
+    DeviceFile::parse(&doc.to_string()).map_err(|e| bad_input(format!("{}: {}", e.field, e.message)))
+}
+
+/// `tether run --connection-string TEXT`.
+pub fn run_connection_string(
+    text: &str,
+    ca_file: Option<&Path>,
+    port: Option<u16>,
+    telemetry: Telemetry,
+    verbose: bool,
+    limit: Option<Duration>,
+) -> anyhow::Result<()> {
+    let file = connection_string_file(text, ca_file, port, telemetry)?;
+    run_device(&file, verbose, limit)
 }

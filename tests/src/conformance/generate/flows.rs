@@ -445,5 +445,60 @@ pub(super) fn flow_specs() -> anyhow::Result<Vec<Spec>> {
         r#"{"hub": "hub-a", "seed": 27, "queue": {"capacity": 0}}"#,
         vec![start(), (When::After(100), Do::Opened(Link::N(1)))],
     ));
+    specs.push(flow(
+        "sas-connection-string-mints-locally",
+        "a connection string with a key: tokens are minted in the component (no credentials.renew), the expiry from the wall clock, renewed at 80% of a 10 s lifetime",
+        r#"{"connection-string": "HostName=my.host.name;DeviceId=my-device;SharedAccessKey=cGFzc3dvcmQ=", "seed": 28, "credential": {"token-lifetime-s": 10}}"#,
+        vec![
+            start(),
+            opened(100),
+            publish(1000, "telemetry", "m1"),
+            acked(20, 1),
+            wake(),
+            opened(100),
+        ],
+    ));
+    specs.push(flow(
+        "sas-reassigned-hub-gets-its-own-token",
+        "DPS with a device key: the token names the assigned hub; after a 404 the device registers again and the new hub gets a token for its own name",
+        r#"{"provisioning": {}, "seed": 29, "credential": {"sas": {"key": "cGFzc3dvcmQ="}}}"#,
+        vec![
+            start(),
+            assigned(200, json!({ "hub": "hub-a.example", "device-id": "dev-1" })),
+            failed(100, json!({ "http": { "status": 404, "hub-code": 404001 } })),
+            wake(),
+            assigned(200, json!({ "hub": "hub-b.example", "device-id": "dev-1" })),
+            opened(100),
+        ],
+    ));
+    specs.push(flow(
+        "sas-refused-fresh-token-stops",
+        "a link refused with CONNACK 5: a fresh token is minted at once; refused again, the key itself is refused: stop",
+        r#"{"connection-string": "HostName=h.example;DeviceId=d1;SharedAccessKey=cGFzc3dvcmQ=", "seed": 30}"#,
+        vec![
+            start(),
+            opened(100),
+            closed(5000, json!({ "mqtt-connack": 5 })),
+            failed(100, json!({ "mqtt-connack": 5 })),
+        ],
+    ));
+    specs.push(flow(
+        "subscriptions-restored-on-reconnect",
+        "subscriptions given before and during a link are kept by the component and sent again, all of them, on every new link",
+        r#"{"hub": "hub-a", "device-id": "d1", "seed": 31}"#,
+        vec![
+            subscribe(0, "devices/d1/messages/devicebound/#"),
+            start(),
+            opened(100),
+            subscribe(50, "app/commands"),
+            subscribe(10, "app/commands"),
+            subscribe(10, ""),
+            closed(5000, json!({ "network": "reset" })),
+            wake(),
+            opened(100),
+            stop(100),
+            subscribe(10, "late"),
+        ],
+    ));
     Ok(specs)
 }
