@@ -329,45 +329,11 @@ fn conformance_c() -> Result {
          library built from bindings/c/capi) so that it lands at target/c/tether_conformance",
     )?;
     let rust = rust_run()?;
-    // The C library has no identity functions yet (issue 12 leaves them for the
-    // clients issue): its runner names each identity vector on stderr as not run and
-    // prints no line for it, so it is compared on the other kinds, and the count of
-    // vectors it did not run is checked rather than assumed.
-    let (identity, others): (Vec<&str>, Vec<&str>) = rust
-        .output
-        .lines()
-        .partition(|l| l.starts_with("identity/"));
-    let expected: String = others.iter().map(|l| format!("{l}\n")).collect();
-    let out = match Command::new(&binary)
-        .arg(component_path())
-        .arg(vectors_dir())
-        .current_dir(workspace_root())
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => {
-            return fail(format!(
-                "could not run the C runner {}: {e}",
-                binary.display()
-            ));
-        }
-    };
-    let not_run = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter(|l| l.starts_with("not run: identity/"))
-        .count();
-    if not_run != identity.len() {
-        return fail(format!(
-            "the C runner reported {not_run} identity vectors not run, the Rust runner ran {}",
-            identity.len()
-        ));
-    }
-    eprintln!("conformance: the C runner does not run the {not_run} identity vectors yet");
     compare_runner(
         "C",
         Command::new(&binary)
             .arg(component_path())
             .arg(vectors_dir()),
-        &expected,
+        &rust.output,
     )
 }

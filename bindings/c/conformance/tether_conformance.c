@@ -473,6 +473,134 @@ static void run_flow(tether_runtime *rt, json_object *v, buf *line) {
     free(f.pending.s);
 }
 
+/* ---- identity: one call of the `identity` interface, its answer rendered ---- */
+
+/* The line of a call that ended in an error: a refusal, or the end of the run. */
+static void identity_error(const char *call, tether_rc rc, tether_error *err, buf *line) {
+    if (rc != TETHER_CONFIG_INVALID) engine_fail(call, tether_error_message(err));
+    buf_printf(line, "error %s: %s", tether_error_field(err), tether_error_message(err));
+}
+
+static void string_answer(const char *call, tether_rc rc, char *s, tether_error *err,
+                          buf *line) {
+    if (rc == TETHER_OK)
+        buf_printf(line, "ok %s", s);
+    else
+        identity_error(call, rc, err, line);
+    tether_string_free(s);
+    tether_error_free(err);
+}
+
+static tether_auth_method read_auth(json_object *o) {
+    const char *name = req_string(o, "auth");
+    int a = tether_auth_method_from_name(name);
+    if (a < 0) die("unknown auth `%s`", name);
+    return (tether_auth_method)a;
+}
+
+static void run_identity(tether_runtime *rt, json_object *v, buf *line) {
+    const char *call = req_string(v, "call");
+    json_object *args = key(v, "args");
+    if (!json_object_is_type(args, json_type_object)) die("`args` must be an object");
+    tether_error *err = NULL;
+    char *s = NULL;
+    tether_rc rc;
+    if (strcmp(call, "parse-connection-string") == 0) {
+        tether_hub_identity *id = NULL;
+        rc = tether_parse_connection_string(rt, req_string(args, "text"), &id, &err);
+        if (rc == TETHER_OK)
+            buf_printf(line, "ok %s %s %s %s %s %s", id->host_name, id->device_id,
+                       or_dash(id->module_id), or_dash(id->gateway_host_name),
+                       or_dash(id->key_name), tether_auth_method_name(id->auth));
+        else
+            identity_error(call, rc, err, line);
+        tether_hub_identity_free(id);
+        tether_error_free(err);
+    } else if (strcmp(call, "connection-string-token") == 0) {
+        rc = tether_connection_string_token(rt, req_string(args, "text"),
+                                            req_u64(args, "expiry"), &s, &err);
+        string_answer(call, rc, s, err, line);
+    } else if (strcmp(call, "sas-token") == 0) {
+        rc = tether_sas_token(rt, req_string(args, "resource-uri"), req_string(args, "key"),
+                              opt_string(args, "key-name"), req_u64(args, "expiry"), &s, &err);
+        string_answer(call, rc, s, err, line);
+    } else if (strcmp(call, "hub-resource-uri") == 0) {
+        rc = tether_hub_resource_uri(rt, req_string(args, "host-name"),
+                                     req_string(args, "device-id"),
+                                     opt_string(args, "module-id"), &s, &err);
+        if (rc != TETHER_OK) engine_fail(call, tether_error_message(err)); /* never refused */
+        string_answer(call, rc, s, err, line);
+    } else if (strcmp(call, "dps-token") == 0) {
+        rc = tether_dps_token(rt, req_string(args, "id-scope"),
+                              req_string(args, "registration-id"), req_string(args, "key"),
+                              req_u64(args, "expiry"), &s, &err);
+        string_answer(call, rc, s, err, line);
+    } else if (strcmp(call, "derive-device-key") == 0) {
+        rc = tether_derive_device_key(rt, req_string(args, "group-key"),
+                                      req_string(args, "registration-id"), &s, &err);
+        string_answer(call, rc, s, err, line);
+    } else if (strcmp(call, "hub-mqtt-settings") == 0) {
+        json_object *i = key(args, "identity"), *o = key(args, "options");
+        if (!json_object_is_type(i, json_type_object)) die("`identity` must be an object");
+        tether_hub_identity id = {
+            .host_name = req_string(i, "host-name"),
+            .device_id = req_string(i, "device-id"),
+            .module_id = opt_string(i, "module-id"),
+            .gateway_host_name = opt_string(i, "gateway-host-name"),
+            .key_name = opt_string(i, "key-name"),
+            .auth = read_auth(i),
+        };
+        tether_mqtt_options opts = {0};
+        if (o && !json_object_is_type(o, json_type_null)) {
+            if (!json_object_is_type(o, json_type_object)) die("`options` must be an object");
+            opts.api_version = opt_string(o, "api-version");
+            opts.user_agent = opt_string(o, "user-agent");
+            opts.model_id = opt_string(o, "model-id");
+            uint64_t k;
+            if (opt_u64(o, "keep-alive-s", &k)) {
+                if (k > UINT32_MAX) die("`keep-alive-s` must fit in 32 bits");
+                opts.has_keep_alive = true;
+                opts.keep_alive_s = (uint32_t)k;
+            }
+        }
+        tether_mqtt_settings *m = NULL;
+        rc = tether_hub_mqtt_settings(rt, &id, &opts, &m, &err);
+        if (rc == TETHER_OK)
+            buf_printf(line, "ok %s %u %s %s %s %s %u %s", m->host, (unsigned)m->port,
+                       m->client_id, m->user_name, m->telemetry_topic,
+                       or_dash(m->cloud_to_device_filter), m->keep_alive_s,
+                       m->clean_session ? "true" : "false");
+        else
+            identity_error(call, rc, err, line);
+        tether_mqtt_settings_free(m);
+        tether_error_free(err);
+    } else if (strcmp(call, "telemetry-topic") == 0) {
+        json_object *list = key(args, "properties");
+        if (!json_object_is_type(list, json_type_array)) die("`properties` must be a list");
+        size_t n = json_object_array_length(list);
+        tether_property *props = n ? calloc(n, sizeof *props) : NULL;
+        if (n && !props) die("out of memory");
+        for (size_t k = 0; k < n; k++) {
+            json_object *pair = json_object_array_get_idx(list, k);
+            json_object *name = json_object_array_get_idx(pair, 0);
+            json_object *value = json_object_array_get_idx(pair, 1);
+            if (!json_object_is_type(pair, json_type_array) ||
+                json_object_array_length(pair) != 2 ||
+                !json_object_is_type(name, json_type_string) ||
+                !json_object_is_type(value, json_type_string))
+                die("a property is not a [name, value] pair of strings");
+            props[k].name = json_object_get_string(name);
+            props[k].value = json_object_get_string(value);
+        }
+        rc = tether_telemetry_topic(rt, req_string(args, "device-id"),
+                                    opt_string(args, "module-id"), props, n, &s, &err);
+        free(props);
+        string_answer(call, rc, s, err, line);
+    } else {
+        die("unknown identity call `%s`", call);
+    }
+}
+
 /* ---- main ---- */
 
 static int by_name(const void *a, const void *b) {
@@ -552,13 +680,9 @@ int main(int argc, char **argv) {
             run_schedule(rt, v, &line);
         else if (strcmp(kind, "flow") == 0)
             run_flow(rt, v, &line);
-        else if (strcmp(kind, "identity") == 0) {
-            /* The C library has no identity functions yet: say so, print no line. */
-            fprintf(stderr, "not run: %s (the C host has no identity functions yet)\n", name);
-            json_object_put(v);
-            free(files[i]);
-            continue;
-        } else
+        else if (strcmp(kind, "identity") == 0)
+            run_identity(rt, v, &line);
+        else
             die("unknown kind `%s`", kind);
         printf("%s: %s\n", name, line.s ? line.s : "");
         if (check) {

@@ -333,7 +333,8 @@ typedef enum tether_rc {
     TETHER_PUBLISH_PAYLOAD_TOO_LARGE = 6,
     TETHER_PUBLISH_EMPTY_TOPIC = 7,
     TETHER_PUBLISH_STOPPED = 8,
-    /* The component refused a configuration document (tether_validate_config). */
+    /* The component refused a configuration document (tether_validate_config) or
+     * an identity input (WIT config-error); the tether_error names the field. */
     TETHER_CONFIG_INVALID = 9,
     /* Host-side errors; see tether_connection_last_error. */
     /** A NULL where an object was needed, a string that is not UTF-8, an enum
@@ -439,6 +440,123 @@ tether_rc tether_schedule_dropped(tether_schedule *s, uint64_t held_ms);
 /** Start over. */
 tether_rc tether_schedule_reset(tether_schedule *s);
 void tether_schedule_free(tether_schedule *s);
+
+/* ---- device identities (WIT `identity`) ---- */
+
+/*
+ * IoT Hub connection strings, SAS tokens for IoT Hub and DPS, group-enrollment
+ * device keys and the MQTT settings IoT Hub expects, all computed by the
+ * component (this library only converts), in the runtime's private instance
+ * like the decisions above.
+ *
+ * Every function returns TETHER_OK with its answer in *out; TETHER_CONFIG_INVALID
+ * when the component refused an input, with *err (kind TETHER_ERROR_CONFIG)
+ * naming the field (`SharedAccessKey`, `resource-uri`, `properties[1]`); or a
+ * negative code for a host-side error (a NULL or non-UTF-8 argument: kind
+ * TETHER_ERROR_ARGUMENT; a trap: TETHER_ERROR_ENGINE), also with *err. *err is
+ * set whenever the result is not TETHER_OK and err is not NULL; free it with
+ * tether_error_free. *out is NULL unless TETHER_OK.
+ *
+ * Keys go in and only signatures come out: no error, here or from the
+ * component, carries a key's value. Strings returned here (tokens, derived keys,
+ * topics) are malloc'ed and NUL-terminated; free them with tether_string_free,
+ * which overwrites them first since they may be secrets.
+ */
+
+/** How a device authenticates (WIT `auth-method`). */
+typedef enum tether_auth_method {
+    /** With a key: tokens are minted from it. */
+    TETHER_AUTH_SHARED_ACCESS_KEY,
+    /** With a ready-made token, used as given. */
+    TETHER_AUTH_SHARED_ACCESS_SIGNATURE,
+    /** With an X.509 client certificate in TLS; no token. */
+    TETHER_AUTH_X509,
+} tether_auth_method;
+
+/**
+ * A device or module on a hub, without its secret (WIT `hub-identity`). NULL
+ * stands for an absent option. tether_parse_connection_string returns one that
+ * tether owns (free it with tether_hub_identity_free); to describe an identity
+ * yourself, fill one in with your own strings.
+ */
+typedef struct tether_hub_identity {
+    const char *host_name;
+    const char *device_id;
+    const char *module_id;         /* NULL: a device identity */
+    const char *gateway_host_name; /* NULL: no IoT Edge gateway */
+    const char *key_name;          /* NULL: the device's own key */
+    tether_auth_method auth;
+} tether_hub_identity;
+
+/** What the application may choose about its IoT Hub MQTT session (WIT
+ *  `mqtt-options`). Zero-initialise for the defaults. */
+typedef struct tether_mqtt_options {
+    const char *api_version; /* NULL: 2021-04-12 */
+    const char *user_agent;  /* a query parameter appended as given, or NULL */
+    const char *model_id;    /* an IoT Plug and Play model id (dtmi:...), or NULL */
+    bool has_keep_alive;     /* false: 60 s */
+    uint32_t keep_alive_s;   /* clamped by the component to 1..=1177 */
+} tether_mqtt_options;
+
+/** The MQTT settings of one identity (WIT `mqtt-settings`). Owned by tether:
+ *  free with tether_mqtt_settings_free. */
+typedef struct tether_mqtt_settings {
+    const char *host; /* the gateway when there is one, else the hub */
+    uint16_t port;
+    const char *client_id;
+    const char *user_name;
+    const char *telemetry_topic;        /* without a property bag */
+    const char *cloud_to_device_filter; /* NULL for a module */
+    uint32_t keep_alive_s;
+    bool clean_session;
+} tether_mqtt_settings;
+
+/** One message property of a telemetry topic. */
+typedef struct tether_property {
+    const char *name;
+    const char *value;
+} tether_property;
+
+/** Parse an IoT Hub connection string (at most 4096 bytes). */
+tether_rc tether_parse_connection_string(tether_runtime *rt, const char *text,
+                                         tether_hub_identity **out, tether_error **err);
+/** Free an identity tether_parse_connection_string returned (NULL is fine). */
+void tether_hub_identity_free(tether_hub_identity *identity);
+/** The token of a connection string valid until `expiry` (Unix seconds): minted
+ *  from its key, or its own SharedAccessSignature. An x509 string has none. */
+tether_rc tether_connection_string_token(tether_runtime *rt, const char *text, uint64_t expiry,
+                                         char **token, tether_error **err);
+/** A token for `resource_uri` signed with `key` (base64) until `expiry`, with
+ *  `skn` when key_name is not NULL. */
+tether_rc tether_sas_token(tether_runtime *rt, const char *resource_uri, const char *key,
+                           const char *key_name, uint64_t expiry, char **token,
+                           tether_error **err);
+/** `{host}/devices/{device}`, or with `/modules/{module}` when module_id is not NULL. */
+tether_rc tether_hub_resource_uri(tether_runtime *rt, const char *host_name,
+                                  const char *device_id, const char *module_id, char **uri,
+                                  tether_error **err);
+/** A DPS registration token (`skn=registration`) until `expiry`. */
+tether_rc tether_dps_token(tether_runtime *rt, const char *id_scope,
+                           const char *registration_id, const char *key, uint64_t expiry,
+                           char **token, tether_error **err);
+/** A group enrollment's device key for `registration_id`. A secret: free it
+ *  with tether_string_free. */
+tether_rc tether_derive_device_key(tether_runtime *rt, const char *group_key,
+                                   const char *registration_id, char **device_key,
+                                   tether_error **err);
+/** The MQTT CONNECT fields and topics IoT Hub expects of `identity`;
+ *  `options` NULL for the defaults. */
+tether_rc tether_hub_mqtt_settings(tether_runtime *rt, const tether_hub_identity *identity,
+                                   const tether_mqtt_options *options,
+                                   tether_mqtt_settings **out, tether_error **err);
+void tether_mqtt_settings_free(tether_mqtt_settings *settings);
+/** The telemetry topic with `count` properties as its percent-encoded property
+ *  bag (`properties` may be NULL when count is 0). */
+tether_rc tether_telemetry_topic(tether_runtime *rt, const char *device_id,
+                                 const char *module_id, const tether_property *properties,
+                                 size_t count, char **topic, tether_error **err);
+/** Overwrite and free a string returned by the identity functions (NULL is fine). */
+void tether_string_free(char *s);
 
 /* ---- connections (WIT `connection`) ---- */
 
@@ -554,10 +672,12 @@ const char *tether_give_up_reason_name(tether_give_up_reason v);
 const char *tether_message_failure_name(tether_message_failure v);
 const char *tether_curve_name(tether_curve v);
 const char *tether_plugin_fault_reason_name(tether_plugin_fault_reason v);
+const char *tether_auth_method_name(tether_auth_method v);
 const char *tether_action_name(tether_action_kind v);
 /** Look a name up: the enum value, or -1 when `name` is no case of it. */
 int tether_network_error_from_name(const char *name);
 int tether_application_error_from_name(const char *name);
+int tether_auth_method_from_name(const char *name);
 
 #ifdef __cplusplus
 }

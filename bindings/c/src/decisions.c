@@ -1,6 +1,7 @@
 /*
  * decisions.c: the runtime's private decisions store and what runs in it:
- * classify, table-version, validate-config and the retry schedules.
+ * classify, table-version, validate-config and the retry schedules (and the
+ * identity functions, in identity.c).
  *
  * Apart because none of it needs a connection: the store is created on first
  * use, its import calls are dropped, and schedules are resources in it.
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static store_inst *decisions(tether_runtime *rt) {
+store_inst *tether_internal_decisions(tether_runtime *rt) {
     if (rt->decisions) return rt->decisions;
     host *h = calloc(1, sizeof *h);
     if (!h) {
@@ -43,7 +44,7 @@ void tether_runtime_set_clock(tether_runtime *rt, uint64_t (*now)(void *user),
 tether_rc tether_classify(tether_runtime *rt, const tether_failure *failure,
                           tether_classification *out) {
     if (!rt) return TETHER_ERR_ARGUMENT;
-    store_inst *si = decisions(rt);
+    store_inst *si = tether_internal_decisions(rt);
     if (!si) return TETHER_ERR_ENGINE;
     if (!out) return tether_internal_arg_error(si, "no output given");
     arena a = {0};
@@ -59,7 +60,7 @@ tether_rc tether_classify(tether_runtime *rt, const tether_failure *failure,
 }
 
 uint32_t tether_table_version(tether_runtime *rt) {
-    store_inst *si = rt ? decisions(rt) : NULL;
+    store_inst *si = rt ? tether_internal_decisions(rt) : NULL;
     if (!si) return 0;
     val res;
     uint32_t v = 0;
@@ -72,9 +73,9 @@ uint32_t tether_table_version(tether_runtime *rt) {
     return v;
 }
 
-/* result<_, config-error> or result<own<T>, config-error>: TETHER_OK with
- * *ok (the ok payload, may be NULL) or TETHER_CONFIG_INVALID with *err set. */
-static tether_rc config_result(store_inst *si, int fn, val *res, tether_error **err) {
+/* result<T, config-error>: TETHER_OK (res kept) or TETHER_CONFIG_INVALID with
+ * *err set (res deleted). */
+tether_rc tether_internal_config_result(store_inst *si, int fn, val *res, tether_error **err) {
     if (res->kind != WASMTIME_COMPONENT_RESULT)
         return tether_internal_engine_shape_error(si, fn, res, 1);
     if (res->of.result.is_ok) return TETHER_OK;
@@ -97,7 +98,7 @@ tether_rc tether_validate_config(tether_runtime *rt, const char *config_json,
                                  tether_error **err) {
     if (err) *err = NULL;
     if (!rt) return TETHER_ERR_ARGUMENT;
-    store_inst *si = decisions(rt);
+    store_inst *si = tether_internal_decisions(rt);
     if (!si) return TETHER_ERR_ENGINE;
     if (!tether_internal_valid_str(config_json)) {
         tether_internal_set_error(err, TETHER_ERROR_ARGUMENT, NULL,
@@ -108,7 +109,7 @@ tether_rc tether_validate_config(tether_runtime *rt, const char *config_json,
     set_str(&arg, config_json);
     tether_rc rc = tether_internal_call(si, F_VALIDATE, &arg, 1, &res, 1);
     if (rc != TETHER_OK) return rc;
-    rc = config_result(si, F_VALIDATE, &res, err);
+    rc = tether_internal_config_result(si, F_VALIDATE, &res, err);
     if (rc == TETHER_OK) wasmtime_component_val_delete(&res);
     return rc;
 }
@@ -125,7 +126,7 @@ tether_schedule *tether_schedule_new(tether_runtime *rt, const char *policy_json
         tether_internal_set_error(err, TETHER_ERROR_ARGUMENT, NULL, "no runtime given");
         return NULL;
     }
-    store_inst *si = decisions(rt);
+    store_inst *si = tether_internal_decisions(rt);
     if (!si) {
         tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL, "%s", rt->error);
         return NULL;
@@ -139,7 +140,7 @@ tether_schedule *tether_schedule_new(tether_runtime *rt, const char *policy_json
     set_str(&args[0], policy_json);
     set_u64(&args[1], seed);
     tether_rc rc = tether_internal_call(si, F_SCHED_CREATE, args, 2, &res, 1);
-    if (rc == TETHER_OK) rc = config_result(si, F_SCHED_CREATE, &res, err);
+    if (rc == TETHER_OK) rc = tether_internal_config_result(si, F_SCHED_CREATE, &res, err);
     if (rc == TETHER_CONFIG_INVALID) return NULL;
     if (rc != TETHER_OK) {
         tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL, "%s", si->error);

@@ -5,8 +5,8 @@
  * How it is put together:
  *   - tether_runtime (runtime.c): the engine, the compiled component, a linker
  *     holding this host's imports, and the export indices of every function it
- *     calls (resolved once). A private store (decisions.c) hosts classify and
- *     the retry schedules.
+ *     calls (resolved once). A private store (decisions.c) hosts classify,
+ *     the retry schedules and the identity functions (identity.c).
  *   - tether_connection (connection.c): its own store and instance, and the
  *     `connection` resource in it.
  *   - Every store's data is a `host`: the application's callbacks, the clock
@@ -61,6 +61,7 @@ typedef enum {
     NAMES_ACTIONS,
     NAMES_INPUT_ERRORS,
     NAMES_PUBLISH_ERRORS,
+    NAMES_AUTH_METHODS,
     NAMES_COUNT,
 } tether_internal_names;
 
@@ -303,6 +304,14 @@ enum {
     F_SCHED_CONNECTED,
     F_SCHED_DROPPED,
     F_SCHED_RESET,
+    F_ID_PARSE,
+    F_ID_STRING_TOKEN,
+    F_ID_SAS_TOKEN,
+    F_ID_RESOURCE_URI,
+    F_ID_DPS_TOKEN,
+    F_ID_DERIVE_KEY,
+    F_ID_MQTT_SETTINGS,
+    F_ID_TELEMETRY_TOPIC,
     F_COUNT,
 };
 
@@ -341,5 +350,17 @@ tether_rc tether_internal_call(store_inst *si, int fn, const val *args, size_t n
 tether_rc tether_internal_engine_shape_error(store_inst *si, int fn, val *results, size_t n);
 /* Records "invalid argument: what" as the store's last error. */
 tether_rc tether_internal_arg_error(store_inst *si, const char *what);
+
+/* ------------------------------------------------------------------------- */
+/* decisions.c                                                                */
+/* ------------------------------------------------------------------------- */
+
+/* The runtime's private decisions store, created on first use (NULL with
+ * rt->error set when that fails). Its import calls are dropped. */
+store_inst *tether_internal_decisions(tether_runtime *rt);
+/* A result<T, config-error>: TETHER_OK (res kept, its ok payload in
+ * res->of.result.val) or TETHER_CONFIG_INVALID with *err naming the field (res
+ * deleted); a wrong shape is an engine error (res deleted). */
+tether_rc tether_internal_config_result(store_inst *si, int fn, val *res, tether_error **err);
 
 #endif

@@ -42,6 +42,8 @@ static const char *const INPUT_ERRORS[] = {"stale-link", "unexpected", "unknown-
                                            "stopped"};
 static const char *const PUBLISH_ERRORS[] = {"queue-full", "payload-too-large", "empty-topic",
                                              "stopped"};
+static const char *const AUTH_METHODS[] = {"shared-access-key", "shared-access-signature",
+                                           "x509"};
 
 #define NAME_FN(fn, type, table)                                                               \
     const char *fn(type v) {                                                                   \
@@ -58,6 +60,7 @@ NAME_FN(tether_message_failure_name, tether_message_failure, MESSAGE_FAILURES)
 NAME_FN(tether_curve_name, tether_curve, CURVES)
 NAME_FN(tether_plugin_fault_reason_name, tether_plugin_fault_reason, PLUGIN_FAULT_REASONS)
 NAME_FN(tether_action_name, tether_action_kind, ACTIONS)
+NAME_FN(tether_auth_method_name, tether_auth_method, AUTH_METHODS)
 
 static int index_of(const char *const *table, size_t n, const char *name, size_t len) {
     for (size_t i = 0; i < n; i++) {
@@ -84,6 +87,7 @@ static const struct {
     [NAMES_ACTIONS] = {ACTIONS, COUNT(ACTIONS)},
     [NAMES_INPUT_ERRORS] = {INPUT_ERRORS, COUNT(INPUT_ERRORS)},
     [NAMES_PUBLISH_ERRORS] = {PUBLISH_ERRORS, COUNT(PUBLISH_ERRORS)},
+    [NAMES_AUTH_METHODS] = {AUTH_METHODS, COUNT(AUTH_METHODS)},
 };
 
 int tether_internal_name_index(tether_internal_names t, const char *name, size_t len) {
@@ -101,6 +105,10 @@ int tether_network_error_from_name(const char *name) {
 int tether_application_error_from_name(const char *name) {
     return name ? index_of(APPLICATION_ERRORS, COUNT(APPLICATION_ERRORS), name, strlen(name))
                 : -1;
+}
+
+int tether_auth_method_from_name(const char *name) {
+    return name ? index_of(AUTH_METHODS, COUNT(AUTH_METHODS), name, strlen(name)) : -1;
 }
 
 const char *tether_rc_name(tether_rc rc) {

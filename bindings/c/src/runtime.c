@@ -15,6 +15,7 @@
 
 #define IFACE_CONNECTION "tether:reconnect/connection@0.1.0"
 #define IFACE_DECISIONS "tether:reconnect/decisions@0.1.0"
+#define IFACE_IDENTITY "tether:reconnect/identity@0.1.0"
 
 /* The interface and name of every F_* export: resolved once per runtime. */
 static const struct {
@@ -43,7 +44,18 @@ static const struct {
     [F_SCHED_CONNECTED] = {IFACE_DECISIONS, "[method]retry-schedule.connected"},
     [F_SCHED_DROPPED] = {IFACE_DECISIONS, "[method]retry-schedule.dropped"},
     [F_SCHED_RESET] = {IFACE_DECISIONS, "[method]retry-schedule.reset"},
+    [F_ID_PARSE] = {IFACE_IDENTITY, "parse-connection-string"},
+    [F_ID_STRING_TOKEN] = {IFACE_IDENTITY, "connection-string-token"},
+    [F_ID_SAS_TOKEN] = {IFACE_IDENTITY, "sas-token"},
+    [F_ID_RESOURCE_URI] = {IFACE_IDENTITY, "hub-resource-uri"},
+    [F_ID_DPS_TOKEN] = {IFACE_IDENTITY, "dps-token"},
+    [F_ID_DERIVE_KEY] = {IFACE_IDENTITY, "derive-device-key"},
+    [F_ID_MQTT_SETTINGS] = {IFACE_IDENTITY, "hub-mqtt-settings"},
+    [F_ID_TELEMETRY_TOPIC] = {IFACE_IDENTITY, "telemetry-topic"},
 };
+
+/* The interfaces the EXPORTS live in. */
+static const char *const IFACES[] = {IFACE_CONNECTION, IFACE_DECISIONS, IFACE_IDENTITY};
 
 tether_runtime *tether_runtime_new_from_bytes(const uint8_t *bytes, size_t len,
                                               tether_error **err) {
@@ -82,23 +94,24 @@ tether_runtime *tether_runtime_new_from_bytes(const uint8_t *bytes, size_t len,
         tether_runtime_free(rt);
         return NULL;
     }
-    wasmtime_component_export_index_t *conn_iface = wasmtime_component_get_export_index(
-        rt->component, NULL, IFACE_CONNECTION, strlen(IFACE_CONNECTION));
-    wasmtime_component_export_index_t *dec_iface = wasmtime_component_get_export_index(
-        rt->component, NULL, IFACE_DECISIONS, strlen(IFACE_DECISIONS));
+    wasmtime_component_export_index_t *ifaces[COUNT(IFACES)] = {0};
     const char *missing = NULL;
-    if (!conn_iface) missing = IFACE_CONNECTION;
-    if (!dec_iface) missing = IFACE_DECISIONS;
+    for (size_t i = 0; i < COUNT(IFACES) && !missing; i++) {
+        ifaces[i] = wasmtime_component_get_export_index(rt->component, NULL, IFACES[i],
+                                                        strlen(IFACES[i]));
+        if (!ifaces[i]) missing = IFACES[i];
+    }
     for (int i = 0; i < F_COUNT && !missing; i++) {
-        wasmtime_component_export_index_t *iface =
-            strcmp(EXPORTS[i].iface, IFACE_CONNECTION) == 0 ? conn_iface : dec_iface;
+        wasmtime_component_export_index_t *iface = NULL;
+        for (size_t k = 0; k < COUNT(IFACES); k++)
+            if (strcmp(EXPORTS[i].iface, IFACES[k]) == 0) iface = ifaces[k];
         rt->exports[i] = wasmtime_component_get_export_index(rt->component, iface,
                                                             EXPORTS[i].name,
                                                             strlen(EXPORTS[i].name));
         if (!rt->exports[i]) missing = EXPORTS[i].name;
     }
-    if (conn_iface) wasmtime_component_export_index_delete(conn_iface);
-    if (dec_iface) wasmtime_component_export_index_delete(dec_iface);
+    for (size_t i = 0; i < COUNT(IFACES); i++)
+        if (ifaces[i]) wasmtime_component_export_index_delete(ifaces[i]);
     if (missing) {
         tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL,
                                   "the component does not export `%s`: it is not a tether "

@@ -2,7 +2,8 @@
  * tether_api_test: the C API's contract at its edges: bad input gives an error
  * value (never an abort), refusals come back as codes, callbacks arrive after the
  * component call and in the component's order, callbacks may call back in, and
- * a connection may be freed from inside its own callback.
+ * a connection may be freed from inside its own callback; and the identity
+ * functions' answers, ownership and refusals.
  *
  *   tether_api_test <tether.wasm>
  *
@@ -132,6 +133,175 @@ static tether_connection *connect_rec(tether_runtime *rt, rec *r) {
     tether_error_free(err);
     err = NULL;
     return r->conn;
+}
+
+/* ---- identity: answers, ownership, refusals naming the field, no key in errors ---- */
+
+#define CLI_KEY "+XLy+MVZ+aTeOnVzN2kLeB16O+kSxmz6g3rS6fAf6rw="
+#define CLI_STRING                                                                            \
+    "HostName=iot-hub-for-test.azure-devices.net;DeviceId=iot-device-for-test;"              \
+    "SharedAccessKey=" CLI_KEY
+/* The Azure CLI's test token for CLI_STRING (tests/conformance/vectors/711-*). */
+#define CLI_TOKEN                                                                             \
+    "SharedAccessSignature sr=iot-hub-for-test.azure-devices.net%2Fdevices%2F"               \
+    "iot-device-for-test&sig=SIumZ1ACqqPJZ2okHDlW9MSYKykEpqsQY3z6FMOICd4%3D&se=1471940363"
+
+static bool same(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+
+/* Free an error and forget it: a check's message arguments may be evaluated
+ * before its condition, so they must never see a freed error. */
+static void drop(tether_error **err) {
+    tether_error_free(*err);
+    *err = NULL;
+}
+
+static void identity_checks(tether_runtime *rt) {
+    tether_error *err = NULL;
+    char *s = NULL;
+
+    /* A token minted from a connection string, byte for byte the Azure CLI's. */
+    check(tether_connection_string_token(rt, CLI_STRING, 1471940363, &s, &err) == TETHER_OK &&
+              err == NULL && same(s, CLI_TOKEN),
+          "connection-string token: %s", err ? tether_error_message(err) : "wrong token");
+    tether_string_free(s);
+    s = NULL;
+
+    /* A parsed identity is owned by tether and goes straight into the MQTT settings. */
+    tether_hub_identity *id = NULL;
+    check(tether_parse_connection_string(
+              rt, "HostName=my.host.name;DeviceId=my-device;ModuleId=my-module;"
+                  "SharedAccessKeyName=policy;SharedAccessKey=Zm9vYmFy",
+              &id, &err) == TETHER_OK &&
+              id && same(id->host_name, "my.host.name") && same(id->module_id, "my-module") &&
+              id->gateway_host_name == NULL && same(id->key_name, "policy") &&
+              id->auth == TETHER_AUTH_SHARED_ACCESS_KEY,
+          "parse a module string: %s", err ? tether_error_message(err) : "wrong fields");
+    tether_mqtt_settings *m = NULL;
+    tether_mqtt_options opts = {.model_id = "dtmi:x:y;1", .has_keep_alive = true,
+                                .keep_alive_s = 5000};
+    check(id && tether_hub_mqtt_settings(rt, id, &opts, &m, &err) == TETHER_OK && m &&
+              same(m->host, "my.host.name") && m->port == 8883 &&
+              same(m->client_id, "my-device/my-module") &&
+              same(m->user_name, "my.host.name/my-device/my-module/?api-version=2021-04-12"
+                                 "&model-id=dtmi%3Ax%3Ay%3B1") &&
+              m->cloud_to_device_filter == NULL && m->keep_alive_s == 1177 && !m->clean_session,
+          "module settings: %s", m ? m->user_name : tether_error_message(err));
+    tether_mqtt_settings_free(m);
+    m = NULL;
+    tether_hub_identity mine = {.host_name = "h.example", .device_id = "d"};
+    check(tether_hub_mqtt_settings(rt, &mine, NULL, &m, &err) == TETHER_OK &&
+              same(m->cloud_to_device_filter, "devices/d/messages/devicebound/#") &&
+              m->keep_alive_s == 60,
+          "a caller's identity with default options");
+    tether_mqtt_settings_free(m);
+    m = NULL;
+    tether_hub_identity_free(id);
+    tether_hub_identity_free(NULL);
+
+    /* A refusal: TETHER_CONFIG_INVALID, the field named, nothing returned, no key. */
+    id = (tether_hub_identity *)&mine;
+    check(tether_parse_connection_string(rt, "HostName=h;DeviceId=d;SharedAccessKey=not*base64",
+                                         &id, &err) == TETHER_CONFIG_INVALID &&
+              id == NULL && tether_error_kind_of(err) == TETHER_ERROR_CONFIG &&
+              same(tether_error_field(err), "SharedAccessKey") &&
+              !strstr(tether_error_message(err), "not*base64"),
+          "a bad key is named, not quoted: %s: %s", tether_error_field(err),
+          tether_error_message(err));
+    drop(&err);
+    s = (char *)"unchanged";
+    check(tether_sas_token(rt, "", "Zm9vYmFy", NULL, 1, &s, &err) == TETHER_CONFIG_INVALID &&
+              s == NULL && same(tether_error_field(err), "resource-uri"),
+          "an empty resource: %s", tether_error_field(err));
+    drop(&err);
+    check(tether_connection_string_token(rt, "HostName=h;DeviceId=d;x509=true", 1, &s, &err) ==
+                  TETHER_CONFIG_INVALID &&
+              same(tether_error_field(err), "x509"),
+          "an X.509 string has no token");
+    drop(&err);
+    mine.auth = (tether_auth_method)7;
+    check(tether_hub_mqtt_settings(rt, &mine, NULL, &m, &err) == TETHER_ERR_ARGUMENT &&
+              m == NULL && tether_error_kind_of(err) == TETHER_ERROR_ARGUMENT &&
+              strstr(tether_error_message(err), "identity.auth"),
+          "auth out of range: %s", tether_error_message(err));
+    drop(&err);
+
+    /* Keys and the DPS token of a group enrollment (Azure's documented example). */
+    char *key = NULL;
+    const char *group_key = "8isrFI1sGsIlvvFSSFRiMfCNzv21fjbE/+ah/lSh3lF8e2YG1Te7w1KpZhJF"
+                            "FXJrqYKi9yegxkqIChbqOS9Egw==";
+    check(tether_derive_device_key(rt, group_key, "sn-007-888-abc-mac-a1-b2-c3-d4-e5-f6", &key,
+                                   &err) == TETHER_OK &&
+              same(key, "Jsm0lyGpjaVYVP2g3FnmnmG9dI/9qU24wNoykUmermc="),
+          "derived key");
+    check(key && tether_dps_token(rt, "0ne00000A0A", "sn-007-888-abc-mac-a1-b2-c3-d4-e5-f6", key,
+                                  1700000000, &s, &err) == TETHER_OK &&
+              s && strstr(s, "&skn=registration") && !strstr(s, key),
+          "a DPS token from the derived key");
+    tether_string_free(s);
+    s = NULL;
+    tether_string_free(key);
+    tether_string_free(NULL);
+    check(tether_sas_token(rt, "uri", CLI_KEY, "iothubowner", 9, &s, &err) == TETHER_OK &&
+              strstr(s, "sr=uri&sig=") && strstr(s, "&se=9&skn=iothubowner"),
+          "a SAS token with a key name");
+    tether_string_free(s);
+    s = NULL;
+    check(tether_hub_resource_uri(rt, "h", "d", "m", &s, &err) == TETHER_OK &&
+              same(s, "h/devices/d/modules/m"),
+          "a module resource");
+    tether_string_free(s);
+    s = NULL;
+
+    /* list<tuple<string, string>>: the properties in order, empty when there are none. */
+    tether_property props[] = {{"$.ct", "application/json"}, {"temp", "21.5"}};
+    check(tether_telemetry_topic(rt, "d", NULL, props, 2, &s, &err) == TETHER_OK &&
+              same(s, "devices/d/messages/events/%24.ct=application%2Fjson&temp=21.5"),
+          "telemetry topic: %s", s ? s : tether_error_message(err));
+    tether_string_free(s);
+    s = NULL;
+    check(tether_telemetry_topic(rt, "d", "m", NULL, 0, &s, &err) == TETHER_OK &&
+              same(s, "devices/d/modules/m/messages/events/"),
+          "no properties");
+    tether_string_free(s);
+    s = NULL;
+    props[1].name = "";
+    check(tether_telemetry_topic(rt, "d", NULL, props, 2, &s, &err) == TETHER_CONFIG_INVALID &&
+              same(tether_error_field(err), "properties[1]"),
+          "an empty property name is named by index: %s", tether_error_field(err));
+    drop(&err);
+
+    /* Host-side refusals: NULL, not UTF-8, no output. Nothing reaches the component. */
+    check(tether_telemetry_topic(rt, "d", NULL, NULL, 1, &s, &err) == TETHER_ERR_ARGUMENT,
+          "NULL properties with a count");
+    drop(&err);
+    props[1].value = "\xff";
+    check(tether_telemetry_topic(rt, "d", NULL, props, 2, &s, &err) == TETHER_ERR_ARGUMENT &&
+              strstr(tether_error_message(err), "properties[1]"),
+          "a property that is not UTF-8: %s", tether_error_message(err));
+    drop(&err);
+    check(tether_sas_token(rt, "uri", "key-\xc0\xaf", NULL, 1, &s, &err) == TETHER_ERR_ARGUMENT &&
+              s == NULL && !strstr(tether_error_message(err), "key-"),
+          "a key that is not UTF-8 is refused without quoting it: %s", tether_error_message(err));
+    drop(&err);
+    check(tether_dps_token(rt, "scope", "reg", NULL, 1, &s, NULL) == TETHER_ERR_ARGUMENT,
+          "a NULL key, and a NULL err pointer");
+    check(tether_derive_device_key(rt, "Zm9vYmFy", "reg", NULL, &err) == TETHER_ERR_ARGUMENT &&
+              err != NULL,
+          "no output");
+    drop(&err);
+    check(tether_hub_resource_uri(NULL, "h", "d", NULL, &s, &err) == TETHER_ERR_ARGUMENT,
+          "no runtime");
+    drop(&err);
+    check(tether_hub_resource_uri(rt, "h", "d", NULL, &s, NULL) == TETHER_OK &&
+              same(s, "h/devices/d"),
+          "the runtime still answers after refusals");
+    tether_string_free(s);
+    s = NULL;
+    check(same(tether_auth_method_name(TETHER_AUTH_X509), "x509") &&
+              tether_auth_method_from_name("shared-access-signature") ==
+                  TETHER_AUTH_SHARED_ACCESS_SIGNATURE &&
+              tether_auth_method_from_name("X509") == -1,
+          "auth method names");
 }
 
 int main(int argc, char **argv) {
@@ -379,6 +549,8 @@ int main(int argc, char **argv) {
             tether_connection_free(r.conn);
         }
     }
+
+    identity_checks(rt);
 
     /* ---- names ---- */
     for (int rc = -3; rc <= 9; rc++) check(tether_rc_name((tether_rc)rc)[0] != '\0', "rc name");
