@@ -91,6 +91,8 @@ pub struct Tally {
     pub registrations: u32,
     /// `credentials.renew` calls.
     pub renewals: u32,
+    /// Messages received on subscriptions: when, topic, payload.
+    pub received: Vec<(Instant, String, Vec<u8>)>,
 }
 
 impl Tally {
@@ -418,6 +420,10 @@ impl Loop {
         if let Input::Received { topic, payload } = input {
             // Inbound messages go to the application; the component decides
             // nothing about them.
+            if let Ok(mut t) = self.tally.lock() {
+                t.received
+                    .push((Instant::now(), topic.clone(), payload.clone()));
+            }
             self.emit(DeviceEvent::Received { topic, payload });
             return Ok(());
         }

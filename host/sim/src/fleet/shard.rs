@@ -314,6 +314,7 @@ fn handle(
             // shows up as a status.
             Command::Decided(_)
             | Command::Send { .. }
+            | Command::Subscribe { .. }
             | Command::Close { .. }
             | Command::Renew
             | Command::Outcome { .. }

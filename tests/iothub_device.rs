@@ -1,0 +1,483 @@
+//! Fault rows on the enforcing IoT Hub emulator: tether's real device runtime
+//! (rumqttc, MQTT 3.1.1 over TLS, tokens minted by the component from the
+//! connection string's key) against `tether_emulators::iothub`, which checks every
+//! CONNECT, signature and expiry itself and relays to a real mosquitto. The
+//! messages are counted at the far end (a recorder on mosquitto): lost = 0 in every
+//! row. The `tether run --connection-string` row runs the binary and searches all
+//! it printed for the key and for any token signature.
+//!
+//! Rules, as documented by Azure ("Communicate with an IoT hub using the MQTT
+//! protocol", "Control access to IoT Hub with shared access signatures"): SAS
+//! tokens carry their expiry and the hub closes a link whose token expired; one
+//! connection per device, a new one drops the older; 3.1.1 refusals are CONNACK 5;
+//! throttled connections are closed.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::json;
+use tether_device::config::DeviceFile;
+use tether_device::device::{RunningDevice, Tally};
+use tether_emulators::iothub::{Credential, HubConfig, Identity, IdentityId, IotHub, RateLimit};
+use tether_host::{Entropy, Outcome, Reason, Status};
+use tether_tests::broker::Broker;
+use tether_tests::recorder::Recorder;
+use tether_tests::tls::Certificates;
+use tether_tests::workspace_root;
+
+/// base64("tether-iothub-row-key"): the device's key in the emulator's registry.
+const KEY: &str = "dGV0aGVyLWlvdGh1Yi1yb3cta2V5";
+/// A key the registry does not have: its tokens carry a forged signature.
+const FORGED: &str = "Zm9yZ2VkLWtleQ==";
+/// Bound on waits for things that must happen (not speed limits).
+const WAIT: Duration = Duration::from_secs(60);
+/// The hub's name: the emulator's certificate is for 127.0.0.1.
+const HUB: &str = "127.0.0.1";
+
+struct Lab {
+    broker: Broker,
+    hub: IotHub,
+    dir: tempdir::Dir,
+    ca_file: PathBuf,
+}
+
+mod tempdir {
+    use std::path::{Path, PathBuf};
+
+    /// A folder removed when dropped.
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn new(name: &str) -> Dir {
+            let path = std::env::temp_dir().join(format!(
+                "tether-iothub-{name}-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            ));
+            std::fs::create_dir_all(&path).unwrap();
+            Dir(path)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn key_bytes(key: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .unwrap()
+}
+
+impl Lab {
+    async fn start(row: &str, devices: &[&str], rate_limit: Option<RateLimit>) -> Lab {
+        let broker = Broker::options().durable().start().unwrap();
+        let certs = Certificates::generate().unwrap();
+        let dir = tempdir::Dir::new(row);
+        let files = certs.write_to(dir.path()).unwrap();
+        let mut config = HubConfig::new(
+            HUB,
+            certs.server_cert_pem(),
+            certs.server_key_pem(),
+            broker.address().parse::<SocketAddr>().unwrap(),
+        );
+        if let Some(limit) = rate_limit {
+            config.rate_limit = limit;
+        }
+        for d in devices {
+            config.registry.insert(
+                IdentityId::device(*d),
+                Identity {
+                    credential: Credential::Keys {
+                        primary: key_bytes(KEY),
+                        secondary: None,
+                    },
+                    enabled: true,
+                },
+            );
+        }
+        let hub = IotHub::start(config).await.unwrap();
+        Lab {
+            broker,
+            hub,
+            ca_file: files.ca,
+            dir,
+        }
+    }
+
+    fn connection_string(device: &str, key: &str) -> String {
+        format!("HostName={HUB};DeviceId={device};SharedAccessKey={key}")
+    }
+
+    fn device_file(&self, device: &str, key: &str, lifetime_s: u64) -> DeviceFile {
+        let doc = json!({
+            "profile": "azure-iot-hub",
+            "connection": {
+                "connection-string": Self::connection_string(device, key),
+                "credential": { "token-lifetime-s": lifetime_s },
+                "policy": { "kind": "exponential", "initial-ms": 200, "max-ms": 2000 },
+            },
+            "mqtt": {
+                "port": self.hub.mqtt_address().port(),
+                "tls": { "ca-file": self.ca_file.display().to_string() },
+                "keep-alive-s": 30,
+            },
+            "publish": { "interval-ms": 100 },
+        });
+        DeviceFile::parse(&doc.to_string()).unwrap()
+    }
+
+    fn spawn(&self, file: &DeviceFile) -> RunningDevice {
+        RunningDevice::spawn(tether_tests::runtime(), file, Entropy::os())
+            .unwrap()
+            .unwrap()
+    }
+
+    fn recorder(&self, device: &str) -> Recorder {
+        Recorder::start(
+            &self.broker.address(),
+            &format!("devices/{device}/messages/events/#"),
+        )
+        .unwrap()
+    }
+}
+
+async fn wait_for(device: &RunningDevice, what: &str, done: impl Fn(&Tally) -> bool) -> Tally {
+    let started = Instant::now();
+    loop {
+        let tally = device.tally();
+        if done(&tally) {
+            return tally;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "waited {WAIT:?} for {what}; statuses: {:?}",
+            statuses(&tally)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn statuses(t: &Tally) -> Vec<String> {
+    t.statuses
+        .iter()
+        .map(|(_, s)| {
+            format!(
+                "{}/{}",
+                tether_host::names::status_name(s.status),
+                tether_host::names::reason_name(s.reason)
+            )
+        })
+        .collect()
+}
+
+fn connected(t: &Tally) -> bool {
+    t.statuses
+        .last()
+        .is_some_and(|(_, s)| s.status == Status::Connected)
+}
+
+/// Stop the stream, let every accepted message end, stop the device, and check at
+/// the recorder that nothing accepted was lost. Returns the accounting line.
+async fn finish(device: RunningDevice, recorder: &Recorder) -> (Tally, String) {
+    device.set_stream(false);
+    wait_for(&device, "every accepted message to end", |t| t.pending() == 0).await;
+    let tally = device.stop().await.unwrap();
+    let accepted: BTreeSet<u64> = tally.accepted.values().flatten().copied().collect();
+    let failed: BTreeSet<u64> = tally
+        .outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
+        .filter_map(|(id, _)| tally.accepted.get(id).copied().flatten())
+        .collect();
+    let record = recorder
+        .wait_until(WAIT, |r| {
+            accepted
+                .iter()
+                .all(|n| failed.contains(n) || r.counts.contains_key(n))
+        })
+        .unwrap_or_else(|_| recorder.snapshot());
+    let account = record.account(&accepted, &failed);
+    assert!(account.lost.is_empty(), "lost messages: {account}");
+    assert_eq!(account.unexpected, 0, "{account}");
+    assert!(account.delivered > 0, "nothing delivered: {account}");
+    (tally, account.to_string())
+}
+
+fn row(name: &str, tally: &Tally, account: &str, hub: &IotHub) {
+    println!(
+        "| {name} | {} | {account} | hub: {:?} |",
+        compact(&statuses(tally)),
+        hub.counters()
+    );
+}
+
+fn compact(s: &[String]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for x in s {
+        if out.last() != Some(x) {
+            out.push(x.clone());
+        }
+    }
+    out.join(" -> ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_string_device_delivers_through_the_enforcing_hub() {
+    let lab = Lab::start("plain", &["dev-plain"], None).await;
+    let recorder = lab.recorder("dev-plain");
+    let device = lab.spawn(&lab.device_file("dev-plain", KEY, 3600));
+    wait_for(&device, "5 messages delivered", |t| t.delivered() >= 5).await;
+    let (tally, account) = finish(device, &recorder).await;
+    let c = lab.hub.counters();
+    assert!(c.accepted >= 1, "{c:?}");
+    assert_eq!(c.refused_total(), 0, "{c:?}");
+    assert_eq!(tally.renewals, 0, "a key never asks the host for a token");
+    row("connection string, 1 h token", &tally, &account, &lab.hub);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_signature_is_refused_and_the_device_stops() {
+    let lab = Lab::start("forged", &["dev-forged"], None).await;
+    let device = lab.spawn(&lab.device_file("dev-forged", FORGED, 3600));
+    let tally = wait_for(&device, "the device to give up", |t| {
+        t.statuses
+            .iter()
+            .any(|(_, s)| s.status == Status::Disconnected)
+    })
+    .await;
+    let last = tally.statuses.last().unwrap().1;
+    assert_eq!(last.reason, Reason::BadCredential, "{:?}", statuses(&tally));
+    // Refused once, a fresh token minted and refused again: the key itself is bad.
+    assert_eq!(lab.hub.counters().refused("bad-signature"), 2, "{:?}", lab.hub.counters());
+    assert_eq!(tally.delivered(), 0);
+    device.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_second_tokens_over_twenty_seconds_renew_without_a_fault() {
+    let lab = Lab::start("renew", &["dev-renew"], None).await;
+    let recorder = lab.recorder("dev-renew");
+    let device = lab.spawn(&lab.device_file("dev-renew", KEY, 5));
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let (tally, account) = finish(device, &recorder).await;
+    let c = lab.hub.counters();
+    // Renewed at 80% (4 s): the hub never had to close a link for an expired token.
+    assert_eq!(c.closed("token-expired"), 0, "{c:?}");
+    assert_eq!(c.refused_total(), 0, "{c:?}");
+    assert!(c.accepted >= 4, "a new link per renewal: {c:?}");
+    let reasons: BTreeSet<Reason> = tally.statuses.iter().map(|(_, s)| s.reason).collect();
+    let allowed: BTreeSet<Reason> = [
+        Reason::ConnectionOk,
+        Reason::CredentialRenewal,
+        Reason::ClientClose,
+    ]
+    .into_iter()
+    .collect();
+    assert!(
+        reasons.is_subset(&allowed),
+        "only renewals, no fault reason: {:?}",
+        statuses(&tally)
+    );
+    row("5 s tokens over 20 s", &tally, &account, &lab.hub);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_device_connecting_again_drops_the_older_link_and_it_comes_back() {
+    let lab = Lab::start("duplicate", &["dev-dup"], None).await;
+    let recorder = lab.recorder("dev-dup");
+    let device = lab.spawn(&lab.device_file("dev-dup", KEY, 3600));
+    wait_for(&device, "connected and delivering", |t| {
+        connected(t) && t.delivered() >= 3
+    })
+    .await;
+    // A second client with the same identity (a cloned device, say) connects once.
+    let mut other_file = lab.device_file("dev-dup", KEY, 3600);
+    other_file.publish = None;
+    let other = lab.spawn(&other_file);
+    wait_for(&other, "the second client connected", connected).await;
+    other.stop().await.unwrap();
+    let t = wait_for(&device, "the first device back after the drop", |t| {
+        t.statuses
+            .iter()
+            .filter(|(_, s)| s.status == Status::Connected)
+            .count()
+            >= 2
+            && connected(t)
+    })
+    .await;
+    let _ = t;
+    assert!(lab.hub.counters().closed("duplicate") >= 1, "{:?}", lab.hub.counters());
+    let (tally, account) = finish(device, &recorder).await;
+    row("same device twice", &tally, &account, &lab.hub);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_rate_limit_delays_but_loses_nothing() {
+    let names = ["rate-1", "rate-2", "rate-3", "rate-4"];
+    let lab = Lab::start(
+        "rate",
+        &names,
+        Some(RateLimit {
+            connections: 1,
+            per: Duration::from_secs(1),
+        }),
+    )
+    .await;
+    let recorders: Vec<Recorder> = names.iter().map(|n| lab.recorder(n)).collect();
+    let devices: Vec<RunningDevice> = names
+        .iter()
+        .map(|n| lab.spawn(&lab.device_file(n, KEY, 3600)))
+        .collect();
+    for d in &devices {
+        wait_for(d, "connected through the throttle", |t| {
+            connected(t) && t.delivered() >= 2
+        })
+        .await;
+    }
+    let throttled = lab.hub.counters().refused("throttled");
+    assert!(throttled >= 1, "{:?}", lab.hub.counters());
+    for (d, r) in devices.into_iter().zip(&recorders) {
+        let (tally, account) = finish(d, r).await;
+        row("connection rate limit 1/s, 4 devices", &tally, &account, &lab.hub);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_to_device_message_sent_during_an_outage_arrives_after_the_reconnect() {
+    let lab = Lab::start("c2d", &["dev-c2d"], None).await;
+    let recorder = lab.recorder("dev-c2d");
+    let device = lab.spawn(&lab.device_file("dev-c2d", KEY, 3600));
+    device
+        .subscribe("devices/dev-c2d/messages/devicebound/#")
+        .await
+        .unwrap()
+        .unwrap();
+    wait_for(&device, "connected", |t| connected(t) && t.delivered() >= 2).await;
+    // The outage: the device is disabled (its link closed, reconnects refused).
+    let id = IdentityId::device("dev-c2d");
+    assert!(lab.hub.set_enabled(&id, false));
+    wait_for(&device, "the link lost", |t| !connected(t)).await;
+    lab.hub
+        .send_c2d("dev-c2d", b"open the valve", &[("cmd".into(), "valve".into())])
+        .await
+        .unwrap();
+    assert!(lab.hub.set_enabled(&id, true));
+    let t = wait_for(&device, "the message after the reconnect", |t| {
+        !t.received.is_empty()
+    })
+    .await;
+    let (_, topic, payload) = &t.received[0];
+    assert_eq!(payload, b"open the valve");
+    assert!(
+        topic.starts_with("devices/dev-c2d/messages/devicebound/") && topic.contains("cmd=valve"),
+        "{topic}"
+    );
+    let (tally, account) = finish(device, &recorder).await;
+    row("cloud-to-device during an outage", &tally, &account, &lab.hub);
+}
+
+/// The `tether` binary, built once per test process.
+fn tether() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let out = Command::new(&cargo)
+            .current_dir(workspace_root())
+            .args(["build", "-p", "tether-cli", "--bin", "tether"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        workspace_root().join("target").join("debug").join("tether")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tether_run_connection_string_delivers_and_never_prints_the_key() {
+    let lab = Lab::start("cli", &["dev-cli"], None).await;
+    let recorder = lab.recorder("dev-cli");
+    let cs = Lab::connection_string("dev-cli", KEY);
+    let port = lab.hub.mqtt_address().port().to_string();
+    let ca = lab.ca_file.display().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(tether())
+            .args([
+                "run",
+                "--connection-string",
+                &cs,
+                "--ca-file",
+                &ca,
+                "--port",
+                &port,
+                "--interval-ms",
+                "100",
+                "--count",
+                "10",
+                "--seconds",
+                "6",
+                "--verbose",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("messages: accepted 10 delivered 10 failed 0"),
+        "{stdout}"
+    );
+    let record = recorder
+        .wait_until(WAIT, |r| (1..=10).all(|n| r.counts.contains_key(&n)))
+        .unwrap();
+    assert_eq!(record.counts.len(), 10);
+    // Nothing secret in anything it printed: not the key, not a signature.
+    let everything = format!("{stdout}{stderr}");
+    assert!(!everything.contains(KEY), "the key was printed");
+    assert!(!everything.contains("sig="), "a token signature was printed");
+    assert!(everything.contains("credential=sas(se="), "{stdout}");
+    // A bad connection string is bad input: exit code 2, the key named, not shown.
+    let bad = Command::new(tether())
+        .args([
+            "run",
+            "--connection-string",
+            "HostName=h;DeviceId=d;SharedAccessKey=not base64 s3cr3t",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("SharedAccessKey"), "{err}");
+    assert!(!err.contains("s3cr3t"), "{err}");
+    let _ = &lab.dir;
+}
