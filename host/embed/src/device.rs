@@ -1,7 +1,7 @@
 //! The common case: one instance running one connection.
 
 use crate::bindings::types::{
-    Credential, Failure, InputError, ProvisioningResult, PublishError, StatusChange,
+    Credential, Failure, InputError, ProvisioningResult, PublishError, StatusChange, SubscribeError,
 };
 use crate::clock::{Clock, Entropy};
 use crate::error::Result;

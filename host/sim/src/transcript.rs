@@ -103,6 +103,7 @@ pub(crate) fn kind_of(command: &Command) -> LineKind {
     match command {
         Command::Open { .. }
         | Command::Send { .. }
+        | Command::Subscribe { .. }
         | Command::Close { .. }
         | Command::Register
         | Command::Poll { .. }
