@@ -302,6 +302,13 @@ static void cb_send(void *u, uint64_t link, uint64_t message, const char *topic,
     item(&f->pending, "send %llu %llu %s %zu", (unsigned long long)link,
          (unsigned long long)message, topic, len);
 }
+static void cb_subscribe(void *u, uint64_t link, const char *const *filters, size_t n) {
+    flow *f = u;
+    buf joined = {0};
+    for (size_t i = 0; i < n; i++) buf_printf(&joined, "%s%s", i ? "," : "", filters[i]);
+    item(&f->pending, "subscribe %llu %s", (unsigned long long)link, joined.s ? joined.s : "");
+    free(joined.s);
+}
 static void cb_close(void *u, uint64_t link) {
     item(&((flow *)u)->pending, "close %llu", (unsigned long long)link);
 }
@@ -365,6 +372,7 @@ static void run_flow(tether_runtime *rt, json_object *v, buf *line) {
         .open = cb_open,
         .send = cb_send,
         .close = cb_close,
+        .subscribe = cb_subscribe,
         .provision_register = cb_register,
         .provision_poll = cb_poll,
         .credential_renew = cb_renew,
@@ -397,7 +405,7 @@ static void run_flow(tether_runtime *rt, json_object *v, buf *line) {
         f.now_ms = at;
         buf_reset(&f.pending);
         tether_rc rc;
-        bool is_publish = false;
+        bool is_publish = false, is_subscribe = false;
         uint64_t id = 0;
         if (strcmp(input, "start") == 0) {
             rc = tether_start(c);
@@ -452,6 +460,9 @@ static void run_flow(tether_runtime *rt, json_object *v, buf *line) {
             rc = tether_publish(c, req_string(ev, "topic"),
                                 (const uint8_t *)json_object_get_string(p),
                                 (size_t)json_object_get_string_len(p), &id);
+        } else if (strcmp(input, "subscribe") == 0) {
+            is_subscribe = true;
+            rc = tether_subscribe(c, req_string(ev, "topic"));
         } else if (strcmp(input, "stop") == 0) {
             rc = tether_stop(c);
         } else {
@@ -464,6 +475,11 @@ static void run_flow(tether_runtime *rt, json_object *v, buf *line) {
                 item(line, "published %llu", (unsigned long long)id);
             else
                 item(line, "publish-error %s", tether_rc_name(rc));
+        } else if (is_subscribe) {
+            if (rc == TETHER_OK)
+                item(line, "subscribed");
+            else
+                item(line, "subscribe-error %s", tether_rc_name(rc));
         } else if (rc != TETHER_OK) {
             item(line, "input-error %s", tether_rc_name(rc));
         }

@@ -336,6 +336,10 @@ typedef enum tether_rc {
     /* The component refused a configuration document (tether_validate_config) or
      * an identity input (WIT config-error); the tether_error names the field. */
     TETHER_CONFIG_INVALID = 9,
+    /* The component refused a subscription (WIT subscribe-error); nothing kept. */
+    TETHER_SUBSCRIBE_EMPTY_FILTER = 10,
+    TETHER_SUBSCRIBE_TOO_MANY = 11,
+    TETHER_SUBSCRIBE_STOPPED = 12,
     /* Host-side errors; see tether_connection_last_error. */
     /** A NULL where an object was needed, a string that is not UTF-8, an enum
      *  value out of range, or a missing required field. Nothing was passed on. */
@@ -619,6 +623,14 @@ typedef struct tether_callbacks {
      *  since the Unix epoch, only to set the expiry of a token it mints from a
      *  key. NULL: tether_wall_ns. Called while the component runs. */
     uint64_t (*wall_ns)(void *user);
+    /** transport.subscribe: subscribe to the `n` topic filters at QoS 1 on open
+     *  link `link`. Called with every kept filter on each new link, and with one
+     *  when tether_subscribe is called while a link is up. A server that refuses
+     *  a subscription closes the link: report tether_on_closed. NULL: this
+     *  transport cannot subscribe, and tether_subscribe refuses
+     *  (TETHER_ERR_ARGUMENT). The array and strings are valid during the
+     *  callback only. */
+    void (*subscribe)(void *user, uint64_t link, const char *const *filters, size_t n);
 } tether_callbacks;
 
 typedef struct tether_connection tether_connection;
@@ -647,6 +659,23 @@ tether_rc tether_on_wake(tether_connection *c);
  */
 tether_rc tether_publish(tether_connection *c, const char *topic, const uint8_t *payload,
                          size_t payload_len, uint64_t *id);
+/**
+ * Keep `filter` (an MQTT topic filter) subscribed on every link: the component
+ * calls the `subscribe` callback at once when a link is up, and again with all
+ * kept filters on each new link. A filter already kept is TETHER_OK and changes
+ * nothing. A TETHER_SUBSCRIBE_* refusal (at most 32 filters), or
+ * TETHER_ERR_ARGUMENT when `filter` is NULL or not UTF-8 or the callbacks have
+ * no `subscribe`. Inbound messages go from the transport to the application.
+ */
+tether_rc tether_subscribe(tether_connection *c, const char *filter);
+/**
+ * The filters kept, in the order first subscribed: *filters is a NULL-terminated
+ * array of *count strings (count may be NULL), owned by the caller; free it with
+ * tether_subscriptions_free. On an error *filters is NULL.
+ */
+tether_rc tether_subscriptions(tether_connection *c, char ***filters, size_t *count);
+/** Free what tether_subscriptions returned (NULL is fine). */
+void tether_subscriptions_free(char **filters);
 tether_rc tether_stop(tether_connection *c);
 /** The next deadline at which the connection wants tether_on_wake: true and
  *  *deadline_ns, or false when it has none (or on an error). */

@@ -76,6 +76,10 @@ static void dispatch(tether_connection *c) {
             case EV_WAKE_AT:
                 if (cb->wake_at) cb->wake_at(u, e.deadline);
                 break;
+            case EV_SUBSCRIBE:
+                if (cb->subscribe)
+                    cb->subscribe(u, e.link, (const char *const *)e.strs, e.n_strs);
+                break;
             case EV_PLUGIN_FAULT:
                 e.fault.plugin = e.s1;
                 e.fault.detail = e.s2;
@@ -379,6 +383,82 @@ tether_rc tether_publish(tether_connection *c, const char *topic, const uint8_t 
                 rc = (tether_rc)(TETHER_PUBLISH_QUEUE_FULL + idx);
                 wasmtime_component_val_delete(&res);
             }
+        }
+    }
+    return finish(c, rc);
+}
+
+tether_rc tether_subscribe(tether_connection *c, const char *filter) {
+    if (!usable(c)) return TETHER_ERR_ARGUMENT;
+    /* Without the callback the component's transport.subscribe calls would be
+     * dropped: the filter would look kept and never be subscribed. */
+    if (!c->si->h->cb.subscribe)
+        return tether_internal_arg_error(
+            c->si, "the callbacks have no subscribe: this transport cannot carry subscriptions");
+    if (!filter || !tether_internal_valid_str(filter))
+        return tether_internal_arg_error(c->si, "the filter is missing or not UTF-8");
+    val args[2], res;
+    set_self(&args[0], c);
+    set_str(&args[1], filter);
+    tether_rc rc = tether_internal_call(c->si, F_CONN_SUBSCRIBE, args, 2, &res, 1);
+    if (rc == TETHER_OK) {
+        if (res.kind != WASMTIME_COMPONENT_RESULT) {
+            rc = tether_internal_engine_shape_error(c->si, F_CONN_SUBSCRIBE, &res, 1);
+        } else if (res.of.result.is_ok) {
+            wasmtime_component_val_delete(&res);
+        } else {
+            int idx =
+                res.of.result.val ? enum_of(res.of.result.val, NAMES_SUBSCRIBE_ERRORS) : -1;
+            if (idx < 0) {
+                rc = tether_internal_engine_shape_error(c->si, F_CONN_SUBSCRIBE, &res, 1);
+            } else {
+                rc = (tether_rc)(TETHER_SUBSCRIBE_EMPTY_FILTER + idx);
+                wasmtime_component_val_delete(&res);
+            }
+        }
+    }
+    return finish(c, rc);
+}
+
+void tether_subscriptions_free(char **filters) {
+    if (!filters) return;
+    for (char **f = filters; *f; f++) free(*f);
+    free(filters);
+}
+
+/* list<string> -> a NULL-terminated array of copies; NULL on a wrong shape or no memory. */
+static char **string_list(const val *v, size_t *n) {
+    if (v->kind != WASMTIME_COMPONENT_LIST) return NULL;
+    const wasmtime_component_vallist_t *list = &v->of.list;
+    char **out = calloc(list->size + 1, sizeof *out);
+    if (!out) return NULL;
+    for (size_t i = 0; i < list->size; i++) {
+        if (!(out[i] = get_string(&list->data[i]))) {
+            tether_subscriptions_free(out);
+            return NULL;
+        }
+    }
+    *n = list->size;
+    return out;
+}
+
+tether_rc tether_subscriptions(tether_connection *c, char ***filters, size_t *count) {
+    if (filters) *filters = NULL;
+    if (count) *count = 0;
+    if (!usable(c)) return TETHER_ERR_ARGUMENT;
+    if (!filters) return tether_internal_arg_error(c->si, "no output given");
+    val self, res;
+    set_self(&self, c);
+    tether_rc rc = tether_internal_call(c->si, F_CONN_SUBSCRIPTIONS, &self, 1, &res, 1);
+    if (rc == TETHER_OK) {
+        size_t n = 0;
+        char **list = string_list(&res, &n);
+        if (!list) {
+            rc = tether_internal_engine_shape_error(c->si, F_CONN_SUBSCRIPTIONS, &res, 1);
+        } else {
+            *filters = list;
+            if (count) *count = n;
+            wasmtime_component_val_delete(&res);
         }
     }
     return finish(c, rc);

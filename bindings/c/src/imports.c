@@ -56,6 +56,8 @@ void tether_internal_event_free(event *e) {
     free(e->s2);
     free(e->s3);
     free(e->bytes);
+    for (size_t i = 0; i < e->n_strs; i++) free(e->strs[i]);
+    free(e->strs);
 }
 
 static bool queue_push(host *h, const event *e) {
@@ -150,6 +152,24 @@ static wasmtime_error_t *imp_send(IMPORT_ARGS) {
             return bad_import("transport.send");
         }
         e.bytes[i] = list->data[i].of.u8;
+    }
+    return push_or_fail(HOST, &e);
+}
+
+static wasmtime_error_t *imp_subscribe(IMPORT_ARGS) {
+    UNUSED_IMPORT_ARGS;
+    event e = {.kind = EV_SUBSCRIBE};
+    if (nargs != 2 || !get_u64(&args[0], &e.link) || args[1].kind != WASMTIME_COMPONENT_LIST)
+        return bad_import("transport.subscribe");
+    const wasmtime_component_vallist_t *list = &args[1].of.list;
+    e.strs = calloc(list->size ? list->size : 1, sizeof *e.strs);
+    if (!e.strs) return wasmtime_error_new("tether C host: out of memory");
+    for (size_t i = 0; i < list->size; i++) {
+        if (!(e.strs[i] = get_string(&list->data[i]))) {
+            tether_internal_event_free(&e);
+            return bad_import("transport.subscribe");
+        }
+        e.n_strs = i + 1;
     }
     return push_or_fail(HOST, &e);
 }
@@ -362,9 +382,9 @@ wasmtime_error_t *tether_internal_define_imports(wasmtime_component_linker_t *li
     wasmtime_component_linker_instance_t *root = wasmtime_component_linker_root(linker);
     wasmtime_error_t *e = NULL;
     {
-        static const char *const names[] = {"open", "send", "close"};
-        static const import_fn fns[] = {imp_open, imp_send, imp_close};
-        e = define_instance(root, "tether:reconnect/transport@0.1.0", names, fns, 3);
+        static const char *const names[] = {"open", "send", "subscribe", "close"};
+        static const import_fn fns[] = {imp_open, imp_send, imp_subscribe, imp_close};
+        e = define_instance(root, "tether:reconnect/transport@0.1.0", names, fns, 4);
     }
     if (!e) {
         static const char *const names[] = {"register", "poll"};

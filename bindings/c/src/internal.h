@@ -61,6 +61,7 @@ typedef enum {
     NAMES_ACTIONS,
     NAMES_INPUT_ERRORS,
     NAMES_PUBLISH_ERRORS,
+    NAMES_SUBSCRIBE_ERRORS,
     NAMES_AUTH_METHODS,
     NAMES_COUNT,
 } tether_internal_names;
@@ -98,6 +99,7 @@ typedef enum {
     EV_OUTCOME,
     EV_WAKE_AT,
     EV_PLUGIN_FAULT,
+    EV_SUBSCRIBE,
 } event_kind;
 
 typedef struct {
@@ -110,6 +112,8 @@ typedef struct {
     tether_decision_event decision; /* decision.hub points at s1 */
     tether_outcome outcome;
     tether_plugin_fault fault; /* fault.plugin points at s1, fault.detail at s2 */
+    char **strs;               /* owned list of n_strs strings: subscribe's filters */
+    size_t n_strs;
 } event;
 
 /* The data of every store. */
@@ -290,6 +294,8 @@ enum {
     F_CONN_ON_CREDENTIAL,
     F_CONN_ON_WAKE,
     F_CONN_PUBLISH,
+    F_CONN_SUBSCRIBE,
+    F_CONN_SUBSCRIPTIONS,
     F_CONN_STOP,
     F_CONN_CURRENT_STATUS,
     F_CONN_NEXT_WAKE,

@@ -42,6 +42,7 @@ static const char *const INPUT_ERRORS[] = {"stale-link", "unexpected", "unknown-
                                            "stopped"};
 static const char *const PUBLISH_ERRORS[] = {"queue-full", "payload-too-large", "empty-topic",
                                              "stopped"};
+static const char *const SUBSCRIBE_ERRORS[] = {"empty-filter", "too-many", "stopped"};
 static const char *const AUTH_METHODS[] = {"shared-access-key", "shared-access-signature",
                                            "x509"};
 
@@ -87,6 +88,7 @@ static const struct {
     [NAMES_ACTIONS] = {ACTIONS, COUNT(ACTIONS)},
     [NAMES_INPUT_ERRORS] = {INPUT_ERRORS, COUNT(INPUT_ERRORS)},
     [NAMES_PUBLISH_ERRORS] = {PUBLISH_ERRORS, COUNT(PUBLISH_ERRORS)},
+    [NAMES_SUBSCRIBE_ERRORS] = {SUBSCRIBE_ERRORS, COUNT(SUBSCRIBE_ERRORS)},
     [NAMES_AUTH_METHODS] = {AUTH_METHODS, COUNT(AUTH_METHODS)},
 };
 
@@ -123,6 +125,9 @@ const char *tether_rc_name(tether_rc rc) {
     case TETHER_PUBLISH_EMPTY_TOPIC:
     case TETHER_PUBLISH_STOPPED: return PUBLISH_ERRORS[rc - TETHER_PUBLISH_QUEUE_FULL];
     case TETHER_CONFIG_INVALID: return "invalid configuration";
+    case TETHER_SUBSCRIBE_EMPTY_FILTER:
+    case TETHER_SUBSCRIBE_TOO_MANY:
+    case TETHER_SUBSCRIBE_STOPPED: return SUBSCRIBE_ERRORS[rc - TETHER_SUBSCRIBE_EMPTY_FILTER];
     case TETHER_ERR_ARGUMENT: return "invalid argument";
     case TETHER_ERR_ENGINE: return "engine error";
     case TETHER_ERR_REENTRANT: return "re-entrant call";

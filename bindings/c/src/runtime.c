@@ -31,6 +31,8 @@ static const struct {
     [F_CONN_ON_CREDENTIAL] = {IFACE_CONNECTION, "[method]connection.on-credential"},
     [F_CONN_ON_WAKE] = {IFACE_CONNECTION, "[method]connection.on-wake"},
     [F_CONN_PUBLISH] = {IFACE_CONNECTION, "[method]connection.publish"},
+    [F_CONN_SUBSCRIBE] = {IFACE_CONNECTION, "[method]connection.subscribe"},
+    [F_CONN_SUBSCRIPTIONS] = {IFACE_CONNECTION, "[method]connection.subscriptions"},
     [F_CONN_STOP] = {IFACE_CONNECTION, "[method]connection.stop"},
     [F_CONN_CURRENT_STATUS] = {IFACE_CONNECTION, "[method]connection.current-status"},
     [F_CONN_NEXT_WAKE] = {IFACE_CONNECTION, "[method]connection.next-wake"},

@@ -3,7 +3,8 @@
  * value (never an abort), refusals come back as codes, callbacks arrive after the
  * component call and in the component's order, callbacks may call back in, and
  * a connection may be freed from inside its own callback; and the identity
- * functions' answers, ownership and refusals.
+ * functions' answers, ownership and refusals; subscriptions kept across links, and
+ * the wall clock a minted token's expiry comes from.
  *
  *   tether_api_test <tether.wasm>
  *
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tether.h"
 
@@ -38,6 +40,7 @@ static void check(bool ok, const char *fmt, ...) {
 typedef struct rec {
     char log[8192];
     uint64_t now_ns;
+    uint64_t wall_ns;
     uint64_t last_link;
     tether_connection *conn;
     tether_runtime *rt;
@@ -106,6 +109,16 @@ static uint64_t cb_now(void *u) {
     return r->now_ns;
 }
 
+static uint64_t cb_wall(void *u) { return ((rec *)u)->wall_ns; }
+static void cb_subscribe(void *u, uint64_t link, const char *const *filters, size_t n) {
+    char joined[2048] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (i) strncat(joined, ",", sizeof joined - strlen(joined) - 1);
+        strncat(joined, filters[i], sizeof joined - strlen(joined) - 1);
+    }
+    logf_(u, "subscribe %llu %s", (unsigned long long)link, joined);
+}
+
 static void cb_plugin_fault(void *u, const tether_plugin_fault *f) {
     logf_(u, "plugin-fault %s %s %u%s used=%llu", f->plugin,
           tether_plugin_fault_reason_name(f->reason), f->consecutive,
@@ -135,6 +148,158 @@ static tether_connection *connect_rec(tether_runtime *rt, rec *r) {
     return r->conn;
 }
 
+static bool same(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+
+/* ---- subscriptions: kept by the component, restored on every link ---- */
+
+#define DEVICEBOUND "devices/d1/messages/devicebound/#"
+
+static void subscription_checks(tether_runtime *rt) {
+    static const tether_callbacks WITH_SUBSCRIBE = {
+        .open = cb_open,
+        .close = cb_close,
+        .status = cb_status,
+        .wake_at = cb_wake_at,
+        .now = cb_now,
+        .subscribe = cb_subscribe,
+    };
+    rec r;
+    memset(&r, 0, sizeof r);
+    tether_error *err = NULL;
+    tether_connection *conn = tether_connection_new(rt, CONFIG, &WITH_SUBSCRIBE, &r, &err);
+    check(conn != NULL, "subscribing connection: %s", tether_error_message(err));
+    tether_error_free(err);
+    if (!conn) return;
+    r.conn = conn;
+    check(tether_subscribe(conn, DEVICEBOUND) == TETHER_OK && r.log[0] == '\0',
+          "a filter given before any link is kept, nothing sent: %s", r.log);
+    check(tether_subscribe(conn, "") == TETHER_SUBSCRIBE_EMPTY_FILTER,
+          "an empty filter is refused by the component");
+    check(tether_subscribe(conn, NULL) == TETHER_ERR_ARGUMENT, "a NULL filter");
+    check(tether_subscribe(conn, "a/\xff") == TETHER_ERR_ARGUMENT &&
+              strstr(tether_connection_last_error(conn), "UTF-8"),
+          "a filter that is not UTF-8: %s", tether_connection_last_error(conn));
+    tether_start(conn);
+    r.log[0] = '\0';
+    check(tether_on_opened(conn, 1) == TETHER_OK &&
+              strstr(r.log, "subscribe 1 " DEVICEBOUND) && !strstr(r.log, DEVICEBOUND ",") &&
+              strstr(r.log, "status connected"),
+          "the kept filter is subscribed on the new link: %s", r.log);
+    r.log[0] = '\0';
+    check(tether_subscribe(conn, "app/commands") == TETHER_OK &&
+              strcmp(r.log, "subscribe 1 app/commands") == 0,
+          "a filter given while connected is subscribed at once, alone: %s", r.log);
+    r.log[0] = '\0';
+    check(tether_subscribe(conn, "app/commands") == TETHER_OK && r.log[0] == '\0',
+          "a filter already kept changes nothing: %s", r.log);
+
+    char **list = NULL;
+    size_t n = 99;
+    check(tether_subscriptions(conn, &list, &n) == TETHER_OK && n == 2 && list &&
+              same(list[0], DEVICEBOUND) && same(list[1], "app/commands") && !list[2],
+          "subscriptions in the order first given: %zu", n);
+    tether_subscriptions_free(list);
+    tether_subscriptions_free(NULL);
+    check(tether_subscriptions(conn, NULL, &n) == TETHER_ERR_ARGUMENT && n == 0,
+          "subscriptions needs somewhere to put them");
+
+    /* the link drops: the next one gets every filter again, in one call */
+    tether_failure reset = tether_failure_network(TETHER_NET_RESET);
+    r.now_ns = 5000000000u;
+    tether_on_closed(conn, 1, &reset);
+    uint64_t wake = 0;
+    check(tether_next_wake(conn, &wake), "a reconnect is due");
+    r.now_ns = wake;
+    tether_on_wake(conn);
+    r.log[0] = '\0';
+    check(r.last_link == 2 && tether_on_opened(conn, 2) == TETHER_OK &&
+              strstr(r.log, "subscribe 2 " DEVICEBOUND ",app/commands"),
+          "restored on the new link: %s", r.log);
+
+    /* the component keeps at most 32 */
+    int kept = 0;
+    tether_rc rc = TETHER_OK;
+    for (int i = 0; i < 40 && rc == TETHER_OK; i++) {
+        char filter[32];
+        snprintf(filter, sizeof filter, "more/%d", i);
+        r.log[0] = '\0';
+        rc = tether_subscribe(conn, filter);
+        if (rc == TETHER_OK) kept++;
+    }
+    check(rc == TETHER_SUBSCRIBE_TOO_MANY && kept == 30 && r.log[0] == '\0',
+          "the 33rd filter is too many: %s after %d", tether_rc_name(rc), kept);
+    check(tether_subscriptions(conn, &list, &n) == TETHER_OK && n == 32 && !list[32],
+          "32 kept: %zu", n);
+    tether_subscriptions_free(list);
+
+    tether_stop(conn);
+    check(tether_subscribe(conn, "late") == TETHER_SUBSCRIBE_STOPPED,
+          "a stopped connection refuses subscriptions");
+    tether_connection_free(conn);
+
+    /* without the callback the filter could never be subscribed: refused */
+    memset(&r, 0, sizeof r);
+    conn = tether_connection_new(rt, CONFIG, &CALLBACKS, &r, &err);
+    tether_error_free(err);
+    err = NULL;
+    if (conn) {
+        check(tether_subscribe(conn, DEVICEBOUND) == TETHER_ERR_ARGUMENT &&
+                  strstr(tether_connection_last_error(conn), "no subscribe"),
+              "no subscribe callback: %s", tether_connection_last_error(conn));
+        check(tether_subscriptions(conn, &list, &n) == TETHER_OK && n == 0 && list && !list[0],
+              "nothing kept");
+        tether_subscriptions_free(list);
+        tether_connection_free(conn);
+    }
+    check(tether_subscribe(NULL, "x") == TETHER_ERR_ARGUMENT &&
+              tether_subscriptions(NULL, &list, &n) == TETHER_ERR_ARGUMENT && list == NULL,
+          "NULL connections");
+}
+
+/* ---- the wall clock: a token minted from a key expires after its lifetime ---- */
+
+#define KEYED_CONFIG                                                                          \
+    "{\"connection-string\": \"HostName=my.host.name;DeviceId=my-device;"                      \
+    "SharedAccessKey=cGFzc3dvcmQ=\", \"seed\": 28, \"credential\": {\"token-lifetime-s\": 10}}"
+
+/* The `se=` of the token the first `open` carried, or 0. */
+static unsigned long long minted_expiry(tether_runtime *rt, const tether_callbacks *cb,
+                                        uint64_t wall_ns) {
+    rec r;
+    memset(&r, 0, sizeof r);
+    r.wall_ns = wall_ns;
+    tether_error *err = NULL;
+    tether_connection *conn = tether_connection_new(rt, KEYED_CONFIG, cb, &r, &err);
+    check(conn != NULL, "keyed connection: %s", tether_error_message(err));
+    tether_error_free(err);
+    if (!conn) return 0;
+    check(tether_start(conn) == TETHER_OK && !strstr(r.log, "renew ") &&
+              strstr(r.log, "open 1 my.host.name my-device SharedAccessSignature sr="),
+          "the component mints the token itself: %s", r.log);
+    tether_connection_free(conn);
+    const char *se = strstr(r.log, "&se=");
+    return se ? strtoull(se + 4, NULL, 10) : 0;
+}
+
+static void wall_clock_checks(tether_runtime *rt) {
+    static const tether_callbacks VIRTUAL_WALL = {
+        .open = cb_open, .now = cb_now, .wall_ns = cb_wall};
+    /* 1.5 s after the virtual epoch: whole seconds, plus the 10 s lifetime */
+    unsigned long long se =
+        minted_expiry(rt, &VIRTUAL_WALL, TETHER_VIRTUAL_EPOCH_S * 1000000000u + 1500000000u);
+    check(se == TETHER_VIRTUAL_EPOCH_S + 11, "expiry from the wall_ns callback: %llu", se);
+    /* no callback: the system's time of day */
+    static const tether_callbacks REAL_WALL = {.open = cb_open, .now = cb_now};
+    unsigned long long before = (unsigned long long)time(NULL);
+    se = minted_expiry(rt, &REAL_WALL, 0);
+    unsigned long long after = (unsigned long long)time(NULL);
+    check(se >= before + 10 && se <= after + 10, "expiry from tether_wall_ns: %llu in %llu..%llu",
+          se, before + 10, after + 10);
+    uint64_t wall = tether_wall_ns();
+    check(wall / 1000000000u >= before && wall / 1000000000u <= (uint64_t)time(NULL),
+          "tether_wall_ns is the time of day");
+}
+
 /* ---- identity: answers, ownership, refusals naming the field, no key in errors ---- */
 
 #define CLI_KEY "+XLy+MVZ+aTeOnVzN2kLeB16O+kSxmz6g3rS6fAf6rw="
@@ -145,8 +310,6 @@ static tether_connection *connect_rec(tether_runtime *rt, rec *r) {
 #define CLI_TOKEN                                                                             \
     "SharedAccessSignature sr=iot-hub-for-test.azure-devices.net%2Fdevices%2F"               \
     "iot-device-for-test&sig=SIumZ1ACqqPJZ2okHDlW9MSYKykEpqsQY3z6FMOICd4%3D&se=1471940363"
-
-static bool same(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 
 /* Free an error and forget it: a check's message arguments may be evaluated
  * before its condition, so they must never see a freed error. */
@@ -551,11 +714,15 @@ int main(int argc, char **argv) {
     }
 
     identity_checks(rt);
+    subscription_checks(rt);
+    wall_clock_checks(rt);
 
     /* ---- names ---- */
-    for (int rc = -3; rc <= 9; rc++) check(tether_rc_name((tether_rc)rc)[0] != '\0', "rc name");
+    for (int rc = -3; rc <= 12; rc++) check(tether_rc_name((tether_rc)rc)[0] != '\0', "rc name");
     check(strcmp(tether_rc_name(TETHER_INPUT_STALE_LINK), "stale-link") == 0 &&
-              strcmp(tether_rc_name(TETHER_PUBLISH_PAYLOAD_TOO_LARGE), "payload-too-large") == 0,
+              strcmp(tether_rc_name(TETHER_PUBLISH_PAYLOAD_TOO_LARGE), "payload-too-large") == 0 &&
+              strcmp(tether_rc_name(TETHER_SUBSCRIBE_EMPTY_FILTER), "empty-filter") == 0 &&
+              strcmp(tether_rc_name(TETHER_SUBSCRIBE_STOPPED), "stopped") == 0,
           "refusals have their WIT names");
     check(strcmp(tether_reason_name(TETHER_REASON_CLIENT_CLOSE), "client-close") == 0 &&
               tether_reason_name((tether_reason)99)[0] == '\0',

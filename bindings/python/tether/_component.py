@@ -196,8 +196,9 @@ class Exports:
     """The component's exported functions of one instance, looked up once."""
 
     CONNECTION_METHODS = ("start", "on-opened", "on-failed", "on-closed", "on-acked",
-                          "on-provisioned", "on-credential", "on-wake", "publish", "stop",
-                          "current-status", "next-wake", "pending-messages")
+                          "on-provisioned", "on-credential", "on-wake", "publish",
+                          "subscribe", "subscriptions", "stop", "current-status", "next-wake",
+                          "pending-messages")
     SCHEDULE_METHODS = ("next", "attempts", "connected", "dropped", "reset")
     IDENTITY_FUNCTIONS = ("parse-connection-string", "connection-string-token", "sas-token",
                           "hub-resource-uri", "dps-token", "derive-device-key",
@@ -314,7 +315,8 @@ class Runtime:
                     "wasi:clocks/monotonic-clock": {"now": lambda _s: time.monotonic_ns()},
                     "wasi:clocks/wall-clock": {"now": lambda _s: datetime_of(time.time_ns())},
                     "wasi:random/random": {"get-random-u64": lambda _s: secrets.randbits(64)},
-                    "transport": {n: _inert(f"transport.{n}") for n in ("open", "send", "close")},
+                    "transport": {n: _inert(f"transport.{n}") for n in
+                                  ("open", "send", "subscribe", "close")},
                     "provisioning": {n: _inert(f"provisioning.{n}") for n in ("register", "poll")},
                     "credentials": {"renew": _inert("credentials.renew")},
                     "events": {n: _inert(f"events.{n}") for n in

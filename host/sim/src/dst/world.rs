@@ -473,7 +473,9 @@ impl World {
                         self.at(at.saturating_sub(1), Ev::ExtraWake);
                     }
                 }
-                Command::Status(_)
+                // The simulated devices keep no subscriptions.
+                Command::Subscribe { .. }
+                | Command::Status(_)
                 | Command::Decided(_)
                 | Command::Outcome { .. }
                 | Command::PluginFault(_) => {}

@@ -313,6 +313,7 @@ fn handle(
             // The world sees a decision through the request it leads to; giving up
             // shows up as a status.
             Command::Decided(_)
+            | Command::Subscribe { .. }
             | Command::Send { .. }
             | Command::Subscribe { .. }
             | Command::Close { .. }
