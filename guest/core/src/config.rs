@@ -421,8 +421,7 @@ fn parse_sas(mut s: Obj<'_>, lifetime_s: u64) -> Result<SasConfig, ConfigError> 
         .ok_or_else(|| s.error("key", "is required (the device or policy key, base64)"))?
         .to_string();
     // Checked here so that a bad key is a configuration error, not a failed renewal.
-    crate::identity::sas_token("check", &key, None, 0)
-        .map_err(|e| s.error("key", e.message))?;
+    crate::identity::sas_token("check", &key, None, 0).map_err(|e| s.error("key", e.message))?;
     let key_name = non_empty(&mut s, "key-name")?;
     let module_id = non_empty(&mut s, "module-id")?;
     let host_name = non_empty(&mut s, "host-name")?;

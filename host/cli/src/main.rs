@@ -52,7 +52,12 @@ enum Cmd {
     Run {
         /// The device file: `profile`, `connection` (the component's
         /// configuration), `mqtt`, `provisioning`, `credentials`, `publish`.
-        #[arg(long, value_name = "FILE", required_unless_present = "connection_string", conflicts_with = "connection_string")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "connection_string",
+            conflicts_with = "connection_string"
+        )]
         config: Option<PathBuf>,
         /// Run an Azure IoT Hub device from its connection string, with no file:
         /// `HostName=..;DeviceId=..;SharedAccessKey=..` (tokens are minted from the
@@ -67,7 +72,12 @@ enum Cmd {
         #[arg(long, value_name = "N", requires = "connection_string")]
         port: Option<u16>,
         /// With --connection-string: send a numbered telemetry message this often.
-        #[arg(long, value_name = "MS", default_value_t = 1000, requires = "connection_string")]
+        #[arg(
+            long,
+            value_name = "MS",
+            default_value_t = 1000,
+            requires = "connection_string"
+        )]
         interval_ms: u64,
         /// With --connection-string: how many telemetry messages (default: until stopped).
         #[arg(long, value_name = "N", requires = "connection_string")]
@@ -216,7 +226,9 @@ fn main() -> ExitCode {
                         limit,
                     )
                 }
-                (None, None) => Err(input::bad_input("give --config FILE or --connection-string TEXT")),
+                (None, None) => Err(input::bad_input(
+                    "give --config FILE or --connection-string TEXT",
+                )),
             }
         }
         Cmd::DpsEmulator(args) => commands::dps_emulator::run(&args),

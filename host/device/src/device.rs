@@ -222,13 +222,17 @@ impl RunningDevice {
             device_id,
             tally: tally.clone(),
             events: event_tx,
-            stream: file.publish.clone().zip(topic).map(|(settings, topic)| Stream {
-                next: settings.first,
-                published: 0,
-                on: true,
-                topic,
-                settings,
-            }),
+            stream: file
+                .publish
+                .clone()
+                .zip(topic)
+                .map(|(settings, topic)| Stream {
+                    next: settings.first,
+                    published: 0,
+                    on: true,
+                    topic,
+                    settings,
+                }),
             _inputs: input_tx,
         };
         let task = tokio::spawn(event_loop.run(input_rx, request_rx));
@@ -628,7 +632,11 @@ fn telemetry_topic(
             None => (
                 file.device_id
                     .clone()
-                    .or_else(|| file.provisioning.as_ref().map(|p| p.registration_id.clone()))
+                    .or_else(|| {
+                        file.provisioning
+                            .as_ref()
+                            .map(|p| p.registration_id.clone())
+                    })
                     .ok_or_else(missing)?,
                 None,
             ),

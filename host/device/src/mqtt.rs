@@ -16,8 +16,8 @@ use std::time::Duration;
 use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode as V5Code, Packet as V5Packet};
 use rumqttc::{ConnectReturnCode as V4Code, Packet as V4Packet, QoS, TlsConfiguration};
 use rustls::ClientConfig;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::config::{CredentialFormat, MqttSettings, MqttVersion};
 use super::profile::{self, Profile};
@@ -78,7 +78,10 @@ pub fn tls_config(settings: &MqttSettings) -> anyhow::Result<Arc<ClientConfig>> 
             let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&c.cert_file)
                 .and_then(Iterator::collect)
                 .map_err(|e| {
-                    anyhow::anyhow!("mqtt.tls.cert-file: cannot read {}: {e}", c.cert_file.display())
+                    anyhow::anyhow!(
+                        "mqtt.tls.cert-file: cannot read {}: {e}",
+                        c.cert_file.display()
+                    )
                 })?;
             anyhow::ensure!(
                 !chain.is_empty(),
@@ -92,9 +95,9 @@ pub fn tls_config(settings: &MqttSettings) -> anyhow::Result<Arc<ClientConfig>> 
                     c.key_file.display()
                 )
             })?;
-            builder.with_client_auth_cert(chain, key).map_err(|e| {
-                anyhow::anyhow!("mqtt.tls.key-file: does not match cert-file: {e}")
-            })?
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| anyhow::anyhow!("mqtt.tls.key-file: does not match cert-file: {e}"))?
         }
     };
     Ok(Arc::new(config))
@@ -332,7 +335,10 @@ enum LinkEvent {
     /// Our DISCONNECT went out: the link was closed on purpose.
     Disconnected,
     /// A message on a subscription (rumqttc acknowledges QoS 1 itself).
-    Message { topic: String, payload: Vec<u8> },
+    Message {
+        topic: String,
+        payload: Vec<u8>,
+    },
     Other,
 }
 
@@ -385,10 +391,10 @@ impl LinkEvents for rumqttc::v5::EventLoop {
 
 impl Transport for MqttTransport {
     fn open(&mut self, link: u64, hub: &str, device_id: Option<&str>, credential: Option<&str>) {
-        let default_port = self
-            .settings
-            .port
-            .unwrap_or(if self.tls.is_some() { 8883 } else { 1883 });
+        let default_port =
+            self.settings
+                .port
+                .unwrap_or(if self.tls.is_some() { 8883 } else { 1883 });
         // A hub may be given without a port (DPS assigns bare host names).
         let Some((host, port)) = split_address(hub, default_port) else {
             // No hub can answer at an address that does not parse.

@@ -206,17 +206,21 @@ pub fn read_connection(
     let Some(text) = connection.get("connection-string").and_then(Value::as_str) else {
         return Ok(());
     };
-    hub.identity = Some(identity.parse_connection_string(text).map_err(|e| match e {
-        tether_host::Error::Config(ConfigError { field, message }) => err(
-            &if field == "connection-string" {
-                format!("connection.{field}")
-            } else {
-                format!("connection.connection-string.{field}")
-            },
-            message,
-        ),
-        other => err("connection.connection-string", other.to_string()),
-    })?);
+    hub.identity = Some(
+        identity
+            .parse_connection_string(text)
+            .map_err(|e| match e {
+                tether_host::Error::Config(ConfigError { field, message }) => err(
+                    &if field == "connection-string" {
+                        format!("connection.{field}")
+                    } else {
+                        format!("connection.connection-string.{field}")
+                    },
+                    message,
+                ),
+                other => err("connection.connection-string", other.to_string()),
+            })?,
+    );
     Ok(())
 }
 
@@ -268,7 +272,10 @@ pub fn hub_connect(
     };
     let options = MqttOptions {
         api_version: None,
-        user_agent: Some(format!("DeviceClientType=tether%2F{}", env!("CARGO_PKG_VERSION"))),
+        user_agent: Some(format!(
+            "DeviceClientType=tether%2F{}",
+            env!("CARGO_PKG_VERSION")
+        )),
         model_id: hub.model_id.clone(),
         keep_alive_s: Some(u32::from(keep_alive_s)),
     };
@@ -300,8 +307,9 @@ mod tests {
         let c = hub_connect(&hub, "hub-b.localhost", "dev-7", 60, &mut inst).unwrap();
         assert_eq!(c.client_id, "dev-7");
         assert!(
-            c.user_name
-                .starts_with("hub-b.localhost/dev-7/?api-version=2021-04-12&DeviceClientType=tether%2F"),
+            c.user_name.starts_with(
+                "hub-b.localhost/dev-7/?api-version=2021-04-12&DeviceClientType=tether%2F"
+            ),
             "{}",
             c.user_name
         );
@@ -322,13 +330,16 @@ mod tests {
         };
         let c = hub_connect(&hub, "gw", "d", 60, &mut inst).unwrap();
         assert_eq!(c.client_id, "d/m");
-        assert!(c.user_name.starts_with("h.example/d/m/?api-version="), "{}", c.user_name);
+        assert!(
+            c.user_name.starts_with("h.example/d/m/?api-version="),
+            "{}",
+            c.user_name
+        );
     }
 
     #[test]
     fn the_profile_refuses_what_it_decides() {
-        let raw: Map<String, Value> =
-            serde_json::from_str(r#"{"username": "x"}"#).unwrap();
+        let raw: Map<String, Value> = serde_json::from_str(r#"{"username": "x"}"#).unwrap();
         let mut p = Profile::AzureIotHub(AzureIotHub::default());
         let e = apply(&mut p, Some(&raw), &mut MqttSettings::default()).unwrap_err();
         assert_eq!(e.field, "mqtt.username");
@@ -342,6 +353,9 @@ mod tests {
         let mut aws = Profile::AwsIotCore;
         let e = apply(&mut aws, None, &mut MqttSettings::default()).unwrap_err();
         assert_eq!(e.field, "mqtt.tls.cert-file");
-        assert_eq!(parse_name(Some(&Value::from("azure"))).unwrap_err().field, "profile");
+        assert_eq!(
+            parse_name(Some(&Value::from("azure"))).unwrap_err().field,
+            "profile"
+        );
     }
 }

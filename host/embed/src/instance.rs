@@ -7,8 +7,8 @@ use wasmtime::component::ResourceAny;
 
 use crate::bindings::Engine as DeviceBindings;
 use crate::bindings::types::{
-    Classification, Credential, Decision, Failure, InputError, ProvisioningResult, PublishError, SubscribeError,
-    StatusChange,
+    Classification, Credential, Decision, Failure, InputError, ProvisioningResult, PublishError,
+    StatusChange, SubscribeError,
 };
 use crate::clock::{Clock, Entropy, SystemClock};
 use crate::command::Command;

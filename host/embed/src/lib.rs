@@ -64,7 +64,9 @@ mod runtime;
 mod state;
 pub mod syntax;
 
-pub use clock::{Clock, Entropy, NS_PER_MS, SystemClock, VIRTUAL_EPOCH_S, VirtualClock, system_wall_ns};
+pub use clock::{
+    Clock, Entropy, NS_PER_MS, SystemClock, VIRTUAL_EPOCH_S, VirtualClock, system_wall_ns,
+};
 pub use command::Command;
 pub use device::Device;
 pub use driver::{
@@ -79,8 +81,8 @@ pub use bindings::types::{
     Action, ApplicationError, Assignment, BackoffPlan, Classification, ConfigError, ConnectPlan,
     Credential, Curve, Decision, DecisionEvent, Failure, FailureKind, GiveUpReason, HttpFailure,
     InputError, Level, MessageFailure, NetworkError, Outcome, Pending, PluginFaultReason,
-    PluginFaultReport, ProtocolError, ProvisioningResult, PublishError, Reason, Status, SubscribeError,
-    StatusChange, Verdict,
+    PluginFaultReport, ProtocolError, ProvisioningResult, PublishError, Reason, Status,
+    StatusChange, SubscribeError, Verdict,
 };
 
 #[cfg(test)]

@@ -66,7 +66,9 @@ fn a_connection_string_mints_its_first_token_without_asking_the_host() {
     assert!(!asked_host(&out), "a key never calls credentials.renew");
     let expected = sas_token("my.host.name/devices/my-device", KEY, None, 1_700_003_600).unwrap();
     assert_eq!(opened_with(&out), [expected.clone()]);
-    assert!(expected.starts_with("SharedAccessSignature sr=my.host.name%2Fdevices%2Fmy-device&sig="));
+    assert!(
+        expected.starts_with("SharedAccessSignature sr=my.host.name%2Fdevices%2Fmy-device&sig=")
+    );
     assert!(expected.ends_with("&se=1700003600"));
     let hubs: Vec<_> = out
         .iter()
@@ -90,11 +92,18 @@ fn a_minted_token_is_renewed_at_80_percent_with_a_fresh_expiry() {
     c.start(at(0), &mut out).unwrap();
     let first = opened_with(&out);
     assert_eq!(first.len(), 1);
-    assert!(first[0].contains("sr=hub-a%2Fdevices%2Fd1&"), "{}", first[0]);
+    assert!(
+        first[0].contains("sr=hub-a%2Fdevices%2Fd1&"),
+        "{}",
+        first[0]
+    );
     assert!(first[0].ends_with("&se=1000100"));
     out.clear();
     c.on_opened(at(1), 1, &mut out).unwrap();
-    assert!(out.contains(&Command::WakeAt(at(80))), "renewal due at 80 s: {out:?}");
+    assert!(
+        out.contains(&Command::WakeAt(at(80))),
+        "renewal due at 80 s: {out:?}"
+    );
     out.clear();
     wall.set(1_000_080);
     c.on_wake(at(80), &mut out);
@@ -132,7 +141,11 @@ fn a_reassigned_hub_gets_a_token_for_its_own_name() {
     c.on_provisioned(at(1), &assigned("hub-a.localhost"), &mut out)
         .unwrap();
     let a = opened_with(&out);
-    assert!(a[0].contains("sr=hub-a.localhost%2Fdevices%2Fdev-7&"), "{}", a[0]);
+    assert!(
+        a[0].contains("sr=hub-a.localhost%2Fdevices%2Fdev-7&"),
+        "{}",
+        a[0]
+    );
     out.clear();
     // Hub A refuses for good (404 device not found: reprovision).
     let gone = Failure {
@@ -152,7 +165,11 @@ fn a_reassigned_hub_gets_a_token_for_its_own_name() {
         .unwrap();
     let b = opened_with(&out);
     assert_eq!(b.len(), 1, "{out:?}");
-    assert!(b[0].contains("sr=hub-b.localhost%2Fdevices%2Fdev-7&"), "{}", b[0]);
+    assert!(
+        b[0].contains("sr=hub-b.localhost%2Fdevices%2Fdev-7&"),
+        "{}",
+        b[0]
+    );
 }
 
 #[test]
@@ -177,10 +194,16 @@ fn a_token_refused_on_a_working_key_is_minted_again_then_escalated() {
     out.clear();
     // A token minted just now and refused: the key itself is refused.
     c.on_failed(at(3), 2, &unauthorized(), &mut out).unwrap();
-    assert!(opened_with(&out).is_empty(), "a refused fresh token is not minted again");
+    assert!(
+        opened_with(&out).is_empty(),
+        "a refused fresh token is not minted again"
+    );
     assert!(out.iter().any(|c| matches!(
         c,
-        Command::Decided(DecisionEvent { action: Action::GiveUp(_), .. })
+        Command::Decided(DecisionEvent {
+            action: Action::GiveUp(_),
+            ..
+        })
     )));
 }
 
@@ -203,11 +226,15 @@ fn key_configurations_refuse_what_contradicts_them() {
     let field = |doc: &str| config::parse(doc).unwrap_err().field;
     let cs = alloc::format!("HostName=h;DeviceId=d;SharedAccessKey={KEY}");
     assert_eq!(
-        field(&alloc::format!(r#"{{"hub": "h", "connection-string": "{cs}"}}"#)),
+        field(&alloc::format!(
+            r#"{{"hub": "h", "connection-string": "{cs}"}}"#
+        )),
         "hub"
     );
     assert_eq!(
-        field(&alloc::format!(r#"{{"device-id": "d", "connection-string": "{cs}"}}"#)),
+        field(&alloc::format!(
+            r#"{{"device-id": "d", "connection-string": "{cs}"}}"#
+        )),
         "device-id"
     );
     assert_eq!(
@@ -223,20 +250,28 @@ fn key_configurations_refuse_what_contradicts_them() {
         "device-id"
     );
     assert_eq!(
-        field(r#"{"hub": "h", "device-id": "d", "credential": {"renewable": false, "sas": {"key": "Zm9v"}}}"#),
+        field(
+            r#"{"hub": "h", "device-id": "d", "credential": {"renewable": false, "sas": {"key": "Zm9v"}}}"#
+        ),
         "credential.renewable"
     );
     assert_eq!(
-        field(r#"{"hub": "h", "device-id": "d", "credential": {"secret": "s", "sas": {"key": "Zm9v"}}}"#),
+        field(
+            r#"{"hub": "h", "device-id": "d", "credential": {"secret": "s", "sas": {"key": "Zm9v"}}}"#
+        ),
         "credential.secret"
     );
     assert_eq!(
-        field(r#"{"hub": "h", "device-id": "d", "credential": {"token-lifetime-s": 0, "sas": {"key": "Zm9v"}}}"#),
+        field(
+            r#"{"hub": "h", "device-id": "d", "credential": {"token-lifetime-s": 0, "sas": {"key": "Zm9v"}}}"#
+        ),
         "credential.token-lifetime-s"
     );
     // The error of a bad key never shows it.
-    let e = config::parse(r#"{"hub": "h", "device-id": "d", "credential": {"sas": {"key": "s3cr3t!"}}}"#)
-        .unwrap_err();
+    let e = config::parse(
+        r#"{"hub": "h", "device-id": "d", "credential": {"sas": {"key": "s3cr3t!"}}}"#,
+    )
+    .unwrap_err();
     assert!(!e.message.contains("s3cr3t"), "{}", e.message);
 }
 

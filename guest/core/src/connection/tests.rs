@@ -559,7 +559,10 @@ fn subscriptions_are_restored_on_every_new_link() {
     for n in 2..MAX_SUBSCRIPTIONS {
         c.subscribe(&alloc::format!("t/{n}"), &mut out).unwrap();
     }
-    assert_eq!(c.subscribe("one-more", &mut out), Err(SubscribeError::TooMany));
+    assert_eq!(
+        c.subscribe("one-more", &mut out),
+        Err(SubscribeError::TooMany)
+    );
     c.stop(at(3000), &mut out);
     assert_eq!(c.subscribe("late", &mut out), Err(SubscribeError::Stopped));
 }

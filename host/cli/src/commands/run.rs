@@ -179,7 +179,8 @@ pub fn connection_string_file(
         "publish": publish,
     });
     // Never echo the document: it holds the key.
-    DeviceFile::parse(&doc.to_string()).map_err(|e| bad_input(format!("{}: {}", e.field, e.message)))
+    DeviceFile::parse(&doc.to_string())
+        .map_err(|e| bad_input(format!("{}: {}", e.field, e.message)))
 }
 
 /// `tether run --connection-string TEXT`.

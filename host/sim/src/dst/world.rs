@@ -459,8 +459,6 @@ impl World {
                 Command::Close { link } => {
                     self.links.insert(*link, LinkState::Closed);
                 }
-                // The generated scripts subscribe to nothing.
-                Command::Subscribe { .. } => {}
                 Command::Register | Command::Poll { .. } => self.provisioning(),
                 Command::Renew => self.renew(),
                 Command::WakeAt(ns) => {

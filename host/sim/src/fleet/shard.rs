@@ -313,7 +313,6 @@ fn handle(
             // The world sees a decision through the request it leads to; giving up
             // shows up as a status.
             Command::Decided(_)
-            | Command::Subscribe { .. }
             | Command::Send { .. }
             | Command::Subscribe { .. }
             | Command::Close { .. }
