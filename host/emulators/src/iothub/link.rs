@@ -131,9 +131,6 @@ where
             .await;
         }
     };
-    if stream.write_all(&broker_connack).await.is_err() || stream.flush().await.is_err() {
-        return shared.closed("client-closed");
-    }
     let link = shared
         .next_link
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -145,15 +142,24 @@ where
             kick: kick_tx,
         },
     );
+    // Counted before the device reads its CONNACK, so a test sees it at once.
     shared.accepted();
-    let (reason, done) = relay(&shared, stream, buf, broker, &admitted, kick_rx).await;
+    let (reason, done) =
+        if stream.write_all(&broker_connack).await.is_err() || stream.flush().await.is_err() {
+            ("client-closed", None)
+        } else {
+            relay(&shared, &mut stream, buf, broker, &admitted, kick_rx).await
+        };
     {
         let mut live = lock(&shared.live);
         if live.get(&client_id).is_some_and(|l| l.link == link) {
             live.remove(&client_id);
         }
     }
+    // Counted before the device's stream is dropped, so the device sees its link
+    // close only after the counter moved.
     shared.closed(reason);
+    drop(stream);
     if let Some(done) = done {
         let _ = done.send(());
     }
@@ -249,7 +255,8 @@ fn next_frame(buf: &mut BytesMut) -> io::Result<Option<BytesMut>> {
 
 /// Connect to the broker as the device (its client id, clean-session flag,
 /// keep-alive and will; no credentials: the broker is anonymous and loopback
-/// only) and return the link and the broker's CONNACK bytes.
+/// only) and return the link and the broker's first bytes: its CONNACK and
+/// whatever followed it in the same read.
 async fn open_broker_link(
     broker: SocketAddr,
     device: &Connect,
@@ -277,7 +284,13 @@ async fn open_broker_link(
         .map_err(|_| io::Error::other("broker CONNACK timed out"))??
         .ok_or_else(|| io::Error::other("broker closed before CONNACK"))?;
     match Packet::read(&mut frame.clone(), MAX_PACKET) {
-        Ok(Packet::ConnAck(ack)) if ack.code == ConnectReturnCode::Success => Ok((tcp, frame)),
+        Ok(Packet::ConnAck(ack)) if ack.code == ConnectReturnCode::Success => {
+            // What came with the CONNACK (a resumed session's queued messages)
+            // goes to the device right after it.
+            let mut first = frame;
+            first.unsplit(buf);
+            Ok((tcp, first))
+        }
         _ => Err(io::Error::other("broker refused the link")),
     }
 }
@@ -285,7 +298,7 @@ async fn open_broker_link(
 /// Relay until something ends the link; the reason, and whom to tell it closed.
 async fn relay<S>(
     shared: &Shared,
-    stream: S,
+    stream: &mut S,
     mut from_client: BytesMut,
     broker: TcpStream,
     admitted: &Admitted,

@@ -1,8 +1,11 @@
 //! MQTT over secure WebSockets: TLS, then a WebSocket upgrade at
 //! `/$iothub/websocket` with subprotocol `mqtt` (Azure docs, MQTT support: "MQTT
-//! v3.1.1 over WebSocket on TCP port 443"; the SDKs' path, for example
-//! azure-iot-sdk-python's `/$iothub/websocket`), then the same link handling as
-//! plain MQTT over TLS. Other paths get HTTP 404.
+//! v3.1.1 over WebSocket on TCP port 443"; the path the SDKs connect to: the Node
+//! SDK's `MqttWs` uses `wss://<host>:443/$iothub/websocket`, the Java SDK's
+//! `WEBSOCKET_RAW_PATH` is `/$iothub/websocket`, azure-sdk-for-c's
+//! `AZ_IOT_MQTT_DEFAULT_WEBSOCKET_PATH` too), then the same link handling as plain
+//! MQTT over TLS. Other paths get HTTP 404 (the emulator's choice: the hub's answer
+//! to another path is not documented).
 
 use std::sync::Arc;
 
