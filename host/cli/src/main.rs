@@ -93,6 +93,13 @@ enum Cmd {
     /// polling, assignment with a credential), and a token service; optionally
     /// keeps a mosquitto password file in step with the tokens it hands out.
     DpsEmulator(commands::dps_emulator::EmulatorArgs),
+    /// An IoT Hub emulator that enforces the hub's rules: MQTT 3.1.1 over TLS and
+    /// over secure WebSockets (`/$iothub/websocket`), user name, client id and
+    /// api-version checks, SAS tokens verified against a registry (or X.509
+    /// client certificates), token expiry, one link per device, a connection
+    /// throttle, own-topics-only. It starts a mosquitto behind it for delivery
+    /// (cloud-to-device messages included) and prints the addresses.
+    IothubEmulator(commands::iothub_emulator::HubArgs),
     /// Explain how tether classifies a failure: level, verdict, reason and rule.
     #[command(after_help = FAILURE_SYNTAX)]
     Classify {
@@ -232,6 +239,7 @@ fn main() -> ExitCode {
             }
         }
         Cmd::DpsEmulator(args) => commands::dps_emulator::run(&args),
+        Cmd::IothubEmulator(args) => commands::iothub_emulator::run(&args),
         Cmd::Classify {
             failures,
             retry_after_ms,

@@ -32,6 +32,12 @@
 //! (the key regenerated) removes all of a device's tokens, so the broker drops the
 //! link and refuses the old token with CONNACK 5 / 0x87, and the token service
 //! answers 401 until the device registers again and is handed a new token.
+//!
+//! [`iothub`]: an IoT Hub emulator that enforces the hub's connection rules (SAS
+//! and X.509 checks, topics, token expiry, one link per device, a connection
+//! throttle) over MQTT/TLS and secure WebSockets, in front of mosquitto.
+
+pub mod iothub;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;

@@ -4,6 +4,7 @@ pub mod classify;
 pub mod demo;
 pub mod dps_emulator;
 pub mod dst;
+pub mod iothub_emulator;
 pub mod plugin;
 pub mod run;
 pub mod schedule;
