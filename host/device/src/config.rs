@@ -615,8 +615,33 @@ mod tests {
                 "mqtt.keep-alive-s",
             ),
             (
-                r#"{"connection": {}, "mqtt": {"tls": {}}}"#,
-                "mqtt.tls.ca-file",
+                r#"{"connection": {}, "mqtt": {"tls": {"cert-file": "c.pem"}}}"#,
+                "mqtt.tls.key-file",
+            ),
+            (r#"{"connection": {}, "profile": "azure"}"#, "profile"),
+            (
+                r#"{"connection": {}, "profile": "azure-iot-hub", "mqtt": {"version": 5}}"#,
+                "mqtt.version",
+            ),
+            (
+                r#"{"connection": {}, "profile": "azure-iot-hub", "mqtt": {"client-id": "x"}}"#,
+                "mqtt.client-id",
+            ),
+            (
+                r#"{"connection": {}, "profile": "aws-iot-core"}"#,
+                "mqtt.tls.cert-file",
+            ),
+            (
+                r#"{"connection": {}, "mqtt": {"port": 0}}"#,
+                "mqtt.port",
+            ),
+            (
+                r#"{"connection": {}, "mqtt": {"model-id": "dtmi:x;1"}}"#,
+                "mqtt.model-id",
+            ),
+            (
+                r#"{"connection": {}, "publish": {"interval-ms": 5}}"#,
+                "publish.topic",
             ),
             (
                 r#"{"connection": {}, "mqtt": {"colour": 1}}"#,
