@@ -16,13 +16,12 @@
 //!   within a slice the shards run independently, then the world answers every
 //!   request of the slice in (time, device) order. Answers land in a later slice, so
 //!   the result is exact and does not depend on the number of shards.
-//! - Each shard keeps its events in a calendar queue (a bucket per millisecond).
+//! - Each shard is a world of the virtual-time [`kernel`](crate::kernel): its
+//!   events wait in the kernel's calendar queue (a bucket per millisecond).
 //! - [`run_policy`] gives a [`PolicyResult`]: the peak attempts per second after
 //!   the hub's return, attempts per device, the times until 50%, 99% and 100% of the
 //!   devices are back, against the floor `outage + N / C`, and reprovisions.
 //!   [`report`] renders results as a table, JSON and an SVG chart.
-
-mod calendar;
 
 pub mod report;
 mod scenario;

@@ -3,7 +3,8 @@
 //! A [`Sim`] runs one [`Device`] (the real component) against scripted
 //! counterparts: a [`ScriptedHub`] (the transport), a [`ScriptedProvisioning`]
 //! service and [`ScriptedCredentials`]. Everything that will happen is an [`Event`]
-//! in an [`EventQueue`] ordered by (time, insertion). The loop pops the next event,
+//! in an [`EventQueue`] ordered by (time, insertion). The [`kernel`] loop, which
+//! DST and the fleet simulator run too, pops the next event,
 //! sets the [`VirtualClock`] to its time, delivers it to the component as an input,
 //! and dispatches the commands that input produced: the scripted parts schedule
 //! their answers as later events, `wake-at` deadlines become [`Event::Wake`]s, and
@@ -46,15 +47,17 @@
 //! | [`LineKind::Note`] | `note hub drops link=1 net:reset`, `note ack msg=3 lost: link=1 is closed` |
 
 pub mod dst;
+mod event;
 pub mod fleet;
+pub mod kernel;
 pub mod preview;
-mod queue;
 mod transcript;
 mod world;
 
 use std::collections::BTreeSet;
 
-pub use queue::{Event, EventQueue};
+pub use event::Event;
+pub use kernel::EventQueue;
 pub use transcript::{
     InputAnswer, Line, LineKind, MessageLedger, MessageRecord, MessageSummary, Transcript,
 };
@@ -75,7 +78,7 @@ use transcript::kind_of;
 /// Receives the `events` interface inside the sim.
 struct Recorder<'a> {
     now_ms: u64,
-    queue: &'a mut EventQueue,
+    queue: &'a mut EventQueue<Event>,
     wakes: &'a mut BTreeSet<u64>,
     ledger: &'a mut MessageLedger,
     statuses: &'a mut Vec<StatusChange>,
@@ -216,6 +219,7 @@ impl SimBuilder {
             decisions: Vec::new(),
             plugin_faults: Vec::new(),
             event_limit: self.event_limit,
+            budget: self.event_limit,
             published: 0,
         })
     }
@@ -226,7 +230,7 @@ impl SimBuilder {
 pub struct Sim {
     device: Device,
     clock: VirtualClock,
-    queue: EventQueue,
+    queue: EventQueue<Event>,
     wakes: BTreeSet<u64>,
     hub: ScriptedHub,
     provisioning: ScriptedProvisioning,
@@ -237,7 +241,34 @@ pub struct Sim {
     decisions: Vec<DecisionEvent>,
     plugin_faults: Vec<PluginFaultReport>,
     event_limit: u64,
+    /// Events a run may still deliver.
+    budget: u64,
     published: u64,
+}
+
+impl kernel::World for Sim {
+    type Event = Event;
+    type Error = anyhow::Error;
+
+    fn queue(&mut self) -> &mut EventQueue<Event> {
+        &mut self.queue
+    }
+
+    fn proceed(&mut self) -> anyhow::Result<bool> {
+        self.budget = self.budget.checked_sub(1).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the simulation did not settle: {} events by t={}ms",
+                self.event_limit,
+                self.now_ms()
+            )
+        })?;
+        Ok(true)
+    }
+
+    fn handle(&mut self, at_ms: u64, event: Event) -> anyhow::Result<()> {
+        self.clock.set_ms(at_ms);
+        self.deliver(event)
+    }
 }
 
 impl Sim {
@@ -315,44 +346,23 @@ impl Sim {
 
     /// Deliver the next event. `false` when nothing is scheduled.
     pub fn step(&mut self) -> anyhow::Result<bool> {
-        let Some((at_ms, event)) = self.queue.pop() else {
-            return Ok(false);
-        };
-        self.clock.set_ms(at_ms);
-        self.deliver(event)?;
-        Ok(true)
+        kernel::step(self)
     }
 
     /// Deliver every event scheduled up to and including `end_ms`, then move the
     /// clock to `end_ms`.
     pub fn run_until(&mut self, end_ms: u64) -> anyhow::Result<()> {
-        let mut budget = self.event_limit;
-        while self.queue.peek_time().is_some_and(|t| t <= end_ms) {
-            budget = self.spend(budget)?;
-            self.step()?;
-        }
+        self.budget = self.event_limit;
+        kernel::run(self, kernel::Until::Through(end_ms))?;
         self.clock.set_ms(end_ms);
         Ok(())
     }
 
     /// Deliver events until none is left.
     pub fn run_until_idle(&mut self) -> anyhow::Result<()> {
-        let mut budget = self.event_limit;
-        while !self.queue.is_empty() {
-            budget = self.spend(budget)?;
-            self.step()?;
-        }
+        self.budget = self.event_limit;
+        kernel::run(self, kernel::Until::Idle)?;
         Ok(())
-    }
-
-    fn spend(&self, budget: u64) -> anyhow::Result<u64> {
-        budget.checked_sub(1).ok_or_else(|| {
-            anyhow::anyhow!(
-                "the simulation did not settle: {} events by t={}ms",
-                self.event_limit,
-                self.now_ms()
-            )
-        })
     }
 
     /// Run an input of your own on the device now (for example a late, stale

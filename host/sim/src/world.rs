@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
-use super::queue::Event;
+use super::event::Event;
 use tether_host::{Assignment, Credential, Failure, Pending, ProvisioningResult};
 use tether_host::{CredentialSource, Provisioner, Transport};
 

@@ -1,10 +1,10 @@
 //! The simulated device world: a hub, a provisioning service, a credential source,
 //! a network and an application, all drawing their behaviour from the seed.
 //!
-//! Everything the world does is an event in a queue ordered by (time, insertion).
-//! The loop pops the next event, moves the virtual clock, and either delivers an
-//! input to the component through the [`Harness`] (which checks the step) or acts on
-//! its own (a clock jump). The commands an input produced are answered by scheduling
+//! Everything the world does is an event in the kernel's queue, ordered by (time,
+//! insertion). The kernel's loop pops the next event; the world moves the virtual
+//! clock and either delivers an input to the component through the [`Harness`]
+//! (which checks the step) or acts on its own (a clock jump). The commands an input produced are answered by scheduling
 //! later events. The same seed always gives the same world, the same component
 //! decisions, and so the same transcript.
 
@@ -16,7 +16,7 @@ use super::input::Input;
 use super::profile::{Family, Profile};
 use super::rng::SimRng;
 use super::spec::Spec;
-use crate::queue::EventQueue;
+use crate::kernel::{self, EventQueue, Until};
 use crate::{MessageSummary, Transcript};
 use tether_host::Command;
 use tether_host::NS_PER_MS;
@@ -141,6 +141,27 @@ pub fn run_seed(runtime: &Runtime, seed: u64) -> Result<SeedRun, Violation> {
     })
 }
 
+impl kernel::World for World {
+    type Event = Ev;
+    type Error = Violation;
+
+    fn queue(&mut self) -> &mut EventQueue<Ev> {
+        &mut self.queue
+    }
+
+    /// The seed's input budget.
+    fn proceed(&mut self) -> Result<bool, Violation> {
+        Ok(self.h.steps() < self.profile.max_inputs)
+    }
+
+    fn handle(&mut self, at_ms: u64, ev: Ev) -> Result<(), Violation> {
+        // After a clock jump, overdue events happen late, at the current time.
+        let at = at_ms.max(self.h.now_ms());
+        self.h.advance_to(at);
+        self.deliver(ev)
+    }
+}
+
 impl World {
     fn at(&mut self, t: u64, ev: Ev) {
         self.queue.push(t, ev);
@@ -217,28 +238,15 @@ impl World {
     }
 
     fn run(&mut self) -> Result<(), Violation> {
-        loop {
-            if self.h.steps() >= self.profile.max_inputs {
-                self.h.note("note input budget spent");
-                break;
-            }
-            let Some(t) = self.queue.peek_time() else {
-                break;
-            };
-            if t > self
-                .profile
-                .origin_ms
-                .saturating_add(self.profile.horizon_ms)
-            {
-                break;
-            }
-            let Some((_, ev)) = self.queue.pop() else {
-                break;
-            };
-            // After a clock jump, overdue events happen late, at the current time.
-            let at = t.max(self.h.now_ms());
-            self.h.advance_to(at);
-            self.deliver(ev)?;
+        let horizon = self
+            .profile
+            .origin_ms
+            .saturating_add(self.profile.horizon_ms);
+        kernel::run(self, Until::Through(horizon))?;
+        // Noted however the run ended (the budget may be spent just as the queue
+        // runs dry or passes the horizon).
+        if self.h.steps() >= self.profile.max_inputs {
+            self.h.note("note input budget spent");
         }
         self.h.finish()?;
         // Reports still on their way after the final stop must all be refused.

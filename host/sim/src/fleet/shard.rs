@@ -1,15 +1,16 @@
 //! A shard: one component instance hosting a contiguous range of the fleet's
-//! devices, each a `connection` resource, with its own calendar of events.
+//! devices, each a `connection` resource, with its own queue of events: a world of
+//! the virtual-time [`kernel`](crate::kernel).
 //!
 //! The shard delivers events to the component and turns the commands it gets back
 //! into requests for the world (`transport.open`, `provisioning.register`) and
-//! wake-ups in its calendar. It decides nothing itself.
+//! wake-ups in its queue. It decides nothing itself.
 
 use anyhow::Context as _;
 
-use super::calendar::Calendar;
 use super::scenario::{Failures, HUB, Scenario};
 use super::world::{Answer, Request, RequestKind};
+use crate::kernel::{self, EventQueue, Until};
 use tether_host::Command;
 use tether_host::Runtime;
 use tether_host::{Assignment, ProvisioningResult, Status};
@@ -43,6 +44,10 @@ pub(crate) fn device_seed(seed: u64, index: u32) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
+
+/// log2 of the shard's ring: 2^16 ms, about 65 s ahead. A storm puts millions of
+/// events within a few minutes, most of them in the next minute.
+const RING_BITS: u32 = 16;
 
 /// What a shard hands back after a slice of time.
 #[derive(Debug, Default)]
@@ -80,11 +85,24 @@ pub(crate) struct Shard {
     conns: Vec<Conn>,
     first: u32,
     wake: Vec<u64>,
-    calendar: Calendar<Due>,
+    queue: EventQueue<Due>,
     failures: Failures,
-    spare: Vec<Due>,
     out: SliceOut,
     totals: ShardTotals,
+}
+
+impl kernel::World for Shard {
+    type Event = Due;
+    type Error = anyhow::Error;
+
+    fn queue(&mut self) -> &mut EventQueue<Due> {
+        &mut self.queue
+    }
+
+    fn handle(&mut self, at_ms: u64, due: Due) -> anyhow::Result<()> {
+        self.clock.set_ms(at_ms);
+        self.deliver(at_ms, due)
+    }
 }
 
 impl Shard {
@@ -117,9 +135,8 @@ impl Shard {
             conns,
             first,
             wake: vec![NEVER; n],
-            calendar: Calendar::new(),
+            queue: EventQueue::with_ring_bits(RING_BITS),
             failures: scenario.failures()?,
-            spare: Vec::new(),
             out: SliceOut::default(),
             totals: ShardTotals {
                 connected_at: vec![NEVER; n],
@@ -153,7 +170,7 @@ impl Shard {
                 &mut self.out,
                 &mut self.totals,
                 &mut self.wake,
-                &mut self.calendar,
+                &mut self.queue,
                 self.first,
                 device,
                 0,
@@ -166,20 +183,9 @@ impl Shard {
     /// Take the world's answers, then deliver everything due before `until`.
     pub(crate) fn run_slice(&mut self, answers: Vec<(u64, Due)>, until: u64) -> anyhow::Result<()> {
         for (at, due) in answers {
-            self.calendar.push(at, due);
+            self.queue.push(at, due);
         }
-        while let Some(t) = self.calendar.next_time() {
-            if t >= until {
-                break;
-            }
-            self.clock.set_ms(t);
-            let spare = std::mem::take(&mut self.spare);
-            let mut due = self.calendar.take(t, spare);
-            for d in due.drain(..) {
-                self.deliver(t, d)?;
-            }
-            self.spare = due;
-        }
+        kernel::run(self, Until::Before(until))?;
         Ok(())
     }
 
@@ -226,7 +232,7 @@ impl Shard {
             &mut self.out,
             &mut self.totals,
             &mut self.wake,
-            &mut self.calendar,
+            &mut self.queue,
             self.first,
             due.device,
             now,
@@ -238,7 +244,7 @@ impl Shard {
 
     /// What the slice produced; the shard starts collecting afresh.
     pub(crate) fn take_out(&mut self) -> SliceOut {
-        self.out.next = self.calendar.next_time();
+        self.out.next = self.queue.peek_time();
         let next = self.out.next;
         let connected = self.out.connected;
         let gave_up = self.out.gave_up;
@@ -262,7 +268,7 @@ fn handle(
     out: &mut SliceOut,
     totals: &mut ShardTotals,
     wake: &mut [u64],
-    calendar: &mut Calendar<Due>,
+    queue: &mut EventQueue<Due>,
     first: u32,
     device: u32,
     now: u64,
@@ -287,7 +293,7 @@ fn handle(
                 if let Some(w) = wake.get_mut(i) {
                     *w = at;
                 }
-                calendar.push(
+                queue.push(
                     at,
                     Due {
                         device,

@@ -1,6 +1,7 @@
 //! The model's rules for the answers of the provisioning service and the
 //! credential source.
 
+use super::rules::Source;
 use super::*;
 
 impl Model {
@@ -19,12 +20,14 @@ impl Model {
             ProvisioningResult::Assigned(a) => {
                 self.hub = Some(a.hub.clone());
                 self.device_id = Some(a.device_id.clone());
+                // "the credential, if one comes with it, counting as not renewed"
                 if let Some(cred) = &a.credential {
                     self.credential = Some(hold(eff, cred.secret.clone(), cred.lifetime_ms, now));
-                    self.renewed_since_connect = false;
+                    self.run.renewed = false;
                 }
-                self.consecutive = 0;
-                self.proceed(eff, now, cur)
+                // "The count starts over on every ... assignment".
+                self.run.failed_reconnects = 0;
+                self.next_step(eff, now, cur)
             }
             ProvisioningResult::Pending(p) => {
                 let asked = p.retry_after_ms.unwrap_or(prov.poll_default_ms);
@@ -60,20 +63,11 @@ impl Model {
             }
             ProvisioningResult::Failed(f) => {
                 let c = c.ok_or("no classification")?;
+                // "the service's retry-after clamped to its window"
                 let hint = f
                     .retry_after_ms
                     .map(|h| h.max(prov.retry_after_min_ms).min(prov.retry_after_max_ms));
-                self.outage_start.get_or_insert(now);
-                match c.verdict {
-                    Verdict::Retry | Verdict::RetryThrottled => {
-                        let curve = curve_of(c.verdict);
-                        self.backoff(eff, now, c, curve, hint, 0, Next::Provision, cur)
-                    }
-                    Verdict::RenewCredential if self.can_renew(eff) => {
-                        self.renew(now, Some(c), cur)
-                    }
-                    _ => self.give_up(now, c, GiveUpReason::Unrecoverable, cur),
-                }
+                self.respond(eff, now, Source::Service, c, hint, 0, cur)
             }
         }
     }
@@ -90,29 +84,12 @@ impl Model {
         match (self.phase.clone(), result) {
             (Phase::Renewing, Ok(cred)) => {
                 self.credential = Some(hold(eff, cred.secret.clone(), cred.lifetime_ms, now));
-                self.proceed(eff, now, cur)
+                self.next_step(eff, now, cur)
             }
             (Phase::Renewing, Err(f)) => {
                 let c = c.ok_or("no classification")?;
-                self.outage_start.get_or_insert(now);
-                match c.verdict {
-                    Verdict::Retry | Verdict::RetryThrottled => self.backoff(
-                        eff,
-                        now,
-                        c,
-                        curve_of(c.verdict),
-                        f.retry_after_ms,
-                        0,
-                        Next::Renew,
-                        cur,
-                    ),
-                    Verdict::RenewCredential | Verdict::Reprovision
-                        if eff.provisioning.is_some() =>
-                    {
-                        self.reprovision(eff, now, c, cur)
-                    }
-                    _ => self.give_up(now, c, GiveUpReason::Unrecoverable, cur),
-                }
+                let source = Source::Credentials;
+                self.respond(eff, now, source, c, f.retry_after_ms, 0, cur)
             }
             (
                 Phase::Connected {

@@ -1,15 +1,22 @@
-//! The model's rules for attempts, backoff, give-up, messages and the status.
+//! The model's rules for retries, backoff, give-up, messages and the status.
 
+use super::rules::{self, Response, Situation, Source, Then};
 use super::*;
 
 impl Model {
-    pub(super) fn proceed(&mut self, eff: &Effective, now: u64, cur: &mut Cursor<'_>) -> Check {
-        if self.hub.is_none() {
-            self.provision(now, cur)
-        } else if eff.renewable && (self.credential.is_none() || self.renewal_due(eff, now)) {
-            self.renew(now, None, cur)
-        } else {
-            self.open(now, cur)
+    /// README, "Hub only", the *next step*: "register when no hub is known; renew
+    /// first when the credential is renewable and none is held or its renewal is
+    /// due; otherwise open a link."
+    pub(super) fn next_step(&mut self, eff: &Effective, now: u64, cur: &mut Cursor<'_>) -> Check {
+        let renew_first = eff.renewable
+            && self
+                .credential
+                .as_ref()
+                .is_none_or(|_| self.renewal_due(eff, now));
+        match (&self.hub, renew_first) {
+            (None, _) => self.provision(now, cur),
+            (Some(_), true) => self.renew(now, None, cur),
+            (Some(_), false) => self.open(now, cur),
         }
     }
 
@@ -24,11 +31,11 @@ impl Model {
         cause_is(d, None)?;
         match &d.action {
             Action::Connect(plan)
-                if plan.link == link && plan.hub == hub && plan.attempt == self.attempts => {}
+                if plan.link == link && plan.hub == hub && plan.attempt == self.run.retries => {}
             other => {
                 return Err(format!(
                     "expected `connect link={link} hub={hub} attempt={}`, got {}",
-                    self.attempts,
+                    self.run.retries,
                     action_text(other)
                 ));
             }
@@ -62,7 +69,7 @@ impl Model {
         cur: &mut Cursor<'_>,
     ) -> Check {
         self.phase = Phase::Renewing;
-        self.renewed_since_connect = true;
+        self.run.renewed = true;
         if let Some(c) = cause {
             self.set_status(now, Status::DisconnectedRetrying, c.reason, cur)?;
         }
@@ -79,18 +86,8 @@ impl Model {
         Ok(())
     }
 
-    pub(super) fn reprovision(
-        &mut self,
-        eff: &Effective,
-        now: u64,
-        c: &Classification,
-        cur: &mut Cursor<'_>,
-    ) -> Check {
-        self.consecutive = 0;
-        self.backoff(eff, now, c, Curve::Normal, None, 0, Next::Provision, cur)
-    }
-
-    pub(super) fn handle_failure(
+    /// A failed open (`took` its duration) or a lost link.
+    pub(super) fn link_failed(
         &mut self,
         eff: &Effective,
         now: u64,
@@ -99,46 +96,77 @@ impl Model {
         took: Option<u64>,
         cur: &mut Cursor<'_>,
     ) -> Check {
-        self.outage_start.get_or_insert(now);
-        if let Some(server) = &failure.server_reference
-            && !server.is_empty()
-        {
+        // README, "Hub only": "The server reference of a failed open or a lost
+        // link, when not empty, becomes the hub first, whatever the verdict."
+        if let Some(server) = failure.server_reference.as_ref().filter(|s| !s.is_empty()) {
             self.hub = Some(server.clone());
         }
-        let provisioning = eff.provisioning;
-        match c.verdict {
-            Verdict::Fatal => self.give_up(now, c, GiveUpReason::Unrecoverable, cur),
-            Verdict::Reprovision if provisioning.is_some() => self.reprovision(eff, now, c, cur),
-            Verdict::RenewCredential if self.can_renew(eff) => self.renew(now, Some(c), cur),
-            Verdict::RenewCredential if provisioning.is_some() => {
-                self.reprovision(eff, now, c, cur)
-            }
-            Verdict::Reprovision | Verdict::RenewCredential => {
-                self.give_up(now, c, GiveUpReason::Unrecoverable, cur)
-            }
-            Verdict::Retry | Verdict::RetryThrottled => {
-                // Only failed attempts are failed reconnects: a link that came up
-                // and dropped was a successful one.
-                if took.is_some() {
-                    self.consecutive = self.consecutive.saturating_add(1);
-                }
-                let next = match provisioning {
-                    Some(p) if self.consecutive >= p.reprovision_after => {
-                        self.consecutive = 0;
-                        Next::Provision
-                    }
-                    _ => Next::Open,
+        let source = Source::Link {
+            failed_open: took.is_some(),
+        };
+        self.respond(
+            eff,
+            now,
+            source,
+            c,
+            failure.retry_after_ms,
+            took.unwrap_or(0),
+            cur,
+        )
+    }
+
+    /// Do what [`rules::response`] says a failure from `source` leads to. `hint` is
+    /// the failure's retry-after, `took` the failed open's duration (0 otherwise).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn respond(
+        &mut self,
+        eff: &Effective,
+        now: u64,
+        source: Source,
+        c: &Classification,
+        hint: Option<u64>,
+        took: u64,
+        cur: &mut Cursor<'_>,
+    ) -> Check {
+        // "`retry-timeout-ms` is counted from the first failure of an outage."
+        self.run.outage_since.get_or_insert(now);
+        let situation = Situation {
+            provisioning: eff.provisioning.is_some(),
+            renewing_helps: self.can_renew(eff),
+        };
+        match rules::response(source, c.verdict, situation) {
+            Response::Stop => self.give_up(now, c, GiveUpReason::Unrecoverable, cur),
+            Response::Renew => self.renew(now, Some(c), cur),
+            Response::Wait {
+                curve,
+                hint: with_hint,
+                counts_open,
+                then,
+            } => {
+                let mut next = match then {
+                    Then::Reopen => Next::Open,
+                    Then::Register => Next::Provision,
+                    Then::RenewAgain => Next::Renew,
                 };
-                self.backoff(
-                    eff,
-                    now,
-                    c,
-                    curve_of(c.verdict),
-                    failure.retry_after_ms,
-                    took.unwrap_or(0),
-                    next,
-                    cur,
-                )
+                // README, "Hub plus provisioning": "Only failed opens are failed
+                // reconnects"; "After `reprovision-after` ... consecutive failed
+                // reconnects, register again."
+                if source == (Source::Link { failed_open: true }) && then == Then::Reopen {
+                    self.run.failed_reconnects = self.run.failed_reconnects.saturating_add(1);
+                    if eff
+                        .provisioning
+                        .is_some_and(|p| self.run.failed_reconnects >= p.reprovision_after)
+                    {
+                        next = Next::Provision;
+                    }
+                }
+                // "The count starts over ... when the flow decides to register again."
+                if next == Next::Provision {
+                    self.run.failed_reconnects = 0;
+                }
+                let hint = if with_hint { hint } else { None };
+                let took = if counts_open { took } else { 0 };
+                self.backoff(eff, now, c, curve, hint, took, next, cur)
             }
         }
     }
@@ -157,9 +185,10 @@ impl Model {
         next: Next,
         cur: &mut Cursor<'_>,
     ) -> Check {
-        self.attempts = self.attempts.saturating_add(1);
-        let k = self.attempts;
-        let elapsed = now.saturating_sub(self.outage_start.unwrap_or(now));
+        // "Each wait counts one retry".
+        self.run.retries = self.run.retries.saturating_add(1);
+        let k = self.run.retries;
+        let elapsed = now.saturating_sub(self.run.outage_since.unwrap_or(now));
         let d = cur.peek_decision()?;
         let gave_up = |why: GiveUpReason| d.action == Action::GiveUp(why);
         let then_provision = next == Next::Provision;
@@ -250,7 +279,7 @@ impl Model {
                         ),
                         (false, Some(p)) => format!(
                             "only {} consecutive failed reconnects of reprovision-after {}, verdict {:?}",
-                            self.consecutive, p.reprovision_after, c.verdict
+                            self.run.failed_reconnects, p.reprovision_after, c.verdict
                         ),
                         (false, None) => "no provisioning section".to_string(),
                     };
@@ -328,13 +357,7 @@ impl Model {
             ));
         }
         cause_is(d, Some(c))?;
-        let (reason, failure) = match why {
-            GiveUpReason::MaxAttempts | GiveUpReason::RetryTimeout | GiveUpReason::Plugin => {
-                (Reason::RetryExpired, MessageFailure::RetryExpired)
-            }
-            GiveUpReason::NoRetry => (c.reason, MessageFailure::NoRetry),
-            GiveUpReason::Unrecoverable => (c.reason, MessageFailure::Unrecoverable),
-        };
+        let (reason, failure) = rules::give_up_report(why, c.reason);
         self.fail_all(failure, cur)?;
         self.set_status(now, Status::Disconnected, reason, cur)
     }
@@ -437,35 +460,45 @@ impl Model {
         Ok(())
     }
 
+    /// README, "Wake-ups": "the earliest of: the end of the current wait (a
+    /// backoff, or before a poll), the routine renewal while connected and none is
+    /// out, and the earliest message deadline".
     pub(in crate::dst) fn next_wake(&self, eff: &Effective) -> Option<u64> {
-        let state = match &self.phase {
+        let wait_end = match &self.phase {
             Phase::Backoff { until, .. } | Phase::PollWait { until, .. } => Some(*until),
+            _ => None,
+        };
+        let renewal = match &self.phase {
             Phase::Connected {
                 renewing: false, ..
             } => self.renew_deadline(eff),
             _ => None,
         };
-        let messages = self.pending.values().filter_map(|d| *d).min();
-        match (state, messages) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let message = self.pending.values().flatten().min().copied();
+        [wait_end, renewal, message].into_iter().flatten().min()
     }
 
-    /// A link that was up is gone: the backoff starts over only if it held for
-    /// reset-after-ms, and its unacknowledged messages go back to the queue.
+    /// A link that was up (since `since`) is gone.
     pub(super) fn link_lost(&mut self, eff: &Effective, now: u64, since: u64) {
+        // README, "Backoff reset": "The attempt count starts over only after a link
+        // held for `reset-after-ms`".
         if now.saturating_sub(since) >= eff.reset_after_ms {
-            self.attempts = 0;
+            self.run.retries = 0;
         }
-        if self.attempts == 0 {
-            self.outage_start = None;
+        // README, "Hub only": "An outage ends when a link is lost while no retry is
+        // counted".
+        if self.run.retries == 0 {
+            self.run.outage_since = None;
         }
+        // README, "Messages": unacknowledged messages are sent again after a
+        // reconnect; they are no longer in flight.
         self.in_flight.clear();
     }
 
+    /// README: "the credential is renewable and has not been renewed since the last
+    /// connect".
     pub(super) fn can_renew(&self, eff: &Effective) -> bool {
-        eff.renewable && !self.renewed_since_connect
+        eff.renewable && !self.run.renewed
     }
 
     pub(super) fn renew_deadline(&self, eff: &Effective) -> Option<u64> {

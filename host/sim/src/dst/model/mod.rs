@@ -1,17 +1,22 @@
 //! The reference model of the reconnection flow, written from its documentation
-//! (the README's flows, the WIT docs, the stated rules), separately from the
-//! guest's code: for each input it predicts whether the component takes it, then
+//! (the README's "Flows", "Refused inputs", "Statuses and reasons", "Retry
+//! policies" and "Configuration"), not from the guest's code: where the README
+//! did not state a rule the model needs, the rule was added to the README first
+//! and the model written from that text. For each input it predicts whether the
+//! component takes it, then
 //! walks the commands the component actually made, in order, and checks each
 //! against what the documented flow allows at that point. Where the component has
 //! a free choice (a jittered delay) the model reads the choice from the command and
 //! checks it lies within the documented bounds.
 //!
-//! `answers` holds the rules for provisioning and credential answers, `flow` the
-//! attempts, backoff, give-up and message rules; this file the state and the
-//! per-input transitions.
+//! `rules` states what a failure leads to, by where it came from and its verdict;
+//! `answers` holds the provisioning and credential answers, `flow` the retries,
+//! backoff, give-up and message rules; this file the state, the refused inputs
+//! and the per-input transitions.
 
 mod answers;
 mod flow;
+mod rules;
 #[cfg(test)]
 mod tests;
 
@@ -87,7 +92,7 @@ impl Phase {
     }
 }
 
-/// The schedule's counters, as the README defines them.
+/// A held credential (README, "Credentials").
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Held {
     secret: String,
@@ -102,18 +107,30 @@ pub(in crate::dst) struct Model {
     hub: Option<String>,
     device_id: Option<String>,
     credential: Option<Held>,
-    renewed_since_connect: bool,
+    /// What `start` begins afresh.
+    run: Run,
     /// `credentials.renew` was asked and not answered yet.
     renew_outstanding: bool,
-    consecutive: u32,
-    attempts: u32,
-    outage_start: Option<u64>,
     pub(in crate::dst) next_link: u64,
     pub(in crate::dst) next_message: u64,
     /// Accepted messages without an outcome, by id, with their deadline.
     pub(in crate::dst) pending: BTreeMap<u64, Option<u64>>,
     pub(in crate::dst) in_flight: BTreeSet<u64>,
     pub(in crate::dst) announced: Option<u64>,
+}
+
+/// README, "Hub only": "`start` ... begins afresh: no retries counted, no outage, no
+/// failed reconnects, no renewal yet".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Run {
+    /// Retries counted: one per wait decided, until the count starts over.
+    retries: u32,
+    /// When the current outage began (`retry-timeout-ms` counts from it).
+    outage_since: Option<u64>,
+    /// Failed reconnects in a row ("Hub plus provisioning").
+    failed_reconnects: u32,
+    /// The credential was renewed since the last connect.
+    renewed: bool,
 }
 
 /// The commands of one step, consumed in order.
@@ -198,11 +215,8 @@ impl Model {
             hub: eff.hub.clone(),
             device_id: eff.device_id.clone(),
             credential: None,
-            renewed_since_connect: false,
+            run: Run::default(),
             renew_outstanding: false,
-            consecutive: 0,
-            attempts: 0,
-            outage_start: None,
             next_link: 1,
             next_message: 1,
             pending: BTreeMap::new(),
@@ -215,76 +229,78 @@ impl Model {
         self.phase == Phase::Stopped
     }
 
-    fn link_error(&self, link: u64) -> InputError {
-        if self.stopped() {
-            InputError::Stopped
-        } else if link < self.next_link {
+    /// README, "Refused inputs": a link report for a link other than the current
+    /// one.
+    fn other_link(&self, link: u64) -> InputError {
+        if link < self.next_link {
             InputError::StaleLink
         } else {
             InputError::Unexpected
         }
     }
 
-    /// Whether the component must take the input, and if not, its answer.
+    /// README, "Refused inputs", `publish`: stopped, then empty topic, then payload
+    /// too large, then queue full (README, "Messages": a full `drop-oldest` queue
+    /// makes room unless every message is in flight).
+    fn publish_refusal(
+        &self,
+        eff: &Effective,
+        topic: &str,
+        payload: &[u8],
+    ) -> Option<PublishError> {
+        let held = u64::try_from(self.pending.len()).unwrap_or(u64::MAX);
+        let all_in_flight = self.pending.keys().all(|id| self.in_flight.contains(id));
+        let no_room = held >= eff.capacity && (eff.reject_when_full || all_in_flight);
+        let too_large = u64::try_from(payload.len()).unwrap_or(u64::MAX) > eff.max_payload_bytes;
+        [
+            (self.stopped(), PublishError::Stopped),
+            (topic.is_empty(), PublishError::EmptyTopic),
+            (too_large, PublishError::PayloadTooLarge),
+            (no_room, PublishError::QueueFull),
+        ]
+        .into_iter()
+        .find_map(|(applies, e)| applies.then_some(e))
+    }
+
+    /// Whether the component must take the input, and if not, its answer: the
+    /// README's "Refused inputs", rule by rule.
     pub(in crate::dst) fn expected_answer(&self, eff: &Effective, input: &Input) -> Answer {
-        let unit = |ok: bool, err: InputError| Answer::Input(if ok { Ok(()) } else { Err(err) });
-        match input {
-            Input::Start => unit(
-                matches!(self.phase, Phase::Idle | Phase::Stopped),
-                InputError::Unexpected,
-            ),
-            Input::Stop | Input::Wake => Answer::Done,
+        let refusal = match input {
+            // "`stop` and `on-wake` are always taken."
+            Input::Stop | Input::Wake => return Answer::Done,
             Input::Publish { topic, payload } => {
-                let full = u64::try_from(self.pending.len()).unwrap_or(u64::MAX) >= eff.capacity;
-                let droppable = self.pending.len() > self.in_flight.len();
-                let refusal = if self.stopped() {
-                    Some(PublishError::Stopped)
-                } else if topic.is_empty() {
-                    Some(PublishError::EmptyTopic)
-                } else if u64::try_from(payload.len()).unwrap_or(u64::MAX) > eff.max_payload_bytes {
-                    Some(PublishError::PayloadTooLarge)
-                } else if full && (eff.reject_when_full || !droppable) {
-                    Some(PublishError::QueueFull)
-                } else {
-                    None
-                };
-                Answer::Publish(match refusal {
+                return Answer::Publish(match self.publish_refusal(eff, topic, payload) {
                     Some(e) => Err(e),
                     None => Ok(self.next_message),
-                })
+                });
             }
-            Input::Opened { link } => match self.phase {
-                Phase::Opening { link: l, .. } if l == *link => Answer::Input(Ok(())),
-                _ => Answer::Input(Err(self.link_error(*link))),
-            },
-            Input::Failed { link, .. } | Input::Closed { link, .. } => match self.phase {
-                Phase::Opening { link: l, .. } | Phase::Connected { link: l, .. } if l == *link => {
-                    Answer::Input(Ok(()))
-                }
-                _ => Answer::Input(Err(self.link_error(*link))),
-            },
-            Input::Acked { message } => Answer::Input(if self.stopped() {
-                Err(InputError::Stopped)
-            } else if self.in_flight.contains(message) {
-                Ok(())
-            } else {
-                Err(InputError::UnknownMessage)
-            }),
-            Input::Provisioned(_) => match self.phase {
-                Phase::Provisioning { .. } => Answer::Input(Ok(())),
-                Phase::Stopped => Answer::Input(Err(InputError::Stopped)),
-                _ => Answer::Input(Err(InputError::Unexpected)),
-            },
-            // An answer is taken whenever a renewal is outstanding, even when the
-            // flow moved on meanwhile (a late answer).
-            Input::Credential(_) => Answer::Input(if self.stopped() {
-                Err(InputError::Stopped)
-            } else if self.renew_outstanding {
-                Ok(())
-            } else {
-                Err(InputError::Unexpected)
-            }),
-        }
+            // "`start` while the connection runs (anything but created or stopped)"
+            Input::Start => (!matches!(self.phase, Phase::Idle | Phase::Stopped))
+                .then_some(InputError::Unexpected),
+            // "After a stop or a give-up ...: `stopped`. This answer comes before any
+            // other below."
+            _ if self.stopped() => Some(InputError::Stopped),
+            // "`on-opened` for any link but the one being opened"
+            Input::Opened { link } => {
+                let opening = matches!(self.phase, Phase::Opening { link: l, .. } if l == *link);
+                (!opening).then(|| self.other_link(*link))
+            }
+            // "`on-failed` and `on-closed` for any link but the one opening or open"
+            Input::Failed { link, .. } | Input::Closed { link, .. } => {
+                (self.open_link() != Some(*link)).then(|| self.other_link(*link))
+            }
+            // "`on-acked` of a message not in flight"
+            Input::Acked { message } => {
+                (!self.in_flight.contains(message)).then_some(InputError::UnknownMessage)
+            }
+            // "`on-provisioned` while no registration or poll is out"
+            Input::Provisioned(_) => (!matches!(self.phase, Phase::Provisioning { .. }))
+                .then_some(InputError::Unexpected),
+            // "`on-credential` while no renewal is out ... taken even when the flow
+            // moved on meanwhile"
+            Input::Credential(_) => (!self.renew_outstanding).then_some(InputError::Unexpected),
+        };
+        Answer::Input(refusal.map_or(Ok(()), Err))
     }
 
     /// Check one step: the answer, then every command in order.
@@ -371,16 +387,14 @@ impl Model {
     ) -> Check {
         match input {
             Input::Start => {
-                self.attempts = 0;
-                self.outage_start = None;
-                self.consecutive = 0;
-                self.renewed_since_connect = false;
+                self.run = Run::default();
+                // "a credential in the configuration is taken up if none is held"
                 if self.credential.is_none()
                     && let Some(secret) = &eff.secret
                 {
                     self.credential = Some(hold(eff, secret.clone(), eff.lifetime_ms, now));
                 }
-                self.proceed(eff, now, cur)?;
+                self.next_step(eff, now, cur)?;
             }
             Input::Stop => {
                 if let Some(link) = self.open_link() {
@@ -418,7 +432,7 @@ impl Model {
                 self.flush(eff, cur)?;
                 match self.phase.clone() {
                     Phase::Backoff { until, next } if now >= until => match next {
-                        Next::Open => self.proceed(eff, now, cur)?,
+                        Next::Open => self.next_step(eff, now, cur)?,
                         Next::Provision => self.provision(now, cur)?,
                         Next::Renew => self.renew(now, None, cur)?,
                     },
@@ -461,8 +475,9 @@ impl Model {
                     since: now,
                     renewing: false,
                 };
-                self.consecutive = 0;
-                self.renewed_since_connect = false;
+                // "The count starts over on every connect"; renewing can help again.
+                self.run.failed_reconnects = 0;
+                self.run.renewed = false;
                 self.set_status(now, Status::Connected, Reason::ConnectionOk, cur)?;
                 self.expire(now, cur)?;
                 self.flush(eff, cur)?;
@@ -472,13 +487,13 @@ impl Model {
                 match self.phase.clone() {
                     Phase::Opening { at, .. } => {
                         self.phase = Phase::Idle;
-                        let took = Some(now.saturating_sub(at));
-                        self.handle_failure(eff, now, failure, c, took, cur)?;
+                        let took = now.saturating_sub(at);
+                        self.link_failed(eff, now, failure, c, Some(took), cur)?;
                     }
                     Phase::Connected { since, .. } => {
                         self.link_lost(eff, now, since);
                         self.phase = Phase::Idle;
-                        self.handle_failure(eff, now, failure, c, None, cur)?;
+                        self.link_failed(eff, now, failure, c, None, cur)?;
                     }
                     other => return Err(format!("a link failure taken while {}", other.name())),
                 }
@@ -500,14 +515,6 @@ impl Model {
     }
 }
 
-fn curve_of(verdict: Verdict) -> Curve {
-    if verdict == Verdict::RetryThrottled {
-        Curve::Throttled
-    } else {
-        Curve::Normal
-    }
-}
-
 /// `delay` after `now`, clamped to the last millisecond a WIT `instant` (u64
 /// nanoseconds) can express: a later deadline could never be announced or come due.
 fn deadline(now: u64, delay: u64) -> u64 {
@@ -515,9 +522,9 @@ fn deadline(now: u64, delay: u64) -> u64 {
         .min(u64::MAX.checked_div(NS_PER_MS).unwrap_or(0))
 }
 
-/// A credential held from `now`: renewed at `renew-at-percent` of its lifetime.
-/// A credential taken at `now`. README, "Credentials": with a known lifetime it
-/// is renewed at `renew-at-percent` of it, and it expires at its end.
+/// A credential received at `now`. README, "Credentials": "renewal falls due at
+/// `renew-at-percent` of its lifetime (whole milliseconds, rounded down) after it
+/// was received, and it expires at the end of its lifetime".
 fn hold(eff: &Effective, secret: String, lifetime: Option<u64>, now: u64) -> Held {
     Held {
         secret,

@@ -1,9 +1,5 @@
-//! Events and the queue that orders them. The queue is the one virtual-time queue
-//! of the single-device simulator and of DST (each with its own event type); the
-//! fleet simulator keeps a calendar queue instead, for a million devices.
-
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+//! The single-device simulator's events, queued in the kernel's
+//! [`EventQueue`](crate::kernel::EventQueue).
 
 use tether_host::{Credential, Failure, ProvisioningResult};
 
@@ -62,89 +58,12 @@ pub enum Event {
     Credential(Result<Credential, Failure>),
 }
 
-#[derive(Debug)]
-struct Queued<E> {
-    at_ms: u64,
-    seq: u64,
-    event: E,
-}
-
-impl<E> PartialEq for Queued<E> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at_ms, self.seq) == (other.at_ms, other.seq)
-    }
-}
-
-impl<E> Eq for Queued<E> {}
-
-impl<E> PartialOrd for Queued<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<E> Ord for Queued<E> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.at_ms, self.seq).cmp(&(other.at_ms, other.seq))
-    }
-}
-
-/// Events ordered by time, then by the order they were scheduled in: two events
-/// at the same millisecond come out first-in, first-out.
-#[derive(Debug)]
-pub struct EventQueue<E = Event> {
-    heap: BinaryHeap<Reverse<Queued<E>>>,
-    next_seq: u64,
-}
-
-impl<E> Default for EventQueue<E> {
-    fn default() -> Self {
-        Self {
-            heap: BinaryHeap::new(),
-            next_seq: 0,
-        }
-    }
-}
-
-impl<E> EventQueue<E> {
-    /// An empty queue.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Schedule `event` at `at_ms`.
-    pub fn push(&mut self, at_ms: u64, event: E) {
-        let seq = self.next_seq;
-        self.next_seq = self.next_seq.saturating_add(1);
-        self.heap.push(Reverse(Queued { at_ms, seq, event }));
-    }
-
-    /// The earliest event and its time.
-    pub fn pop(&mut self) -> Option<(u64, E)> {
-        self.heap.pop().map(|Reverse(q)| (q.at_ms, q.event))
-    }
-
-    /// The time of the earliest event.
-    pub fn peek_time(&self) -> Option<u64> {
-        self.heap.peek().map(|Reverse(q)| q.at_ms)
-    }
-
-    /// How many events are scheduled.
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    /// Nothing is scheduled.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::EventQueue;
 
-    fn drain(queue: &mut EventQueue) -> Vec<(u64, Event)> {
+    fn drain(queue: &mut EventQueue<Event>) -> Vec<(u64, Event)> {
         std::iter::from_fn(|| queue.pop()).collect()
     }
 
