@@ -849,3 +849,117 @@ async fn a_cloud_to_device_message_sent_while_offline_arrives_after_reconnect() 
     assert_eq!(message.qos, QoS::AtLeastOnce);
     assert_eq!(lab.hub.counters().accepted, 2);
 }
+
+// ---------------------------------------------------------------------------
+// The `tether iothub-emulator` command
+// ---------------------------------------------------------------------------
+
+/// `tether iothub-emulator` starts its own mosquitto, prints the addresses, takes
+/// a device with a component token, and prints its counters at SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_serves_devices_and_reports_its_counters() {
+    use std::io::BufRead as _;
+    let root = tether_tests::workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let built = std::process::Command::new(&cargo)
+        .current_dir(&root)
+        .args(["build", "-p", "tether-cli", "--bin", "tether"])
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let dir = std::env::temp_dir().join(format!("tether-hub-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let registry = dir.join("registry.json");
+    std::fs::write(
+        &registry,
+        format!(r#"{{"devices": [{{"deviceId": "dev-1", "primaryKey": "{KEY}"}}]}}"#),
+    )
+    .unwrap();
+    let ca = dir.join("ca.pem");
+    let mut child = std::process::Command::new(root.join("target/debug/tether"))
+        .arg("iothub-emulator")
+        .arg("--registry")
+        .arg(&registry)
+        .arg("--write-ca")
+        .arg(&ca)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, mut lines) = mpsc::unbounded_channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut next_line = async || {
+        tokio::time::timeout(Duration::from_secs(30), lines.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let first = next_line().await;
+    let mqtt = first
+        .split("mqtts://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no mqtts address in {first:?}"))
+        .to_string();
+    let second = next_line().await;
+    let broker = second
+        .strip_prefix("broker behind it: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no broker address in {second:?}"))
+        .trim_end_matches(';')
+        .to_string();
+    // A subscriber on the mosquitto the command started.
+    let broker: std::net::SocketAddr = broker.parse().unwrap();
+    let mut o = MqttOptions::new("cli-observer", "127.0.0.1", broker.port());
+    o.set_keep_alive(Duration::from_secs(30));
+    let (client, mut events) = AsyncClient::new(o, 16);
+    client
+        .subscribe("devices/dev-1/messages/events/#", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    while !matches!(
+        events.poll().await.unwrap(),
+        Event::Incoming(Incoming::SubAck(_))
+    ) {}
+    let mut observer = Running::spawn(client, events);
+    // The device, trusting the certificate the command wrote.
+    let login = component_login(&device_cs("dev-1", KEY), now() + 3600);
+    let tls = client_tls(&std::fs::read_to_string(&ca).unwrap(), None);
+    let address: std::net::SocketAddr = mqtt.parse().unwrap();
+    let mut o = MqttOptions::new(login.client_id.clone(), "127.0.0.1", address.port());
+    o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+    o.set_credentials(login.user_name.clone(), login.password.clone());
+    let (device, _) = connect(o).await.unwrap();
+    device
+        .client
+        .publish(
+            "devices/dev-1/messages/events/",
+            QoS::AtLeastOnce,
+            false,
+            "via-cli",
+        )
+        .await
+        .unwrap();
+    assert_eq!(&observer.next_publish().await.payload[..], b"via-cli");
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-s", "TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let last = next_line().await;
+    assert!(last.starts_with("accepted 1,"), "{last:?}");
+    assert!(child.wait().unwrap().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
