@@ -44,322 +44,9 @@ const HOST: &str = "hub-a.localhost";
 const KEY: &str = "dGV0aGVyLXRlc3Qta2V5LTE=";
 const OTHER_KEY: &str = "dGV0aGVyLXRlc3Qta2V5LTI=";
 
-// ---------------------------------------------------------------------------
-// Certificates
-// ---------------------------------------------------------------------------
-
-/// A throwaway certificate authority (rcgen, ring, ECDSA P-256).
-struct TestCa {
-    issuer: Issuer<'static, KeyPair>,
-    pem: String,
-}
-
-impl TestCa {
-    fn new(name: &str) -> Self {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let cert = params.self_signed(&key).unwrap();
-        Self {
-            issuer: Issuer::new(params, key),
-            pem: cert.pem(),
-        }
-    }
-
-    /// The hub's server certificate: `HOST`, `localhost`, `127.0.0.1`.
-    fn server(&self) -> (String, String) {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec![
-            HOST.to_string(),
-            "localhost".to_string(),
-            "127.0.0.1".to_string(),
-        ])
-        .unwrap();
-        params.distinguished_name.push(DnType::CommonName, HOST);
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-
-    /// A client certificate with common name `cn`.
-    fn client(&self, cn: &str) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (
-            cert.der().clone(),
-            PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes()).unwrap(),
-        )
-    }
-}
-
-/// A self-signed client certificate with common name `cn`.
-fn self_signed_client(cn: &str) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, cn);
-    let cert = params.self_signed(&key).unwrap();
-    (
-        cert.der().clone(),
-        PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes()).unwrap(),
-    )
-}
-
-fn client_tls(
-    ca_pem: &str,
-    client_cert: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
-) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
-        .unwrap();
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots);
-    Arc::new(match client_cert {
-        Some((cert, key)) => builder.with_client_auth_cert(vec![cert], key).unwrap(),
-        None => builder.with_no_client_auth(),
-    })
-}
-
-// ---------------------------------------------------------------------------
-// The lab: mosquitto, the emulator, the component
-// ---------------------------------------------------------------------------
-
-struct Lab {
-    broker: Broker,
-    hub: IotHub,
-    ca: TestCa,
-}
-
-impl Lab {
-    async fn start(configure: impl FnOnce(&mut HubConfig)) -> Lab {
-        let broker = Broker::start().unwrap();
-        let ca = TestCa::new("hub test CA");
-        let (cert, key) = ca.server();
-        let mut config = HubConfig::new(HOST, cert, key, broker.address().parse().unwrap());
-        for device in ["dev-1", "dev-2"] {
-            config.registry.insert(
-                IdentityId::device(device),
-                Identity {
-                    credential: Credential::Keys {
-                        primary: decode(KEY),
-                        secondary: None,
-                    },
-                    enabled: true,
-                },
-            );
-        }
-        configure(&mut config);
-        let hub = IotHub::start(config).await.unwrap();
-        Lab { broker, hub, ca }
-    }
-
-    fn tls(&self) -> Arc<rustls::ClientConfig> {
-        client_tls(&self.ca.pem, None)
-    }
-
-    /// rumqttc options for a device link to the emulator (MQTT 3.1.1, TLS).
-    fn options(&self, login: &Login, tls: Arc<rustls::ClientConfig>) -> MqttOptions {
-        let mut o = MqttOptions::new(
-            login.client_id.clone(),
-            "127.0.0.1",
-            self.hub.mqtt_address().port(),
-        );
-        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
-        o.set_keep_alive(Duration::from_secs(30));
-        o.set_clean_session(false);
-        o.set_credentials(login.user_name.clone(), login.password.clone());
-        o
-    }
-
-    /// A subscriber on mosquitto itself (behind the emulator), ready.
-    async fn subscriber(&self, filter: &str) -> Running {
-        let port = self.broker.port();
-        let mut o = MqttOptions::new(format!("observer-{}", unique()), "127.0.0.1", port);
-        o.set_keep_alive(Duration::from_secs(30));
-        let (client, mut events) = AsyncClient::new(o, 16);
-        client.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
-        loop {
-            match events.poll().await.unwrap() {
-                Event::Incoming(Incoming::SubAck(_)) => break,
-                _ => continue,
-            }
-        }
-        Running::spawn(client, events)
-    }
-}
-
-fn decode(key: &str) -> Vec<u8> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(key)
-        .unwrap()
-}
-
-fn unique() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// What a device sends in its CONNECT.
-#[derive(Clone)]
-struct Login {
-    client_id: String,
-    user_name: String,
-    password: String,
-}
-
-/// The CONNECT fields of connection string `cs`, with a token valid until
-/// `expiry`, all computed by the tether component.
-fn component_login(cs: &str, expiry: u64) -> Login {
-    let mut instance = tether_tests::runtime().instantiate_real().unwrap();
-    let identity = instance.parse_connection_string(cs).unwrap();
-    let settings = instance
-        .hub_mqtt_settings(
-            &identity,
-            &ComponentMqttOptions {
-                api_version: None,
-                user_agent: Some("DeviceClientType=tether-tests".to_string()),
-                model_id: None,
-                keep_alive_s: None,
-            },
-        )
-        .unwrap();
-    let password = if cs.contains("x509=true") {
-        String::new()
-    } else {
-        instance.connection_string_token(cs, expiry).unwrap()
-    };
-    Login {
-        client_id: settings.client_id,
-        user_name: settings.user_name,
-        password,
-    }
-}
-
-fn device_cs(device: &str, key: &str) -> String {
-    format!("HostName={HOST};DeviceId={device};SharedAccessKey={key}")
-}
-
-/// A token for `resource`, signed with `key`, by the component.
-fn component_token(resource: &str, key: &str, expiry: u64) -> String {
-    let mut instance = tether_tests::runtime().instantiate_real().unwrap();
-    instance.sas_token(resource, key, None, expiry).unwrap()
-}
-
-/// A connected client whose event loop runs in a task: publishes it receives
-/// arrive on `publishes`, and `ended` yields the error that closed the link.
-struct Running {
-    client: AsyncClient,
-    publishes: mpsc::UnboundedReceiver<Publish>,
-    subacks: mpsc::UnboundedReceiver<SubAck>,
-    ended: JoinHandle<ConnectionError>,
-}
-
-impl Running {
-    fn spawn(client: AsyncClient, mut events: EventLoop) -> Running {
-        let (tx, publishes) = mpsc::unbounded_channel();
-        let (sub_tx, subacks) = mpsc::unbounded_channel();
-        let ended = tokio::spawn(async move {
-            loop {
-                match events.poll().await {
-                    Ok(Event::Incoming(Incoming::Publish(p))) => {
-                        let _ = tx.send(p);
-                    }
-                    Ok(Event::Incoming(Incoming::SubAck(a))) => {
-                        let _ = sub_tx.send(a);
-                    }
-                    Ok(_) => {}
-                    Err(e) => return e,
-                }
-            }
-        });
-        Running {
-            client,
-            publishes,
-            subacks,
-            ended,
-        }
-    }
-
-    async fn next_suback(&mut self) -> SubAck {
-        tokio::time::timeout(Duration::from_secs(10), self.subacks.recv())
-            .await
-            .expect("no SUBACK within 10 s")
-            .expect("the event loop ended")
-    }
-
-    async fn next_publish(&mut self) -> Publish {
-        tokio::time::timeout(Duration::from_secs(10), self.publishes.recv())
-            .await
-            .expect("no publish within 10 s")
-            .expect("the event loop ended")
-    }
-
-    /// Wait (at most 30 s) for the link to close and return why.
-    async fn closed(self) -> ConnectionError {
-        tokio::time::timeout(Duration::from_secs(30), self.ended)
-            .await
-            .expect("the link stayed open")
-            .unwrap()
-    }
-}
-
-/// Connect with `options`: the CONNACK, or the error that came instead.
-async fn connect(options: MqttOptions) -> Result<(Running, ConnAck), ConnectionError> {
-    let (client, mut events) = AsyncClient::new(options, 16);
-    let ack = tokio::time::timeout(Duration::from_secs(15), async {
-        loop {
-            match events.poll().await {
-                Ok(Event::Incoming(Incoming::ConnAck(ack))) => return Ok(ack),
-                Ok(_) => {}
-                Err(e) => return Err(e),
-            }
-        }
-    })
-    .await
-    .expect("neither CONNACK nor an error within 15 s")?;
-    Ok((Running::spawn(client, events), ack))
-}
-
-#[track_caller]
-fn assert_not_authorized(result: Result<(Running, ConnAck), ConnectionError>) {
-    match result {
-        Err(ConnectionError::ConnectionRefused(ConnectReturnCode::NotAuthorized)) => {}
-        Err(e) => panic!("expected CONNACK 5 (not authorized), got {e:?}"),
-        Ok(_) => panic!("expected CONNACK 5 (not authorized), got CONNACK 0"),
-    }
-}
-
-/// Wait (at most 10 s) until the counters satisfy `ok`, and return them.
-async fn counters_when(hub: &IotHub, ok: impl Fn(&Counters) -> bool) -> Counters {
-    for _ in 0..100 {
-        let c = hub.counters();
-        if ok(&c) {
-            return c;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    hub.counters()
-}
+#[path = "iothub/support.rs"]
+mod support;
+use support::*;
 
 // ---------------------------------------------------------------------------
 // Accepted links and telemetry
@@ -848,4 +535,118 @@ async fn a_cloud_to_device_message_sent_while_offline_arrives_after_reconnect() 
     assert_eq!(&message.payload[..], b"reboot");
     assert_eq!(message.qos, QoS::AtLeastOnce);
     assert_eq!(lab.hub.counters().accepted, 2);
+}
+
+// ---------------------------------------------------------------------------
+// The `tether iothub-emulator` command
+// ---------------------------------------------------------------------------
+
+/// `tether iothub-emulator` starts its own mosquitto, prints the addresses, takes
+/// a device with a component token, and prints its counters at SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_serves_devices_and_reports_its_counters() {
+    use std::io::BufRead as _;
+    let root = tether_tests::workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let built = std::process::Command::new(&cargo)
+        .current_dir(&root)
+        .args(["build", "-p", "tether-cli", "--bin", "tether"])
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let dir = std::env::temp_dir().join(format!("tether-hub-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let registry = dir.join("registry.json");
+    std::fs::write(
+        &registry,
+        format!(r#"{{"devices": [{{"deviceId": "dev-1", "primaryKey": "{KEY}"}}]}}"#),
+    )
+    .unwrap();
+    let ca = dir.join("ca.pem");
+    let mut child = std::process::Command::new(root.join("target/debug/tether"))
+        .arg("iothub-emulator")
+        .arg("--registry")
+        .arg(&registry)
+        .arg("--write-ca")
+        .arg(&ca)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, mut lines) = mpsc::unbounded_channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut next_line = async || {
+        tokio::time::timeout(Duration::from_secs(30), lines.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let first = next_line().await;
+    let mqtt = first
+        .split("mqtts://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no mqtts address in {first:?}"))
+        .to_string();
+    let second = next_line().await;
+    let broker = second
+        .strip_prefix("broker behind it: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no broker address in {second:?}"))
+        .trim_end_matches(';')
+        .to_string();
+    // A subscriber on the mosquitto the command started.
+    let broker: std::net::SocketAddr = broker.parse().unwrap();
+    let mut o = MqttOptions::new("cli-observer", "127.0.0.1", broker.port());
+    o.set_keep_alive(Duration::from_secs(30));
+    let (client, mut events) = AsyncClient::new(o, 16);
+    client
+        .subscribe("devices/dev-1/messages/events/#", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    while !matches!(
+        events.poll().await.unwrap(),
+        Event::Incoming(Incoming::SubAck(_))
+    ) {}
+    let mut observer = Running::spawn(client, events);
+    // The device, trusting the certificate the command wrote.
+    let login = component_login(&device_cs("dev-1", KEY), now() + 3600);
+    let tls = client_tls(&std::fs::read_to_string(&ca).unwrap(), None);
+    let address: std::net::SocketAddr = mqtt.parse().unwrap();
+    let mut o = MqttOptions::new(login.client_id.clone(), "127.0.0.1", address.port());
+    o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+    o.set_credentials(login.user_name.clone(), login.password.clone());
+    let (device, _) = connect(o).await.unwrap();
+    device
+        .client
+        .publish(
+            "devices/dev-1/messages/events/",
+            QoS::AtLeastOnce,
+            false,
+            "via-cli",
+        )
+        .await
+        .unwrap();
+    assert_eq!(&observer.next_publish().await.payload[..], b"via-cli");
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-s", "TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let last = next_line().await;
+    assert!(last.starts_with("accepted 1,"), "{last:?}");
+    assert!(child.wait().unwrap().success());
+    let _ = std::fs::remove_dir_all(&dir);
 }
