@@ -174,8 +174,14 @@ async fn wait_for(device: &RunningDevice, what: &str, done: impl Fn(&Tally) -> b
         }
         assert!(
             started.elapsed() < WAIT,
-            "waited {WAIT:?} for {what}; statuses: {:?}",
-            statuses(&tally)
+            "waited {WAIT:?} for {what}; statuses: {:?}; rules: {:?}",
+            statuses(&tally),
+            tally
+                .decisions
+                .iter()
+                .filter_map(|(_, d)| d.cause.as_ref().map(|c| c.rule.clone()))
+                .take(5)
+                .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -289,16 +295,13 @@ async fn five_second_tokens_over_twenty_seconds_renew_without_a_fault() {
     assert_eq!(c.closed("token-expired"), 0, "{c:?}");
     assert_eq!(c.refused_total(), 0, "{c:?}");
     assert!(c.accepted >= 4, "a new link per renewal: {c:?}");
-    let reasons: BTreeSet<Reason> = tally.statuses.iter().map(|(_, s)| s.reason).collect();
-    let allowed: BTreeSet<Reason> = [
+    let allowed = [
         Reason::ConnectionOk,
         Reason::CredentialRenewal,
         Reason::ClientClose,
-    ]
-    .into_iter()
-    .collect();
+    ];
     assert!(
-        reasons.is_subset(&allowed),
+        tally.statuses.iter().all(|(_, s)| allowed.contains(&s.reason)),
         "only renewals, no fault reason: {:?}",
         statuses(&tally)
     );

@@ -303,7 +303,6 @@ fn mqtt(v: &Value) -> Result<MqttSettings, FileError> {
                 })?,
         );
     }
-    let mut s = MqttSettings::default();
     if let Some(v) = m.get("version") {
         s.version = match v {
             Value::Number(n) if n.as_u64() == Some(3) || n.as_u64() == Some(4) => MqttVersion::V311,
