@@ -24,7 +24,12 @@
 //!   answers on `$dps/registrations/res/{status}/?$rid=&retry-after=` (DPS docs
 //!   "Communicate with DPS using MQTT"; azure-sdk-for-c, same file).
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -440,9 +445,8 @@ async fn keys_never_appear_in_errors_or_debug_output() {
     bad.attestation = tether_device::provisioning::Attestation::SymmetricKey(
         tether_device::provisioning::Secret::new("not*base64*QUJD"),
     );
-    let refused = DpsClient::standalone(runtime(), bad)
-        .err()
-        .expect("a key that is not base64 is refused");
+    let refused =
+        DpsClient::standalone(runtime(), bad).expect_err("a key that is not base64 is refused");
     let text = format!("{refused:#} {refused:?}");
     assert!(text.contains("provisioning.symmetric-key"), "{text}");
     assert!(!text.contains("QUJD"), "{text}");
@@ -454,4 +458,128 @@ async fn keys_never_appear_in_errors_or_debug_output() {
         assert!(!all.contains(secret), "a key leaked into:\n{all}");
     }
     assert!(all.contains("401002"), "the refusal was printed: {all}");
+}
+
+/// One raw HTTPS request (rustls from rumqttc's re-export), the status line and
+/// body back: for what the client never sends.
+async fn raw_https(lab: &Lab, request_line: &str, authorization: Option<&str>) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let ca = std::fs::read_to_string(&lab.ca_file).unwrap();
+    let certs = rustls::pki_types::pem::PemObject::pem_slice_iter(ca.as_bytes())
+        .collect::<Result<Vec<rustls::pki_types::CertificateDer<'static>>, _>>()
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in certs {
+        roots.add(c).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let addr = lab
+        .emulator
+        .endpoint()
+        .trim_start_matches("https://")
+        .to_string();
+    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = rumqttc::tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let auth = authorization
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    let body = r#"{"registrationId":"dev-sym"}"#;
+    let text = format!(
+        "{request_line} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tls.write_all(text.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    let _ = tls.read_to_string(&mut out).await;
+    out
+}
+
+#[tokio::test]
+async fn a_missing_or_unknown_api_version_is_400004() {
+    let lab = Lab::start("api-version", |_| {}).await;
+    let path = format!("/{SCOPE}/registrations/dev-sym/register");
+    let missing = raw_https(&lab, &format!("PUT {path}"), None).await;
+    assert!(missing.starts_with("HTTP/1.1 400"), "{missing}");
+    assert!(missing.contains("\"errorCode\":400004"), "{missing}");
+    let unknown = raw_https(&lab, &format!("PUT {path}?api-version=2017-11-15"), None).await;
+    assert!(
+        unknown.contains("Unsupported API version 2017-11-15."),
+        "{unknown}"
+    );
+    // With a known version, the same request without a token is 401002.
+    let known = raw_https(&lab, &format!("PUT {path}?api-version=2021-06-01"), None).await;
+    assert!(known.starts_with("HTTP/1.1 401"), "{known}");
+    assert!(known.contains("\"errorCode\":401002"), "{known}");
+    for field in ["trackingId", "message", "timestampUtc"] {
+        assert!(known.contains(field), "{field} missing: {known}");
+    }
+    // A token for another resource (sr) is refused too, however well signed.
+    let mut instance = runtime().instantiate_real().unwrap();
+    let se = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let other = instance.dps_token(SCOPE, "dev-x509", KEY, se).unwrap();
+    let wrong_sr = raw_https(
+        &lab,
+        &format!("PUT {path}?api-version=2021-06-01"),
+        Some(&other),
+    )
+    .await;
+    assert!(wrong_sr.starts_with("HTTP/1.1 401"), "{wrong_sr}");
+    let right = instance.dps_token(SCOPE, "dev-sym", KEY, se).unwrap();
+    let ok = raw_https(
+        &lab,
+        &format!("PUT {path}?api-version=2021-06-01"),
+        Some(&right),
+    )
+    .await;
+    assert!(ok.starts_with("HTTP/1.1 202"), "{ok}");
+    assert!(ok.to_ascii_lowercase().contains("retry-after: 1"), "{ok}");
+}
+
+#[tokio::test]
+async fn a_running_device_provisions_through_the_component() {
+    use tether_device::config::DeviceFile;
+    use tether_device::device::{DeviceEvent, RunningDevice};
+    let lab = Lab::start("device", |_| {}).await;
+    let doc = json!({
+        "connection": { "seed": 1, "provisioning": {} },
+        "provisioning": lab.section("dev-sym", json!({"symmetric-key": KEY})),
+    });
+    let file = DeviceFile::parse(&doc.to_string()).unwrap();
+    let mut device = RunningDevice::spawn(runtime(), &file, tether_host::Entropy::fixed(1))
+        .unwrap()
+        .unwrap();
+    let mut events = device.events().unwrap();
+    let assigned = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some((_, event)) = events.recv().await {
+            if let DeviceEvent::Input(text) = event
+                && text.starts_with("on-provisioned assigned")
+            {
+                return text;
+            }
+        }
+        panic!("the device loop ended before an assignment");
+    })
+    .await
+    .expect("assigned within 30 s (the component waits the 1 s retry-after)");
+    let hub = lab.emulator.assigned_hub("dev-sym").unwrap();
+    assert_eq!(
+        assigned,
+        format!("on-provisioned assigned hub={hub} device=dev-sym")
+    );
+    assert!(device.tally().registrations >= 1);
+    let _ = device.stop().await;
 }

@@ -352,4 +352,87 @@ mod tests {
         );
         assert_eq!(f.retry_after_ms, Some(5000));
     }
+
+    // Bodies as DPS sends them (the REST reference's DeviceRegistrationResult, and
+    // the sample azure-sdk-for-c quotes in az_iot_provisioning_client.c).
+    #[test]
+    fn a_real_assignment_carries_no_credential() {
+        let r = response(
+            200,
+            None,
+            serde_json::json!({"operationId": "4.d0a6.1", "status": "assigned",
+                "registrationState": {"x509": {}, "registrationId": "paho-sample-device1",
+                    "createdDateTimeUtc": "2020-04-10T03:11:13.0276997Z",
+                    "assignedHub": "contoso.azure-devices.net", "deviceId": "paho-sample-device1",
+                    "status": "assigned", "substatus": "initialAssignment",
+                    "lastUpdatedDateTimeUtc": "2020-04-10T03:11:13.2096201Z",
+                    "etag": "IjYxMDA4ZDQ2LTAwMDAtMDEwMC0wMDAwLTVlOGZlM2QxMDAwMCI="}}),
+        );
+        let ProvisioningResult::Assigned(a) = answer(&r) else {
+            panic!("not assigned");
+        };
+        assert_eq!(a.hub, "contoso.azure-devices.net");
+        assert_eq!(a.device_id, "paho-sample-device1");
+        assert!(a.credential.is_none());
+    }
+
+    #[test]
+    fn failed_and_disabled_registrations_are_failures() {
+        // `failed` with its own errorCode: status = code / 1000.
+        let r = response(
+            200,
+            None,
+            serde_json::json!({"operationId": "op", "status": "failed",
+                "registrationState": {"registrationId": "d1", "status": "failed",
+                    "errorCode": 400207, "errorMessage": "Custom allocation failed"}}),
+        );
+        let ProvisioningResult::Failed(f) = answer(&r) else {
+            panic!("not failed");
+        };
+        assert_eq!(
+            f.kind,
+            FailureKind::Protocol(ProtocolError::Http(HttpFailure {
+                status: 400,
+                hub_code: Some(400207)
+            }))
+        );
+        let r = response(
+            200,
+            None,
+            serde_json::json!({"operationId": "op", "status": "disabled",
+                "registrationState": {"registrationId": "d1", "status": "disabled"}}),
+        );
+        let ProvisioningResult::Failed(f) = answer(&r) else {
+            panic!("not failed");
+        };
+        assert_eq!(
+            f.kind,
+            FailureKind::Application(ApplicationError::DeviceDisabled)
+        );
+    }
+
+    #[test]
+    fn an_error_body_keeps_its_code_and_tracking_id() {
+        // As DPS answered in Azure/azure-iot-sdk-c#2575.
+        let r = response(
+            401,
+            None,
+            serde_json::json!({"errorCode": 401002, "trackingId": "701c9c8f-e467-47d8-8a01-c805a19ab22a",
+                "message": "Unauthorized", "timestampUtc": "2024-02-08T18:13:04.331944Z"}),
+        );
+        let ProvisioningResult::Failed(f) = answer(&r) else {
+            panic!("not failed");
+        };
+        assert_eq!(
+            f.kind,
+            FailureKind::Protocol(ProtocolError::Http(HttpFailure {
+                status: 401,
+                hub_code: Some(401002)
+            }))
+        );
+        assert_eq!(
+            f.server_reference.as_deref(),
+            Some("701c9c8f-e467-47d8-8a01-c805a19ab22a")
+        );
+    }
 }

@@ -253,10 +253,10 @@ fn endpoint(s: &str, transport: DpsTransport) -> Result<String, FileError> {
     };
     let trimmed = s.trim_end_matches('/');
     for (scheme, port) in schemes {
-        if let Some(rest) = trimmed.strip_prefix(scheme) {
-            if crate::split_address(rest, *port).is_some() {
-                return Ok(trimmed.to_string());
-            }
+        if let Some(rest) = trimmed.strip_prefix(scheme)
+            && crate::split_address(rest, *port).is_some()
+        {
+            return Ok(trimmed.to_string());
         }
     }
     Err(err(field, format!("expected {expected}, got \"{s}\"")))

@@ -364,7 +364,7 @@ fn group(v: &Value, at: &str) -> Result<GroupEnrollment, String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]

@@ -296,6 +296,8 @@ fn tracking_id() -> String {
 }
 
 /// `2024-02-08T18:13:04.331Z` (UTC, millisecond precision).
+// Days since 1970 stay far below any overflow of i64 in this arithmetic.
+#[allow(clippy::arithmetic_side_effects)]
 pub fn timestamp_utc(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
@@ -572,7 +574,7 @@ fn hashed_hub(hubs: &[String], registration_id: &str) -> String {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
     let n = u64::try_from(hubs.len()).unwrap_or(1).max(1);
-    let i = usize::try_from(h % n).unwrap_or(0);
+    let i = usize::try_from(h.checked_rem(n).unwrap_or(0)).unwrap_or(0);
     hubs.get(i).cloned().unwrap_or_default()
 }
 
@@ -602,6 +604,7 @@ fn check_api_version(query: Option<&str>) -> Result<(), Reply> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)]
     use super::*;
     use std::time::Duration;
 

@@ -130,7 +130,7 @@ pub fn verify(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     fn token(key: &str, sr: &str, se: u64, skn: &str) -> String {
