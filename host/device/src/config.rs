@@ -125,18 +125,8 @@ impl Default for MqttSettings {
     }
 }
 
-/// The `provisioning` section: an Azure DPS-shaped service over HTTP.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProvisioningSettings {
-    /// `endpoint`: `http://host:port` (plain HTTP only).
-    pub endpoint: String,
-    /// `id-scope`.
-    pub id_scope: String,
-    /// `registration-id`.
-    pub registration_id: String,
-    /// `timeout-ms`: per request. Default 10000.
-    pub timeout_ms: u64,
-}
+/// The `provisioning` section (read by [`crate::provisioning::parse_settings`]).
+pub use crate::provisioning::ProvisioningSettings;
 
 /// The `credentials` section: a token service handing out fresh tokens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,6 +199,9 @@ impl DeviceFile {
                 rebase(&mut c.key_file);
             }
         }
+        if let (Some(p), Some(dir)) = (&mut file.provisioning, path.parent()) {
+            p.resolve_paths(dir);
+        }
         if let Some(dir) = path.parent() {
             file.connection = tether_host::plugin::resolve_plugin_path(&file.connection, dir);
         }
@@ -262,7 +255,10 @@ impl DeviceFile {
             connection: connection.to_string(),
             device_id,
             mqtt: mqtt_settings,
-            provisioning: root.get("provisioning").map(provisioning).transpose()?,
+            provisioning: root
+                .get("provisioning")
+                .map(crate::provisioning::parse_settings)
+                .transpose()?,
             credentials: root.get("credentials").map(credentials).transpose()?,
             publish: root
                 .get("publish")
@@ -402,30 +398,6 @@ fn mqtt(v: &Value) -> Result<MqttSettings, FileError> {
         };
     }
     Ok(s)
-}
-
-fn provisioning(v: &Value) -> Result<ProvisioningSettings, FileError> {
-    let m = object(v, "provisioning")?;
-    only(
-        m,
-        "provisioning.",
-        &["endpoint", "id-scope", "registration-id", "timeout-ms"],
-    )?;
-    Ok(ProvisioningSettings {
-        endpoint: endpoint(
-            required(m, "provisioning.", "endpoint")?,
-            "provisioning.endpoint",
-        )?,
-        id_scope: path_segment(
-            required(m, "provisioning.", "id-scope")?,
-            "provisioning.id-scope",
-        )?,
-        registration_id: path_segment(
-            required(m, "provisioning.", "registration-id")?,
-            "provisioning.registration-id",
-        )?,
-        timeout_ms: timeout(m, "provisioning.timeout-ms")?,
-    })
 }
 
 fn credentials(v: &Value) -> Result<CredentialSettings, FileError> {
@@ -647,7 +619,7 @@ mod tests {
                 "mqtt.colour",
             ),
             (
-                r#"{"connection": {}, "provisioning": {"endpoint": "https://x:1", "id-scope": "s", "registration-id": "r"}}"#,
+                r#"{"connection": {}, "provisioning": {"endpoint": "ftp://x:1", "id-scope": "s", "registration-id": "r"}}"#,
                 "provisioning.endpoint",
             ),
             (

@@ -195,7 +195,7 @@ impl RunningDevice {
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let device_id = Arc::new(Mutex::new(file.device_id.clone()));
         let provisioner: Box<dyn Provisioner + Send> = match &file.provisioning {
-            Some(p) => Box::new(DpsClient::new(p.clone(), input_tx.clone())),
+            Some(p) => Box::new(DpsClient::new(runtime, p.clone(), input_tx.clone())?),
             None => Box::new(NoProvisioning::default()),
         };
         let credentials: Box<dyn CredentialSource + Send> = match &file.credentials {

@@ -1,6 +1,8 @@
-//! A small HTTP/1.1 client on hyper: one connection per request, plain HTTP only
-//! (the provisioning emulator and token service of the tests run on loopback).
+//! A small HTTP/1.1 client on hyper: one connection per request, over TLS
+//! (tokio-rustls, ring) for `https://` URLs or plain TCP for `http://` ones (the
+//! stand-in token service of the tests runs on loopback without TLS).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Full};
@@ -19,6 +21,19 @@ pub(crate) struct Response {
     pub body: serde_json::Value,
 }
 
+/// One request: what [`send`] needs beyond the method and URL.
+#[derive(Clone, Copy)]
+pub(crate) struct Extras<'a> {
+    /// The JSON body, sent as `application/json; charset=utf-8`.
+    pub body: Option<&'a serde_json::Value>,
+    /// The `Authorization` header (a SAS token). Never logged.
+    pub authorization: Option<&'a str>,
+    /// The TLS client configuration for `https://` URLs.
+    pub tls: Option<&'a Arc<rustls::ClientConfig>>,
+    /// The whole exchange's limit.
+    pub timeout: Duration,
+}
+
 impl Response {
     /// The answer as the contract's failure: the status, the IoT-hub six-digit
     /// `errorCode` of the body when it has one, and the retry-after.
@@ -35,7 +50,12 @@ impl Response {
                 hub_code,
             })),
             retry_after_ms: self.retry_after_ms,
-            server_reference: None,
+            // DPS names each answer with a tracking id, for support requests.
+            server_reference: self
+                .body
+                .get("trackingId")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string),
         }
     }
 }
@@ -48,28 +68,54 @@ pub(crate) async fn request(
     body: Option<&serde_json::Value>,
     timeout: Duration,
 ) -> Result<Response, Failure> {
-    match tokio::time::timeout(timeout, exchange(method, url, body)).await {
+    send(
+        method,
+        url,
+        Extras {
+            body,
+            authorization: None,
+            tls: None,
+            timeout,
+        },
+    )
+    .await
+}
+
+/// Send one request to `url` (`http://` or `https://`). Socket, TLS and timeout
+/// errors come back as the contract's failures.
+pub(crate) async fn send(
+    method: hyper::Method,
+    url: &str,
+    extras: Extras<'_>,
+) -> Result<Response, Failure> {
+    match tokio::time::timeout(extras.timeout, exchange(method, url, extras)).await {
         Ok(result) => result,
         Err(_) => Err(net(NetworkError::Timeout)),
     }
 }
 
+fn bad_endpoint() -> Failure {
+    plain(FailureKind::Application(
+        tether_host::ApplicationError::BadEndpoint,
+    ))
+}
+
 async fn exchange(
     method: hyper::Method,
     url: &str,
-    body: Option<&serde_json::Value>,
+    extras: Extras<'_>,
 ) -> Result<Response, Failure> {
-    let bad_endpoint = || {
-        plain(FailureKind::Application(
-            tether_host::ApplicationError::BadEndpoint,
-        ))
+    let (rest, tls) = if let Some(rest) = url.strip_prefix("https://") {
+        (rest, Some(extras.tls.ok_or_else(bad_endpoint)?))
+    } else {
+        (url.strip_prefix("http://").ok_or_else(bad_endpoint)?, None)
     };
-    let rest = url.strip_prefix("http://").ok_or_else(bad_endpoint)?;
     let (authority, path) = match rest.find('/') {
         Some(i) => rest.split_at(i),
         None => (rest, "/"),
     };
-    let (host, port) = super::split_address(authority, 80).ok_or_else(bad_endpoint)?;
+    let default_port = if tls.is_some() { 443 } else { 80 };
+    let (host, port) = super::split_address(authority, default_port).ok_or_else(bad_endpoint)?;
     let addr = tokio::net::lookup_host((host.as_str(), port))
         .await
         .ok()
@@ -78,22 +124,67 @@ async fn exchange(
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| net(io_failure(&e)))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| hyper_failure(&e))?;
-    tokio::spawn(conn);
-    let payload = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+    let request = build(method, authority, path, extras)?;
+    match tls {
+        None => over(stream, request).await,
+        Some(config) => {
+            let name = rustls::pki_types::ServerName::try_from(host.clone())
+                .map_err(|_| bad_endpoint())?;
+            let stream = tokio_rustls::TlsConnector::from(config.clone())
+                .connect(name, stream)
+                .await
+                .map_err(|e| net(tls_io_failure(&e)))?;
+            over(stream, request).await
+        }
+    }
+}
+
+/// A failed handshake is a TLS failure even when the peer just hangs up.
+fn tls_io_failure(e: &std::io::Error) -> NetworkError {
+    match io_failure(e) {
+        NetworkError::Closed => NetworkError::Tls,
+        other => other,
+    }
+}
+
+fn build(
+    method: hyper::Method,
+    authority: &str,
+    path: &str,
+    extras: Extras<'_>,
+) -> Result<hyper::Request<Full<Bytes>>, Failure> {
+    let payload = extras
+        .body
+        .map(|b| Bytes::from(b.to_string()))
+        .unwrap_or_default();
     let mut builder = hyper::Request::builder()
         .method(method)
         .uri(path)
         .header(hyper::header::HOST, authority)
         .header(hyper::header::ACCEPT, "application/json");
-    if body.is_some() {
-        builder = builder.header(hyper::header::CONTENT_TYPE, "application/json");
+    if extras.body.is_some() {
+        builder = builder.header(
+            hyper::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        );
     }
-    let request = builder
-        .body(Full::new(payload))
-        .map_err(|_| bad_endpoint())?;
+    if let Some(token) = extras.authorization {
+        let mut value = hyper::header::HeaderValue::from_str(token).map_err(|_| bad_endpoint())?;
+        // Keeps it out of any header dump hyper or a proxy layer might make.
+        value.set_sensitive(true);
+        builder = builder.header(hyper::header::AUTHORIZATION, value);
+    }
+    builder.body(Full::new(payload)).map_err(|_| bad_endpoint())
+}
+
+async fn over<IO>(io: IO, request: hyper::Request<Full<Bytes>>) -> Result<Response, Failure>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| hyper_failure(&e))?;
+    tokio::spawn(conn);
     let response = sender
         .send_request(request)
         .await

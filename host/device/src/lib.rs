@@ -8,7 +8,9 @@
 //!   with their detail (CONNACK code, MQTT 5 reason code, I/O error kind, TLS,
 //!   keep-alive lost).
 //! - [`provisioning`]: a [`Provisioner`](tether_host::Provisioner) speaking the Azure DPS
-//!   register / operation-status exchange over HTTP.
+//!   register / operation-status exchange over HTTPS or MQTT, with registration
+//!   tokens minted by the component (symmetric key, group key) or an X.509
+//!   client certificate.
 //! - [`credentials`]: a [`CredentialSource`](tether_host::CredentialSource) that fetches
 //!   a fresh token with a lifetime from a token service.
 //! - [`device`]: the tokio event loop. Results of those tasks and the component's
