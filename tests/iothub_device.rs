@@ -210,7 +210,10 @@ fn connected(t: &Tally) -> bool {
 /// the recorder that nothing accepted was lost. Returns the accounting line.
 async fn finish(device: RunningDevice, recorder: &Recorder) -> (Tally, String) {
     device.set_stream(false);
-    wait_for(&device, "every accepted message to end", |t| t.pending() == 0).await;
+    wait_for(&device, "every accepted message to end", |t| {
+        t.pending() == 0
+    })
+    .await;
     let tally = device.stop().await.unwrap();
     let accepted: BTreeSet<u64> = tally.accepted.values().flatten().copied().collect();
     let failed: BTreeSet<u64> = tally
@@ -279,7 +282,12 @@ async fn a_forged_signature_is_refused_and_the_device_stops() {
     assert_eq!(last.reason, Reason::BadCredential, "{:?}", statuses(&tally));
     // The refused token was minted a moment before: minting another cannot help,
     // so the device stops after one refusal instead of hammering the hub.
-    assert_eq!(lab.hub.counters().refused("bad-signature"), 1, "{:?}", lab.hub.counters());
+    assert_eq!(
+        lab.hub.counters().refused("bad-signature"),
+        1,
+        "{:?}",
+        lab.hub.counters()
+    );
     assert_eq!(lab.hub.counters().accepted, 0);
     assert_eq!(tally.delivered(), 0);
     device.stop().await.unwrap();
@@ -303,7 +311,10 @@ async fn five_second_tokens_over_twenty_seconds_renew_without_a_fault() {
         Reason::ClientClose,
     ];
     assert!(
-        tally.statuses.iter().all(|(_, s)| allowed.contains(&s.reason)),
+        tally
+            .statuses
+            .iter()
+            .all(|(_, s)| allowed.contains(&s.reason)),
         "only renewals, no fault reason: {:?}",
         statuses(&tally)
     );
@@ -335,7 +346,11 @@ async fn the_same_device_connecting_again_drops_the_older_link_and_it_comes_back
     })
     .await;
     let _ = t;
-    assert!(lab.hub.counters().closed("duplicate") >= 1, "{:?}", lab.hub.counters());
+    assert!(
+        lab.hub.counters().closed("duplicate") >= 1,
+        "{:?}",
+        lab.hub.counters()
+    );
     let (tally, account) = finish(device, &recorder).await;
     row("same device twice", &tally, &account, &lab.hub);
 }
@@ -367,7 +382,12 @@ async fn the_connection_rate_limit_delays_but_loses_nothing() {
     assert!(throttled >= 1, "{:?}", lab.hub.counters());
     for (d, r) in devices.into_iter().zip(&recorders) {
         let (tally, account) = finish(d, r).await;
-        row("connection rate limit 1/s, 4 devices", &tally, &account, &lab.hub);
+        row(
+            "connection rate limit 1/s, 4 devices",
+            &tally,
+            &account,
+            &lab.hub,
+        );
     }
 }
 
@@ -387,7 +407,11 @@ async fn a_cloud_to_device_message_sent_during_an_outage_arrives_after_the_recon
     assert!(lab.hub.set_enabled(&id, false));
     wait_for(&device, "the link lost", |t| !connected(t)).await;
     lab.hub
-        .send_c2d("dev-c2d", b"open the valve", &[("cmd".into(), "valve".into())])
+        .send_c2d(
+            "dev-c2d",
+            b"open the valve",
+            &[("cmd".into(), "valve".into())],
+        )
         .await
         .unwrap();
     assert!(lab.hub.set_enabled(&id, true));
@@ -402,7 +426,12 @@ async fn a_cloud_to_device_message_sent_during_an_outage_arrives_after_the_recon
         "{topic}"
     );
     let (tally, account) = finish(device, &recorder).await;
-    row("cloud-to-device during an outage", &tally, &account, &lab.hub);
+    row(
+        "cloud-to-device during an outage",
+        &tally,
+        &account,
+        &lab.hub,
+    );
 }
 
 /// The `tether` binary, built once per test process.
@@ -469,7 +498,10 @@ async fn tether_run_connection_string_delivers_and_never_prints_the_key() {
     // Nothing secret in anything it printed: not the key, not a signature.
     let everything = format!("{stdout}{stderr}");
     assert!(!everything.contains(KEY), "the key was printed");
-    assert!(!everything.contains("sig="), "a token signature was printed");
+    assert!(
+        !everything.contains("sig="),
+        "a token signature was printed"
+    );
     assert!(everything.contains("credential=sas(se="), "{stdout}");
     // A bad connection string is bad input: exit code 2, the key named, not shown.
     let bad = Command::new(tether())

@@ -29,6 +29,7 @@ pub(crate) mod http;
 pub mod mqtt;
 pub mod profile;
 pub mod provisioning;
+pub mod settings;
 
 use std::io;
 

@@ -18,7 +18,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::config::{FileError, MqttSettings, MqttVersion};
+use super::settings::{FileError, MqttSettings, MqttVersion};
 use tether_host::identity::{AuthMethod, HubIdentity, MqttOptions};
 use tether_host::{ConfigError, Instance};
 

@@ -164,13 +164,15 @@ pub fn connection_string_file(
     if let Some(ca) = ca_file {
         tls.insert("ca-file".into(), ca.display().to_string().into());
     }
-    let mut mqtt = serde_json::json!({ "tls": tls });
+    let mut mqtt = serde_json::Map::new();
+    mqtt.insert("tls".into(), tls.into());
     if let Some(port) = port {
-        mqtt["port"] = port.into();
+        mqtt.insert("port".into(), port.into());
     }
-    let mut publish = serde_json::json!({ "interval-ms": telemetry.interval_ms });
+    let mut publish = serde_json::Map::new();
+    publish.insert("interval-ms".into(), telemetry.interval_ms.into());
     if let Some(n) = telemetry.count {
-        publish["count"] = n.into();
+        publish.insert("count".into(), n.into());
     }
     let doc = serde_json::json!({
         "profile": "azure-iot-hub",

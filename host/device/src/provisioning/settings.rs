@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::config::FileError;
+use crate::settings::FileError;
 
 /// A key from the device file. Its `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]

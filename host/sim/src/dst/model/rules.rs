@@ -140,13 +140,17 @@ pub(super) fn give_up_report(why: GiveUpReason, cause: Reason) -> (Reason, Messa
 mod tests {
     use super::*;
 
-    const ALL: [Verdict; 5] = [
-        Verdict::Retry,
-        Verdict::RetryThrottled,
-        Verdict::RenewCredential,
-        Verdict::Reprovision,
-        Verdict::Fatal,
-    ];
+    /// Every verdict, the test's own enumeration (not a name table).
+    fn every_verdict() -> impl Iterator<Item = Verdict> {
+        [
+            Verdict::Retry,
+            Verdict::RetryThrottled,
+            Verdict::RenewCredential,
+            Verdict::Reprovision,
+            Verdict::Fatal,
+        ]
+        .into_iter()
+    }
 
     #[test]
     fn without_provisioning_nothing_registers() {
@@ -161,7 +165,7 @@ mod tests {
                 Source::Link { failed_open: false },
                 Source::Credentials,
             ] {
-                for v in ALL {
+                for v in every_verdict() {
                     let r = response(source, v, s);
                     assert!(
                         !matches!(
