@@ -94,6 +94,16 @@ fn key_bytes(key: &str) -> Vec<u8> {
 
 impl Lab {
     async fn start(row: &str, devices: &[&str], rate_limit: Option<RateLimit>) -> Lab {
+        let keyed: Vec<(&str, &str)> = devices.iter().map(|d| (*d, KEY)).collect();
+        Self::start_keyed(row, &keyed, rate_limit).await
+    }
+
+    /// A lab whose registry holds each device with its own key.
+    async fn start_keyed(
+        row: &str,
+        devices: &[(&str, &str)],
+        rate_limit: Option<RateLimit>,
+    ) -> Lab {
         let broker = Broker::options().durable().start().unwrap();
         let certs = Certificates::generate().unwrap();
         let dir = tempdir::Dir::new(row);
@@ -107,12 +117,12 @@ impl Lab {
         if let Some(limit) = rate_limit {
             config.rate_limit = limit;
         }
-        for d in devices {
+        for (d, key) in devices {
             config.registry.insert(
                 IdentityId::device(*d),
                 Identity {
                     credential: Credential::Keys {
-                        primary: key_bytes(KEY),
+                        primary: key_bytes(key),
                         secondary: None,
                     },
                     enabled: true,
@@ -517,4 +527,91 @@ async fn tether_run_connection_string_delivers_and_never_prints_the_key() {
     assert!(err.contains("SharedAccessKey"), "{err}");
     assert!(!err.contains("s3cr3t"), "{err}");
     let _ = &lab.dir;
+}
+
+/// base64("tether-dps-group-key"): an enrollment group's key.
+const GROUP_KEY: &str = "dGV0aGVyLWRwcy1ncm91cC1rZXk=";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dps_group_enrollment_connects_to_the_assigned_hub_and_never_shows_a_key() {
+    use hmac::{Hmac, Mac as _};
+    use tether_emulators::dps::{DpsConfig, DpsEmulator, GroupEnrollment};
+    let registration = "line4-dev-1";
+    // The service's side: DPS registers the device in the hub with the key derived
+    // from the group's (the DPS docs, "symmetric keys with enrollment groups").
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key_bytes(GROUP_KEY)).unwrap();
+    mac.update(registration.as_bytes());
+    let derived = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let lab = Lab::start_keyed("dps", &[(registration, &derived)], None).await;
+    let dps_certs = Certificates::generate().unwrap();
+    let dps_dir = lab.dir.path().join("dps");
+    std::fs::create_dir_all(&dps_dir).unwrap();
+    let dps_files = dps_certs.write_to(&dps_dir).unwrap();
+    let mut config = DpsConfig::new(dps_certs.server_cert_pem(), dps_certs.server_key_pem());
+    config.id_scope = "0ne00ROW".into();
+    config.hubs = vec![HUB.to_string()];
+    config.groups = vec![GroupEnrollment::new("line-4", GROUP_KEY)];
+    let dps = DpsEmulator::start(config, 0, None).await.unwrap();
+    let recorder = lab.recorder(registration);
+    let doc = json!({
+        "profile": "azure-iot-hub",
+        "connection": {
+            "provisioning": {},
+            "policy": { "kind": "exponential", "initial-ms": 200, "max-ms": 2000 },
+        },
+        "mqtt": {
+            "port": lab.hub.mqtt_address().port(),
+            "tls": { "ca-file": lab.ca_file.display().to_string() },
+        },
+        "provisioning": {
+            "endpoint": dps.endpoint(),
+            "id-scope": "0ne00ROW",
+            "registration-id": registration,
+            "group-key": GROUP_KEY,
+            "ca-file": dps_files.ca.display().to_string(),
+        },
+        "publish": { "interval-ms": 100 },
+    });
+    let file = DeviceFile::parse(&doc.to_string()).unwrap();
+    assert!(
+        !format!("{file:?}").contains(GROUP_KEY),
+        "Debug shows the group key"
+    );
+    let mut device = lab.spawn(&file);
+    let mut events = device.events().unwrap();
+    wait_for(
+        &device,
+        "5 messages delivered through the assigned hub",
+        |t| t.delivered() >= 5,
+    )
+    .await;
+    assert_eq!(dps.assigned_hub(registration).as_deref(), Some(HUB));
+    let (tally, account) = finish(device, &recorder).await;
+    assert!(tally.registrations >= 1);
+    let c = lab.hub.counters();
+    assert!(c.accepted >= 1, "{c:?}");
+    assert_eq!(
+        c.refused_total(),
+        0,
+        "the derived key signs the hub token: {c:?}"
+    );
+    // Everything the device said: no group key, no derived key, no signature.
+    let mut said = format!("{tally:?}");
+    while let Ok((_, e)) = events.try_recv() {
+        said.push_str(&tether_device::device::event_text(&e));
+        said.push('\n');
+    }
+    for secret in [GROUP_KEY, derived.as_str()] {
+        assert!(!said.contains(secret), "a key reached the output");
+    }
+    assert!(
+        !said.contains("sig="),
+        "a token signature reached the output"
+    );
+    row(
+        "DPS group enrollment, derived key",
+        &tally,
+        &account,
+        &lab.hub,
+    );
 }

@@ -161,7 +161,13 @@ impl RunningDevice {
             None
         };
         let clock = SystemClock::new();
-        let device = match Device::new(runtime, &file.connection, clock, entropy) {
+        // The transport's own instance, for the identity functions.
+        let mut identity = runtime.instantiate_real()?;
+        let connection_text = match enrollment_key(file, &mut identity) {
+            Ok(text) => text,
+            Err(e) => return Ok(Err(e)),
+        };
+        let device = match Device::new(runtime, &connection_text, clock, entropy) {
             Ok(d) => d,
             Err(tether_host::Error::Config(e)) => {
                 return Ok(Err(ConfigError {
@@ -171,8 +177,6 @@ impl RunningDevice {
             }
             Err(e) => return Err(e.into()),
         };
-        // The transport's own instance, for the identity functions.
-        let mut identity = runtime.instantiate_real()?;
         let mut profile = file.profile.clone();
         let connection: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&file.connection).unwrap_or_default();
@@ -649,6 +653,48 @@ fn telemetry_topic(
             field: "publish.topic".into(),
             message: e.to_string(),
         })
+}
+
+/// The connection configuration, with the DPS enrollment's key as its hub-token
+/// key when an IoT Hub device provisions with a symmetric key and names no key of
+/// its own: the individual enrollment's key, or the device key the component
+/// derives from the group's. The hub accepts tokens signed with the same key DPS
+/// checked, so the device needs one secret, not two.
+fn enrollment_key(
+    file: &DeviceFile,
+    identity: &mut tether_host::Instance,
+) -> Result<String, ConfigError> {
+    use crate::provisioning::Attestation;
+    let (Profile::AzureIotHub(_), Some(p)) = (&file.profile, &file.provisioning) else {
+        return Ok(file.connection.clone());
+    };
+    let key = match &p.attestation {
+        Attestation::SymmetricKey(k) => k.expose().to_string(),
+        Attestation::GroupKey(g) => identity
+            .derive_device_key(g.expose(), &p.registration_id)
+            .map_err(|e| ConfigError {
+                field: "provisioning.group-key".into(),
+                message: match e {
+                    tether_host::Error::Config(c) => c.message,
+                    other => other.to_string(),
+                },
+            })?,
+        Attestation::X509 { .. } | Attestation::None => return Ok(file.connection.clone()),
+    };
+    let mut connection: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&file.connection).unwrap_or_default();
+    if connection.contains_key("connection-string") {
+        return Ok(file.connection.clone());
+    }
+    let credential = connection
+        .entry("credential")
+        .or_insert_with(|| serde_json::json!({}));
+    if let Some(c) = credential.as_object_mut()
+        && !c.contains_key("sas")
+    {
+        c.insert("sas".into(), serde_json::json!({ "key": key }));
+    }
+    Ok(serde_json::Value::Object(connection).to_string())
 }
 
 /// One event as a line for `tether run`: the text of the command or input.
