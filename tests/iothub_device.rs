@@ -615,3 +615,87 @@ async fn a_dps_group_enrollment_connects_to_the_assigned_hub_and_never_shows_a_k
         &lab.hub,
     );
 }
+
+/// A self-signed device certificate for `cn`, as PEM files in `dir`, and its
+/// SHA-256 thumbprint (what the hub's registry holds for a thumbprint device).
+fn device_certificate(dir: &Path, cn: &str) -> (PathBuf, PathBuf, [u8; 32]) {
+    use sha2::Digest as _;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    let cert = params.self_signed(&key).unwrap();
+    let cert_file = dir.join(format!("{cn}-{}.pem", std::process::id()));
+    let key_file = dir.join(format!("{cn}-{}.key", std::process::id()));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let thumbprint: [u8; 32] = sha2::Sha256::digest(cert.der()).into();
+    (cert_file, key_file, thumbprint)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x509_device_connects_with_its_certificate_and_a_wrong_one_is_refused() {
+    let lab = Lab::start("x509", &[], None).await;
+    let (cert, key, thumbprint) = device_certificate(lab.dir.path(), "cam-1");
+    let (wrong_cert, wrong_key, _) = device_certificate(lab.dir.path(), "cam-1-forged");
+    lab.hub.add_identity(
+        IdentityId::device("cam-1"),
+        Identity {
+            credential: Credential::Thumbprint(thumbprint),
+            enabled: true,
+        },
+    );
+    let file = |cert: &Path, key: &Path| {
+        let doc = json!({
+            "profile": "azure-iot-hub",
+            "connection": {
+                "connection-string": format!("HostName={HUB};DeviceId=cam-1;x509=true"),
+                "policy": { "kind": "exponential", "initial-ms": 200, "max-ms": 2000 },
+            },
+            "mqtt": {
+                "port": lab.hub.mqtt_address().port(),
+                "tls": {
+                    "ca-file": lab.ca_file.display().to_string(),
+                    "cert-file": cert.display().to_string(),
+                    "key-file": key.display().to_string(),
+                },
+            },
+            "publish": { "interval-ms": 100 },
+        });
+        DeviceFile::parse(&doc.to_string()).unwrap()
+    };
+    let recorder = lab.recorder("cam-1");
+    let device = lab.spawn(&file(&cert, &key));
+    wait_for(&device, "5 messages delivered", |t| t.delivered() >= 5).await;
+    let (tally, account) = finish(device, &recorder).await;
+    assert_eq!(
+        lab.hub.counters().refused_total(),
+        0,
+        "{:?}",
+        lab.hub.counters()
+    );
+    row("X.509 device, its certificate", &tally, &account, &lab.hub);
+    // The same identity with another certificate: refused, and nothing to renew.
+    let device = lab.spawn(&file(&wrong_cert, &wrong_key));
+    let tally = wait_for(&device, "the device to give up", |t| {
+        t.statuses
+            .iter()
+            .any(|(_, s)| s.status == Status::Disconnected)
+    })
+    .await;
+    assert_eq!(tally.delivered(), 0);
+    assert_eq!(
+        lab.hub.counters().refused("bad-certificate"),
+        1,
+        "{:?}",
+        lab.hub.counters()
+    );
+    row(
+        "X.509 device, a wrong certificate",
+        &tally,
+        "refused",
+        &lab.hub,
+    );
+    device.stop().await.unwrap();
+}
