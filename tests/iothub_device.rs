@@ -699,3 +699,55 @@ async fn an_x509_device_connects_with_its_certificate_and_a_wrong_one_is_refused
     );
     device.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_websockets_a_broker_restart_behind_the_hub_loses_nothing() {
+    let mut lab = Lab::start("wss", &["dev-wss"], None).await;
+    let recorder = lab.recorder("dev-wss");
+    let mut file = lab.device_file("dev-wss", KEY, 3600);
+    file.mqtt.websockets = true;
+    file.mqtt.port = Some(lab.hub.websocket_address().port());
+    assert_eq!(file.mqtt.websocket_path, "/$iothub/websocket");
+    // The device file says it the same way.
+    let doc = json!({
+        "profile": "azure-iot-hub",
+        "connection": { "connection-string": Lab::connection_string("dev-wss", KEY) },
+        "mqtt": { "transport": "websockets", "tls": {} },
+    });
+    let parsed = DeviceFile::parse(&doc.to_string()).unwrap();
+    assert!(parsed.mqtt.websockets);
+    assert_eq!(
+        parsed.mqtt.port,
+        Some(443),
+        "IoT Hub serves WebSockets on 443"
+    );
+    let device = lab.spawn(&file);
+    wait_for(&device, "connected over WebSockets", |t| {
+        connected(t) && t.delivered() >= 3
+    })
+    .await;
+    let accepted_before = lab.hub.counters().accepted;
+    tokio::task::block_in_place(|| lab.broker.restart()).unwrap();
+    tokio::task::block_in_place(|| recorder.wait_subscribed(0, WAIT)).unwrap();
+    let t = wait_for(&device, "back after the restart with more delivered", |t| {
+        t.statuses
+            .iter()
+            .filter(|(_, s)| s.status == Status::Connected)
+            .count()
+            >= 2
+            && connected(t)
+    })
+    .await;
+    let delivered = t.delivered();
+    wait_for(&device, "more delivered after the restart", |t| {
+        t.delivered() >= delivered + 3
+    })
+    .await;
+    assert!(
+        lab.hub.counters().accepted > accepted_before,
+        "{:?}",
+        lab.hub.counters()
+    );
+    let (tally, account) = finish(device, &recorder).await;
+    row("WebSockets, broker restart", &tally, &account, &lab.hub);
+}

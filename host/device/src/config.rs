@@ -185,9 +185,36 @@ fn mqtt(v: &Value) -> Result<MqttSettings, FileError> {
             "credential-format",
             "model-id",
             "port",
+            "transport",
+            "websocket-path",
         ],
     )?;
     let mut s = MqttSettings::default();
+    if let Some(v) = m.get("transport") {
+        s.websockets = match v.as_str() {
+            Some("tcp") => false,
+            Some("websockets") => true,
+            _ => {
+                return Err(err(
+                    "mqtt.transport",
+                    format!("expected \"tcp\" or \"websockets\", got {}", shown(v)),
+                ));
+            }
+        };
+    }
+    if let Some(v) = m.get("websocket-path") {
+        let path = string(v, "mqtt.websocket-path")?;
+        if !path.starts_with('/') || path.contains(char::is_whitespace) {
+            return Err(err(
+                "mqtt.websocket-path",
+                format!(
+                    "expected a path starting with /, got \"{}\"",
+                    path.escape_debug()
+                ),
+            ));
+        }
+        s.websocket_path = path;
+    }
     if let Some(v) = m.get("port") {
         s.port = Some(
             v.as_u64()

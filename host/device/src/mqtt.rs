@@ -413,9 +413,31 @@ impl Transport for MqttTransport {
             ));
             return;
         };
-        let transport = match self.tls_for(port) {
-            Some(config) => rumqttc::Transport::tls_with_config(TlsConfiguration::Rustls(config)),
-            None => rumqttc::Transport::Tcp,
+        let tls = self.tls_for(port);
+        // Over WebSockets rumqttc takes the broker as a URL (and the port again).
+        let broker = if self.settings.websockets {
+            let scheme = if tls.is_some() { "wss" } else { "ws" };
+            let host_part = if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host.clone()
+            };
+            format!(
+                "{scheme}://{host_part}:{port}{}",
+                self.settings.websocket_path
+            )
+        } else {
+            host.clone()
+        };
+        let transport = match (tls, self.settings.websockets) {
+            (Some(config), false) => {
+                rumqttc::Transport::tls_with_config(TlsConfiguration::Rustls(config))
+            }
+            (Some(config), true) => {
+                rumqttc::Transport::wss_with_config(TlsConfiguration::Rustls(config))
+            }
+            (None, false) => rumqttc::Transport::Tcp,
+            (None, true) => rumqttc::Transport::Ws,
         };
         let s = &self.settings;
         let Session {
@@ -438,7 +460,7 @@ impl Transport for MqttTransport {
         };
         let client = match s.version {
             MqttVersion::V311 => {
-                let mut o = rumqttc::MqttOptions::new(client_id, host, port);
+                let mut o = rumqttc::MqttOptions::new(client_id, broker, port);
                 o.set_keep_alive(keep_alive)
                     .set_clean_session(clean)
                     .set_inflight(INFLIGHT)
@@ -454,7 +476,7 @@ impl Transport for MqttTransport {
                 Client::V4(client)
             }
             MqttVersion::V5 => {
-                let mut o = rumqttc::v5::MqttOptions::new(client_id, host, port);
+                let mut o = rumqttc::v5::MqttOptions::new(client_id, broker, port);
                 o.set_keep_alive(keep_alive)
                     .set_clean_start(clean)
                     .set_outgoing_inflight_upper_limit(INFLIGHT)
@@ -566,6 +588,35 @@ pub fn v4_failure(e: &rumqttc::ConnectionError) -> Failure {
         E::Tls(t) => net(tls_failure(t)),
         E::NetworkTimeout | E::FlushTimeout => net(NetworkError::Timeout),
         E::MqttState(_) | E::NotConnAck(_) | E::RequestsDone => net(NetworkError::Closed),
+        E::Websocket(w) => ws_failure(w),
+        E::WsConnect(_) | E::InvalidUrl(_) | E::ResponseValidation(_) => bad_endpoint(),
+    }
+}
+
+/// No hub answers at this address as asked (a URL that does not parse, a server
+/// that does not speak MQTT over WebSockets there).
+fn bad_endpoint() -> Failure {
+    plain(FailureKind::Application(ApplicationError::BadEndpoint))
+}
+
+/// The contract's failure for a WebSocket error: the socket's, TLS, or the
+/// server's HTTP answer to the upgrade.
+fn ws_failure(e: &tungstenite::Error) -> Failure {
+    use tungstenite::Error as W;
+    match e {
+        W::Io(io) => net(io_failure(io)),
+        W::Tls(_) => net(NetworkError::Tls),
+        // The upgrade refused: a missing path is a wrong endpoint, anything else
+        // the server's status to classify.
+        W::Http(response) if response.status().as_u16() == 404 => bad_endpoint(),
+        W::Http(response) => plain(FailureKind::Protocol(ProtocolError::Http(
+            tether_host::HttpFailure {
+                status: response.status().as_u16(),
+                hub_code: None,
+            },
+        ))),
+        W::Url(_) | W::HttpFormat(_) => bad_endpoint(),
+        _ => net(NetworkError::Closed),
     }
 }
 
@@ -589,6 +640,8 @@ pub fn v5_failure(e: &rumqttc::v5::ConnectionError) -> Failure {
         E::MqttState(S::Deserialization(_) | S::IncomingPacketTooLarge { .. }) => reason(0x81),
         E::MqttState(S::WrongPacket | S::Unsolicited(_)) | E::NotConnAck(_) => reason(0x82),
         E::MqttState(_) | E::RequestsDone => net(NetworkError::Closed),
+        E::Websocket(w) => ws_failure(w),
+        E::WsConnect(_) | E::InvalidUrl(_) | E::ResponseValidation(_) => bad_endpoint(),
     }
 }
 

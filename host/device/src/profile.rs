@@ -22,6 +22,9 @@ use super::settings::{FileError, MqttSettings, MqttVersion};
 use tether_host::identity::{AuthMethod, HubIdentity, MqttOptions};
 use tether_host::{ConfigError, Instance};
 
+/// Where IoT Hub serves MQTT over WebSockets.
+pub const IOTHUB_WEBSOCKET_PATH: &str = "/$iothub/websocket";
+
 /// The ALPN protocol AWS IoT Core expects for MQTT on port 443.
 pub const AWS_ALPN: &str = "x-amzn-mqtt-ca";
 
@@ -135,6 +138,12 @@ pub fn apply(
             decided("username", "{hub}/{device}/?api-version=..")?;
             decided("client-id", "the device id")?;
             decided("credential-format", "the SAS token is the password")?;
+            decided("websocket-path", "/$iothub/websocket")?;
+            mqtt.websocket_path = IOTHUB_WEBSOCKET_PATH.to_string();
+            if mqtt.websockets && mqtt.port.is_none() {
+                // IoT Hub serves MQTT over WebSockets on 443 only.
+                mqtt.port = Some(443);
+            }
             if given("version") && mqtt.version != MqttVersion::V311 {
                 return Err(err(
                     "mqtt.version",

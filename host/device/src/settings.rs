@@ -62,6 +62,11 @@ pub struct MqttSettings {
     /// `port`: for a hub given without one (a connection string's `HostName`, a
     /// DPS assignment). Default 8883 with TLS, 1883 without.
     pub port: Option<u16>,
+    /// `transport`: `"websockets"` carries MQTT over WebSockets (`wss://` with
+    /// TLS) at `websocket_path`; default `"tcp"`.
+    pub websockets: bool,
+    /// `websocket-path`: default `/mqtt`; IoT Hub's is `/$iothub/websocket`.
+    pub websocket_path: String,
     /// Whether the link is TLS: a `tls` section, or a profile that requires it.
     pub tls: bool,
     /// `tls.ca-file`: a PEM file of the CA that signed the broker's certificate;
@@ -94,6 +99,8 @@ impl Default for MqttSettings {
             keep_alive_s: 30,
             connect_timeout_s: 10,
             port: None,
+            websockets: false,
+            websocket_path: "/mqtt".to_string(),
             tls: false,
             tls_ca_file: None,
             client_cert: None,
