@@ -51,6 +51,8 @@ fn the_component_imports_exactly_the_contract() {
             // Types only: records, variants and enums, no function.
             "tether:reconnect/types@0.1.0",
             "wasi:clocks/monotonic-clock@0.2.12",
+            // Read only to set the expiry of a token minted from a key.
+            "wasi:clocks/wall-clock@0.2.12",
             "wasi:random/random@0.2.12",
         ]
     );
@@ -69,7 +71,9 @@ fn the_component_imports_exactly_the_contract() {
             "tether:reconnect/transport@0.1.0#close",
             "tether:reconnect/transport@0.1.0#open",
             "tether:reconnect/transport@0.1.0#send",
+            "tether:reconnect/transport@0.1.0#subscribe",
             "wasi:clocks/monotonic-clock@0.2.12#now",
+            "wasi:clocks/wall-clock@0.2.12#now",
             "wasi:random/random@0.2.12#get-random-u64",
         ]
     );
