@@ -110,6 +110,13 @@ class Host {
       'wasi:clocks/monotonic-clock': {
         now: () => this.nowNs,
       },
+      // Read only when a token is minted from a key; this flow has none.
+      'wasi:clocks/wall-clock': {
+        now: () => {
+          this.record('wall-clock', 'wall-clock');
+          return { seconds: 1_700_000_000n, nanoseconds: 0 };
+        },
+      },
       'wasi:random/random': {
         getRandomU64: () => {
           this.record('random', 'random');
@@ -127,6 +134,7 @@ class Host {
           });
         },
         close: (link) => this.record('close', `close ${link}`, { link }),
+        subscribe: (link, filters) => this.record('subscribe', `subscribe ${link} ${filters.join(',')}`, { link }),
       },
       'tether:reconnect/provisioning': {
         register: () => this.record('register', 'register'),

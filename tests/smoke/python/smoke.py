@@ -145,6 +145,17 @@ class Host:
     def close(self, _store, link):
         self.record("close", f"close {link}", link=link)
 
+    def subscribe(self, _store, link, filters):
+        self.record("subscribe", f"subscribe {link} {','.join(filters)}", link=link)
+
+    def wall_now(self, _store):
+        # Read only when a token is minted from a key; this flow has none.
+        self.record("wall-clock", "wall-clock")
+        t = Record()
+        t.seconds = 1_700_000_000
+        t.nanoseconds = 0
+        return t
+
     def register(self, _store):
         self.record("register", "register")
 
@@ -202,9 +213,11 @@ def import_names(engine, component):
 def define_imports(linker, host, names):
     funcs = {
         "wasi:clocks/monotonic-clock": {"now": host.now},
+        "wasi:clocks/wall-clock": {"now": host.wall_now},
         "wasi:random/random": {"get-random-u64": host.get_random_u64},
         f"{PKG}/types": {},
-        f"{PKG}/transport": {"open": host.open, "send": host.send, "close": host.close},
+        f"{PKG}/transport": {"open": host.open, "send": host.send, "close": host.close,
+                             "subscribe": host.subscribe},
         f"{PKG}/provisioning": {"register": host.register, "poll": host.poll},
         f"{PKG}/credentials": {"renew": host.renew},
         f"{PKG}/events": {
