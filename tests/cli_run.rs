@@ -25,7 +25,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -33,34 +32,12 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tether_tests::broker::Broker;
 use tether_tests::recorder::Recorder;
-use tether_tests::workspace_root;
 
 /// Bound on waits for things that must happen (not speed limits).
 const WAIT: Duration = Duration::from_secs(60);
 
-/// The `tether` binary, built once per test process.
 fn tether() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        let out = Command::new(&cargo)
-            .current_dir(workspace_root())
-            .args(["build", "-p", "tether-cli", "--bin", "tether"])
-            .output()
-            .unwrap_or_else(|e| panic!("could not run {cargo}: {e}"));
-        assert!(
-            out.status.success(),
-            "cargo build of the tether binary failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let path = workspace_root().join("target").join("debug").join("tether");
-        assert!(
-            path.is_file(),
-            "{} is missing after the build",
-            path.display()
-        );
-        path
-    })
+    tether_tests::tether_binary()
 }
 
 /// A running `tether` whose stdout lines arrive on a channel as they are printed.

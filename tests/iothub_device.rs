@@ -24,7 +24,6 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -36,7 +35,6 @@ use tether_host::{Entropy, Outcome, Reason, Status};
 use tether_tests::broker::Broker;
 use tether_tests::recorder::Recorder;
 use tether_tests::tls::Certificates;
-use tether_tests::workspace_root;
 
 /// base64("tether-iothub-row-key"): the device's key in the emulator's registry.
 const KEY: &str = "dGV0aGVyLWlvdGh1Yi1yb3cta2V5";
@@ -444,23 +442,8 @@ async fn a_cloud_to_device_message_sent_during_an_outage_arrives_after_the_recon
     );
 }
 
-/// The `tether` binary, built once per test process.
 fn tether() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        let out = Command::new(&cargo)
-            .current_dir(workspace_root())
-            .args(["build", "-p", "tether-cli", "--bin", "tether"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        workspace_root().join("target").join("debug").join("tether")
-    })
+    tether_tests::tether_binary()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

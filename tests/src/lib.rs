@@ -19,7 +19,7 @@
 //!   component.
 //! - [`c_host`]: the C host (`bindings/c`), built with cmake into `target/c/`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tether_host::Runtime;
 
@@ -30,6 +30,35 @@ pub mod hosts;
 pub mod proxy;
 pub mod recorder;
 pub mod tls;
+
+/// The `tether` binary (`cargo build -p tether-cli`), built once per test process.
+///
+/// # Panics
+/// When the build fails: nothing a CLI test checks can run without it.
+#[allow(clippy::panic)]
+pub fn tether_binary() -> &'static Path {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let out = std::process::Command::new(&cargo)
+            .current_dir(workspace_root())
+            .args(["build", "-p", "tether-cli", "--bin", "tether"])
+            .output()
+            .unwrap_or_else(|e| panic!("could not run {cargo}: {e}"));
+        assert!(
+            out.status.success(),
+            "cargo build of the tether binary failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = workspace_root().join("target").join("debug").join("tether");
+        assert!(
+            path.is_file(),
+            "{} is missing after the build",
+            path.display()
+        );
+        path
+    })
+}
 
 /// The workspace root (the folder holding `Cargo.toml`, `wit/` and `target/`).
 pub fn workspace_root() -> PathBuf {
