@@ -289,47 +289,80 @@ async fn tether_run_connection_string_delivers_and_never_prints_the_key() {
 /// base64("tether-dps-group-key"): an enrollment group's key.
 const GROUP_KEY: &str = "dGV0aGVyLWRwcy1ncm91cC1rZXk=";
 
+/// A lab whose hub knows `registration` by the key DPS derives from the group's,
+/// and a DPS emulator with that group enrollment assigning to [`HUB`].
+struct DpsLab {
+    lab: Lab,
+    dps: tether_emulators::dps::DpsEmulator,
+    dps_ca: PathBuf,
+    derived: String,
+}
+
+impl DpsLab {
+    async fn start(row: &str, registration: &str) -> DpsLab {
+        use hmac::{Hmac, Mac as _};
+        use tether_emulators::dps::{DpsConfig, DpsEmulator, GroupEnrollment};
+        // The service's side: DPS registers the device in the hub with the key
+        // derived from the group's (the DPS docs, "symmetric keys with enrollment
+        // groups").
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key_bytes(GROUP_KEY)).unwrap();
+        mac.update(registration.as_bytes());
+        let derived = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let lab = Lab::start_keyed(row, &[(registration, &derived)], None).await;
+        let dps_certs = Certificates::generate().unwrap();
+        let dps_dir = lab.dir.path().join("dps");
+        std::fs::create_dir_all(&dps_dir).unwrap();
+        let dps_files = dps_certs.write_to(&dps_dir).unwrap();
+        let mut config = DpsConfig::new(dps_certs.server_cert_pem(), dps_certs.server_key_pem());
+        config.id_scope = "0ne00ROW".into();
+        config.hubs = vec![HUB.to_string()];
+        config.groups = vec![GroupEnrollment::new("line-4", GROUP_KEY)];
+        let dps = DpsEmulator::start(config, 0, None).await.unwrap();
+        DpsLab {
+            lab,
+            dps,
+            dps_ca: dps_files.ca,
+            derived,
+        }
+    }
+
+    /// A device file that provisions `registration` with the group key, holding
+    /// at most `capacity` messages.
+    fn device_file(&self, registration: &str, capacity: u32) -> DeviceFile {
+        let doc = json!({
+            "profile": "azure-iot-hub",
+            "connection": {
+                "provisioning": {},
+                "policy": { "kind": "exponential", "initial-ms": 200, "max-ms": 2000 },
+                "queue": { "capacity": capacity },
+            },
+            "mqtt": {
+                "port": self.lab.hub.mqtt_address().port(),
+                "tls": { "ca-file": self.lab.ca_file.display().to_string() },
+            },
+            "provisioning": {
+                "endpoint": self.dps.endpoint(),
+                "id-scope": "0ne00ROW",
+                "registration-id": registration,
+                "group-key": GROUP_KEY,
+                "ca-file": self.dps_ca.display().to_string(),
+            },
+            "publish": { "interval-ms": 100 },
+        });
+        DeviceFile::parse(&doc.to_string()).unwrap()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dps_group_enrollment_connects_to_the_assigned_hub_and_never_shows_a_key() {
-    use hmac::{Hmac, Mac as _};
-    use tether_emulators::dps::{DpsConfig, DpsEmulator, GroupEnrollment};
     let registration = "line4-dev-1";
-    // The service's side: DPS registers the device in the hub with the key derived
-    // from the group's (the DPS docs, "symmetric keys with enrollment groups").
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key_bytes(GROUP_KEY)).unwrap();
-    mac.update(registration.as_bytes());
-    let derived = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    let lab = Lab::start_keyed("dps", &[(registration, &derived)], None).await;
-    let dps_certs = Certificates::generate().unwrap();
-    let dps_dir = lab.dir.path().join("dps");
-    std::fs::create_dir_all(&dps_dir).unwrap();
-    let dps_files = dps_certs.write_to(&dps_dir).unwrap();
-    let mut config = DpsConfig::new(dps_certs.server_cert_pem(), dps_certs.server_key_pem());
-    config.id_scope = "0ne00ROW".into();
-    config.hubs = vec![HUB.to_string()];
-    config.groups = vec![GroupEnrollment::new("line-4", GROUP_KEY)];
-    let dps = DpsEmulator::start(config, 0, None).await.unwrap();
+    let d = DpsLab::start("dps", registration).await;
+    // The default queue capacity.
+    let file = d.device_file(registration, 64);
+    let DpsLab {
+        lab, dps, derived, ..
+    } = d;
     let recorder = lab.recorder(registration);
-    let doc = json!({
-        "profile": "azure-iot-hub",
-        "connection": {
-            "provisioning": {},
-            "policy": { "kind": "exponential", "initial-ms": 200, "max-ms": 2000 },
-        },
-        "mqtt": {
-            "port": lab.hub.mqtt_address().port(),
-            "tls": { "ca-file": lab.ca_file.display().to_string() },
-        },
-        "provisioning": {
-            "endpoint": dps.endpoint(),
-            "id-scope": "0ne00ROW",
-            "registration-id": registration,
-            "group-key": GROUP_KEY,
-            "ca-file": dps_files.ca.display().to_string(),
-        },
-        "publish": { "interval-ms": 100 },
-    });
-    let file = DeviceFile::parse(&doc.to_string()).unwrap();
     assert!(
         !format!("{file:?}").contains(GROUP_KEY),
         "Debug shows the group key"
@@ -569,50 +602,20 @@ async fn an_expired_token_is_refused_then_a_fresh_one_is_minted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_refused_for_good_by_hub_a_is_reassigned_by_dps_to_hub_b() {
-    use hmac::{Hmac, Mac as _};
-    use tether_emulators::dps::{DpsConfig, DpsEmulator, GroupEnrollment};
     const HUB_B: &str = "127.0.0.2";
     let registration = "line4-dev-2";
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key_bytes(GROUP_KEY)).unwrap();
-    mac.update(registration.as_bytes());
-    let derived = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    let lab = Lab::start_keyed("reassign", &[(registration, &derived)], None).await;
+    let d = DpsLab::start("reassign", registration).await;
+    // Room for the seconds away from any hub at 10 messages/s (the default 64
+    // fails the oldest with queue-full, as documented).
+    let file = d.device_file(registration, 256);
+    let DpsLab {
+        lab, dps, derived, ..
+    } = d;
     // Hub B: another host name (127.0.0.2), the same port, the device registered
     // there too (as DPS does when it assigns a device to a hub).
     let hub_b = lab.second_hub(HUB_B, &[(registration, &derived)]).await;
-    let dps_certs = Certificates::generate().unwrap();
-    let dps_dir = lab.dir.path().join("dps");
-    std::fs::create_dir_all(&dps_dir).unwrap();
-    let dps_files = dps_certs.write_to(&dps_dir).unwrap();
-    let mut config = DpsConfig::new(dps_certs.server_cert_pem(), dps_certs.server_key_pem());
-    config.id_scope = "0ne00ROW".into();
-    config.hubs = vec![HUB.to_string()];
-    config.groups = vec![GroupEnrollment::new("line-4", GROUP_KEY)];
-    let dps = DpsEmulator::start(config, 0, None).await.unwrap();
     let recorder = lab.recorder(registration);
-    let doc = json!({
-        "profile": "azure-iot-hub",
-        "connection": {
-            "provisioning": {},
-            "policy": { "kind": "exponential", "initial-ms": 200, "max-ms": 2000 },
-            // Room for the seconds away from any hub at 10 messages/s (the default
-            // 64 fails the oldest with queue-full, as documented).
-            "queue": { "capacity": 256 },
-        },
-        "mqtt": {
-            "port": lab.hub.mqtt_address().port(),
-            "tls": { "ca-file": lab.ca_file.display().to_string() },
-        },
-        "provisioning": {
-            "endpoint": dps.endpoint(),
-            "id-scope": "0ne00ROW",
-            "registration-id": registration,
-            "group-key": GROUP_KEY,
-            "ca-file": dps_files.ca.display().to_string(),
-        },
-        "publish": { "interval-ms": 100 },
-    });
-    let device = lab.spawn(&DeviceFile::parse(&doc.to_string()).unwrap());
+    let device = lab.spawn(&file);
     wait_for(&device, "delivering through hub A", |t| t.delivered() >= 5).await;
     assert_eq!(dps.assigned_hub(registration).as_deref(), Some(HUB));
     assert_eq!(hub_b.counters().accepted, 0);
