@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import createDebug from 'debug';
 import {
-  Connection, ConfigError, PublishRefused, TetherError, formatDecision, formatOutcome,
+  Connection, ConfigError, Failure, TetherError, formatDecision, formatOutcome,
   hubMqttSettings, parseConnectionString,
 } from './connection.js';
 import { MqttTransport, plainSession } from './transport.js';
@@ -21,7 +21,7 @@ const VERSION = JSON.parse(readFileSync(new URL('./package.json', import.meta.ur
 export const USER_AGENT = `DeviceClientType=tether%2F${VERSION}`;
 
 const DEVICE_OPTIONS = new Set([
-  'hub', 'deviceId', 'credential', 'connection', 'policy', 'queue', 'mqtt', 'topic', 'signal', 'runtime',
+  'hub', 'deviceId', 'credential', 'renew', 'connection', 'policy', 'queue', 'mqtt', 'topic', 'signal', 'runtime',
 ]);
 const MQTT_OPTIONS = new Set(['version', 'keepaliveS', 'connectTimeoutMs', 'tls', 'port', 'clean', 'clientId', 'username']);
 
@@ -86,12 +86,17 @@ export class Device extends EventEmitter {
     if (o.hub !== undefined) config.hub = optString(o.hub, 'hub');
     if (o.deviceId !== undefined) config['device-id'] = optString(o.deviceId, 'deviceId');
     if (o.credential !== undefined) config.credential = { ...(config.credential ?? {}), secret: optString(o.credential, 'credential') };
+    if (o.renew !== undefined) {
+      if (typeof o.renew !== 'function') throw new ConfigError('renew', `expected a function, got ${typeName(o.renew)}`);
+      config.credential = { ...(config.credential ?? {}), renewable: true };
+    }
     if (o.policy !== undefined) config.policy = o.policy;
     if (o.queue !== undefined) config.queue = o.queue;
     this.#topic = optString(o.topic, 'topic');
     const session = o[SESSION] ?? plainSession({ clientId: optString(m.clientId, 'mqtt.clientId'), username: optString(m.username, 'mqtt.username') });
     this.#transport = new MqttTransport({ ...m, session });
-    this.#conn = new Connection(config, { transport: this.#transport, runtime: o.runtime });
+    const credentials = o.renew && { renew: () => this.#renew(o.renew) };
+    this.#conn = new Connection(config, { transport: this.#transport, credentials, runtime: o.runtime });
     this.#transport.attach(this.#conn);
     this.#conn.on('status', (s) => this.#status(s));
     this.#conn.on('decision', (d) => {
@@ -227,6 +232,27 @@ export class Device extends EventEmitter {
   }
 
   [Symbol.asyncDispose]() { return this.close(); }
+
+  /** Ask the application for a fresh credential; its answer (or refusal) goes to the component. */
+  #renew(renew) {
+    log('renewing the credential');
+    Promise.resolve()
+      .then(() => renew())
+      .then((c) => {
+        if (typeof c === 'string' && c) return { ok: { secret: c } };
+        if (c && typeof c.secret === 'string' && c.secret) return { ok: { secret: c.secret, lifetimeMs: c.lifetimeMs } };
+        throw new TypeError('renew() must give a non-empty string or { secret, lifetimeMs? }');
+      })
+      .catch((err) => {
+        log('renew failed: %s', err?.message ?? err);
+        return { error: Failure.application('unauthorized') };
+      })
+      .then((answer) => {
+        if (this.#closed) return;
+        const err = this.#conn.credential(answer);
+        if (err) log('credential answer not taken: %s', err);
+      });
+  }
 
   #live(what) {
     if (this.#closed) throw new TetherError(`${what}: the device was closed`);
