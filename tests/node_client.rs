@@ -637,3 +637,103 @@ fn broker_graceful_shutdown() {
     let row = finish(&lab, device, fault_at, down, true);
     assert_drop_and_back(&row, "communication-error", &[]);
 }
+
+/// `Device.fromConnectionString` against the IoT Hub emulator, which checks each
+/// SAS token the component minted and the user name it made: a device with its
+/// key delivers its stream; one with another key is refused and stops.
+#[test]
+fn iot_hub_from_a_connection_string() {
+    const KEY: &str = "dGV0aGVyLW5vZGUta2V5LTE=";
+    const WRONG: &str = "bm90LXRoZS1yaWdodC1rZXk=";
+    let _ = installed();
+    let broker = Broker::start().unwrap();
+    let certs = Certificates::generate().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = tether_emulators::iothub::HubConfig::new(
+        "127.0.0.1",
+        certs.server_cert_pem(),
+        certs.server_key_pem(),
+        broker.address().parse().unwrap(),
+    );
+    config.registry = tether_emulators::iothub::registry::Registry::from_json(&format!(
+        r#"{{"devices": [{{"deviceId": "node-dev", "primaryKey": "{KEY}"}}]}}"#
+    ))
+    .unwrap();
+    let hub = rt
+        .block_on(tether_emulators::iothub::IotHub::start(config))
+        .unwrap();
+    let ca_file = broker.dir().join("hub-ca.pem");
+    std::fs::write(&ca_file, certs.ca_pem()).unwrap();
+    let recorder =
+        Recorder::start(&broker.address(), "devices/node-dev/messages/events/#").unwrap();
+    let args = |key: &str| {
+        json!({
+            "connectionString": format!("HostName=127.0.0.1;DeviceId=node-dev;SharedAccessKey={key}"),
+            "topic": "devices/node-dev/messages/events/",
+            "port": hub.mqtt_address().port(), "caFile": ca_file, "intervalMs": 100
+        })
+    };
+    let mut device = NodeDevice::spawn(&args(KEY));
+    device.wait_for("connected and 5 delivered", |l| {
+        l.iter().any(|(_, t)| t == "status connected connection-ok")
+            && numbers(l, "outcome ").len() >= 5
+    });
+    device.stop();
+    let lines = device.snapshot();
+    let delivered: BTreeSet<u64> = lines
+        .iter()
+        .filter(|(_, l)| l.starts_with("outcome ") && l.ends_with(" delivered"))
+        .filter_map(|(_, l)| l.split_whitespace().nth(1)?.parse().ok())
+        .collect();
+    let record = recorder
+        .wait_until(Duration::from_secs(10), |r| {
+            delivered.iter().all(|n| r.counts.contains_key(n))
+        })
+        .unwrap();
+    let accepted = numbers(&lines, "accepted ")
+        .difference(&numbers(&lines, "refused "))
+        .copied()
+        .collect();
+    let account = record.account(&accepted, &BTreeSet::new());
+    assert!(
+        account.lost.is_empty(),
+        "{account}\n{}",
+        device.transcript()
+    );
+    assert_eq!(account.unexpected, 0, "{account}");
+    assert_eq!(
+        hub.counters().accepted,
+        1,
+        "one link, admitted by the emulator"
+    );
+
+    let forged = NodeDevice::spawn(&args(WRONG));
+    forged.wait_for("refused, stopped", |l| {
+        l.iter().any(|(_, t)| t.starts_with("status disconnected "))
+    });
+    let statuses = statuses_since(&forged.snapshot(), Instant::now() - WAIT);
+    assert_eq!(
+        statuses.last().map(|(_, s)| s.as_str()),
+        Some("disconnected/bad-credential"),
+        "{}",
+        forged.transcript()
+    );
+    assert!(
+        hub.counters().refused("bad-signature") >= 1,
+        "{:?}",
+        hub.counters()
+    );
+    println!(
+        "| node iot-hub | {} delivered through the emulator; a wrong key: {} |",
+        delivered.len(),
+        statuses
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    );
+}
