@@ -86,7 +86,13 @@ fn installed() -> &'static Installed {
         );
         run(
             Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+                .args([
+                    "install",
+                    "--prefer-offline",
+                    "--no-audit",
+                    "--no-fund",
+                    "--loglevel=error",
+                ])
                 .arg(&tarball)
                 .current_dir(&app),
             "npm install <tarball>",
