@@ -65,10 +65,15 @@ fn installed() -> &'static Installed {
     static ONCE: OnceLock<Installed> = OnceLock::new();
     ONCE.get_or_init(|| {
         let package = node_package().unwrap_or_else(|e| panic!("{e}"));
-        let base = workspace_root()
-            .join("target")
-            .join("node-client")
-            .join(std::process::id().to_string());
+        let root = workspace_root().join("target").join("node-client");
+        // Earlier runs' folders, left by processes that have ended.
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let pid = entry.file_name().to_string_lossy().into_owned();
+            if !Path::new("/proc").join(&pid).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let base = root.join(std::process::id().to_string());
         let app = base.join("app");
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&app).unwrap();

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
+import { format } from 'node:util';
 import mqttPacket from 'mqtt-packet';
 import { ConfigError, Device, PublishRefused, TetherError } from '../index.js';
 
@@ -24,6 +25,7 @@ async function broker() {
       else if (p.cmd === 'publish' && p.qos === 1) send({ cmd: 'puback', messageId: p.messageId });
       else if (p.cmd === 'pingreq') send({ cmd: 'pingresp' });
     });
+    parser.on('error', () => socket.destroy()); // not MQTT (a TLS hello): hang up
     socket.on('data', (d) => parser.parse(d));
   });
   srv.listen(0, '127.0.0.1');
@@ -181,4 +183,41 @@ test('renew() that throws or answers nonsense is a refused credential, not a cra
   while (!statuses.some((s) => s.startsWith('disconnected '))) await new Promise((r) => setTimeout(r, 20));
   assert.equal((await p).tag, 'failed');
   await d.close();
+});
+
+test('the debug log (namespace tether): statuses and decisions with their rule, never a secret', async () => {
+  const { default: createDebug } = await import('debug');
+  const lines = [];
+  const before = createDebug.log;
+  createDebug.log = (...args) => lines.push(format(...args));
+  createDebug.enable('tether*');
+  try {
+    const b = await broker();
+    const d = device(b.hub, { credential: 'hunter2-password', renew: () => 'hunter3-password' });
+    d.start();
+    assert.deepEqual(await d.publish('x'), { tag: 'delivered' });
+    await d.close();
+    b.close();
+    // A hub device: the component mints a SAS token from the key; this plain
+    // server hangs up on the TLS hello, and the device retries.
+    const key = 'aHViLWtleS1uZXZlci1sb2dnZWQ=';
+    const plain = await broker();
+    const hub = Device.fromConnectionString(`HostName=127.0.0.1;DeviceId=dev-2;SharedAccessKey=${key}`,
+      { mqtt: { port: Number(plain.hub.split(':')[1]), connectTimeoutMs: 500 } });
+    hub.start();
+    while (!lines.some((l) => l.includes('cause=net/'))) await new Promise((r) => setTimeout(r, 20));
+    await hub.close();
+    plain.close();
+    const text = lines.join('\n');
+    assert.match(text, /status connected connection-ok/);
+    assert.match(text, /decision connect 1 127\.0\.0\.1:\d+ 0 cause=-/);
+    assert.match(text, /decision backoff \d+ 1 normal reconnect cause=net\/reset/);
+    assert.match(text, /link 1: failed network:reset \(mqtt\.js: ECONNRESET\)/);
+    for (const secret of ['hunter2', 'hunter3', key, 'sig=', 'SharedAccessSignature']) {
+      assert.ok(!text.includes(secret), `${secret} in the log:\n${text}`);
+    }
+  } finally {
+    createDebug.disable();
+    createDebug.log = before;
+  }
 });
