@@ -9,9 +9,10 @@
 // `onKeepaliveTimeout` hook, the adapter's own connect timer), never by an error
 // message.
 
+import { createSecureContext } from 'node:tls';
 import mqtt from 'mqtt';
 import createDebug from 'debug';
-import { Failure } from './connection.js';
+import { ConfigError, Failure } from './connection.js';
 
 const log = createDebug('tether:mqtt');
 
@@ -146,7 +147,17 @@ export class MqttTransport {
     this.version = version;
     this.keepaliveS = positive(options.keepaliveS ?? 30, 'keepaliveS');
     this.connectTimeoutMs = positive(options.connectTimeoutMs ?? 10000, 'connectTimeoutMs');
-    this.tls = options.tls;
+    this.tls = options.tls === true ? {} : options.tls;
+    if (this.tls !== undefined && this.tls !== false) {
+      if (typeof this.tls !== 'object' || this.tls === null) throw new ConfigError('mqtt.tls', 'expected TLS options (an object) or true');
+      try {
+        createSecureContext(this.tls); // a CA, certificate or key that does not parse fails here, not on a link
+      } catch (err) {
+        throw new ConfigError('mqtt.tls', `unusable TLS options: ${err.message}`);
+      }
+    } else {
+      this.tls = undefined;
+    }
     this.port = options.port;
     this.clean = options.clean ?? true;
     this.session = options.session ?? plainSession();
@@ -177,24 +188,33 @@ export class MqttTransport {
     this.#links.set(link, st);
     log('link %s: connecting to %s:%d (%s, MQTT %s) as %s', String(link), where.host, where.port,
       this.tls ? 'TLS' : 'TCP', this.version === 5 ? '5' : '3.1.1', session.clientId);
-    const client = this.connect({
-      ...(this.tls ?? {}),
-      host: where.host,
-      port: where.port,
-      protocol: this.tls ? 'mqtts' : 'mqtt',
-      servername: this.tls?.servername ?? (/^[\d.]+$|:/.test(where.host) ? undefined : where.host),
-      protocolVersion: this.version,
-      clientId: session.clientId,
-      username: session.username,
-      password: session.password,
-      keepalive: session.keepaliveS ?? this.keepaliveS,
-      clean: session.clean ?? this.clean,
-      reconnectPeriod: 0, // tether owns every wait
-      // The adapter's own timer ends a slow connect; mqtt.js's never fires first.
-      connectTimeout: this.connectTimeoutMs + 60_000,
-      resubscribe: false,
-      queueQoSZero: false,
-    });
+    let client;
+    try {
+      client = this.connect({
+        ...(this.tls ?? {}),
+        host: where.host,
+        port: where.port,
+        protocol: this.tls ? 'mqtts' : 'mqtt',
+        servername: this.tls?.servername ?? (/^[\d.]+$|:/.test(where.host) ? undefined : where.host),
+        protocolVersion: this.version,
+        clientId: session.clientId,
+        username: session.username,
+        password: session.password,
+        keepalive: session.keepaliveS ?? this.keepaliveS,
+        clean: session.clean ?? this.clean,
+        reconnectPeriod: 0, // tether owns every wait
+        // The adapter's own timer ends a slow connect; mqtt.js's never fires first.
+        connectTimeout: this.connectTimeoutMs + 60_000,
+        resubscribe: false,
+        queueQoSZero: false,
+      });
+    } catch (err) {
+      // mqtt.js refused the options at once: this link cannot be made.
+      this.#links.delete(link);
+      st.done = true;
+      log('link %s: mqtt.js refused to connect (%s)', String(link), err?.code ?? err?.name);
+      return this.#conn.failed(link, failureOf(err, { version: this.version }));
+    }
     st.client = client;
     st.timer = setTimeout(() => {
       log('link %s: no CONNACK within %d ms', String(link), this.connectTimeoutMs);
@@ -228,6 +248,14 @@ export class MqttTransport {
   send(link, message, topic, payload) {
     const st = this.#links.get(link);
     if (!st || st.done) return;
+    try {
+      this.#publish(link, st, message, topic, payload);
+    } catch (err) {
+      this.#end(link, st, Failure.network('closed'), err);
+    }
+  }
+
+  #publish(link, st, message, topic, payload) {
     st.client.publish(topic, Buffer.from(payload), { qos: 1 }, (err) => {
       // At PUBACK. A refusal (MQTT 5 reason from 0x80) stays unacknowledged: its
       // operation timeout or the next link decides; 'Connection closed' is the

@@ -221,3 +221,24 @@ test('the debug log (namespace tether): statuses and decisions with their rule, 
     createDebug.log = before;
   }
 });
+
+test('TLS options that do not parse are a ConfigError naming mqtt.tls, not a crash on the first link', () => {
+  assert.throws(() => new Device({ hub: 'h', mqtt: { tls: { ca: 'garbage', cert: 'nope' } } }),
+    (err) => err instanceof ConfigError && err.field === 'mqtt.tls');
+  assert.throws(() => new Device({ hub: 'h', mqtt: { tls: 'yes' } }), (err) => err.field === 'mqtt.tls');
+});
+
+test('a transport whose mqtt.connect throws fails that link; the device retries', async () => {
+  const { MqttTransport, Connection } = await import('../index.js');
+  let calls = 0;
+  const t = new MqttTransport({ connect: () => { calls += 1; throw Object.assign(new Error('boom'), { code: 'ERR_BOOM' }); } });
+  const conn = new Connection({ hub: '127.0.0.1:1', policy: { kind: 'fixed', 'interval-ms': 10 } }, { transport: t });
+  t.attach(conn);
+  const decisions = [];
+  conn.on('decision', (d) => decisions.push(d.cause?.rule ?? '-'));
+  conn.start();
+  while (calls < 3) await new Promise((r) => setTimeout(r, 10));
+  conn.stop();
+  conn.close();
+  assert.ok(decisions.includes('net/closed'), decisions.join(' '));
+});
