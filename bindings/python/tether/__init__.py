@@ -34,6 +34,7 @@ from ._connection import (
     Transport,
     VirtualClock,
 )
+from .device import Delivery, Device, DeviceClosed, MqttOptions, TlsOptions
 from ._plugins import PluginLimits, PluginLoadError, PluginStats, imports_of
 from ._types import (
     Action,
@@ -75,7 +76,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Action", "ApplicationError", "Assignment", "Backoff", "Classification", "Clock",
     "ComponentMissing", "ComponentTrap", "ConfigError", "Connect", "Connection",
-    "Credential", "Credentials", "Curve", "Decision", "DecisionEvent", "Failure", "GiveUp",
+    "Credential", "Credentials", "Delivery", "Device", "DeviceClosed", "MqttOptions",
+    "TlsOptions", "Curve", "Decision", "DecisionEvent", "Failure", "GiveUp",
     "GiveUpReason", "InputError", "Level", "MessageFailure", "MonotonicClock",
     "NetworkError", "Outcome", "Pending", "PluginFault", "PluginFaultReason",
     "PluginLimits", "PluginLoadError", "PluginStats", "PollProvisioning", "Provision", "Provisioning",
