@@ -18,6 +18,7 @@ The component is read from ``tether/tether.wasm`` inside this package, or from
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
 from . import _component as _c
@@ -72,6 +73,9 @@ from ._types import (
 )
 
 __version__ = "0.1.0"
+
+# A library's logger: silent until the application configures logging.
+logging.getLogger("tether").addHandler(logging.NullHandler())
 
 __all__ = [
     "Action", "ApplicationError", "Assignment", "Backoff", "Classification", "Clock",

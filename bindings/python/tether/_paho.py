@@ -14,6 +14,7 @@ short-lived thread per link so that a blackholed address never stalls the runner
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from . import identity as ident
 from . import mqtt_errors as errs
@@ -98,6 +99,17 @@ class _Client(mqtt.Client):
     connack_rc: int | None = None
 
     def _sock_recv(self, bufsize: int) -> bytes:
+        sock = self._sock
+        if isinstance(sock, ssl.SSLSocket) and sock.pending() == 0:
+            # The ssl module reports a TCP reset as a (ragged) end of stream, so
+            # look at the TCP socket underneath first, without taking anything.
+            try:
+                socket.socket.recv(sock, 1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                pass
+            except OSError as err:
+                self.socket_error = err
+                raise
         try:
             return super()._sock_recv(bufsize)
         except BlockingIOError:
@@ -115,7 +127,7 @@ class _Client(mqtt.Client):
             self.socket_error = err
             raise
 
-    def _handle_connack(self) -> mqtt.MQTTErrorCode:
+    def _handle_connack(self) -> MQTTErrorCode:
         packet = self._in_packet.get("packet", b"")
         if len(packet) >= 2:
             self.connack_rc = packet[1]
@@ -187,7 +199,7 @@ class PahoTransport:
         if mqtt5:
             from paho.mqtt.packettypes import PacketTypes
             from paho.mqtt.properties import Properties
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = 0 if clean else 0xFFFFFFFF
         threading.Thread(target=self._connect, args=(st, host, port, keep_alive, clean,
                                                      properties),

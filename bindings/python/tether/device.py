@@ -117,7 +117,7 @@ class Device:
         if isinstance(config, str):
             try:
                 parsed = json.loads(config)
-            except ValueError as err:
+            except json.JSONDecodeError as err:
                 raise TypeError(f"config: not JSON ({err.msg})") from None
         elif isinstance(config, Mapping):
             parsed = dict(config)
@@ -258,7 +258,10 @@ class Device:
             self._commands.append(("stop", (), None))
             self._poke()
             return
-        self._command("stop")
+        try:
+            self._command("stop")
+        except DeviceClosed:
+            pass  # stopped meanwhile (from a callback)
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -272,13 +275,14 @@ class Device:
         self._close_now()
 
     def __enter__(self) -> Device:
-        return self.start()
+        return self.start() if self._state == "new" else self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     async def __aenter__(self) -> Device:
-        await asyncio.get_running_loop().run_in_executor(None, self.start)
+        if self._state == "new":
+            await asyncio.get_running_loop().run_in_executor(None, self.start)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
