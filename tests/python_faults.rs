@@ -30,8 +30,11 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use rumqttc::{TlsConfiguration, Transport};
 use serde_json::{Value, json};
+use std::net::SocketAddr;
+use tether_emulators::iothub::{Credential, HubConfig, Identity, IdentityId, IotHub};
 use tether_tests::broker::Broker;
 use tether_tests::hosts::python_package;
 use tether_tests::proxy::Proxy;
@@ -126,12 +129,23 @@ struct Device {
     lines: Receiver<(Instant, String)>,
     transcript: Vec<(Instant, String)>,
     stderr: Option<thread::JoinHandle<String>>,
+    /// What the device wrote to stderr (its debug log with `log`), after `stop`.
+    stderr_text: String,
 }
 
 impl Device {
     fn spawn(row: &'static str, spec: &Value) -> Device {
+        Self::spawn_logging(row, spec, false)
+    }
+
+    /// With `log`, the device logs at DEBUG to stderr (`TETHER_LOG=debug`).
+    fn spawn_logging(row: &'static str, spec: &Value, log: bool) -> Device {
         let package = python_package().unwrap();
-        let mut child = Command::new("python3")
+        let mut cmd = Command::new("python3");
+        if log || std::env::var_os("TETHER_LOG").is_some() {
+            cmd.env("TETHER_LOG", "debug");
+        }
+        let mut child = cmd
             .arg(workspace_root().join("tests/python/fault_device.py"))
             .arg(spec.to_string())
             .env("PYTHONPATH", &package)
@@ -163,6 +177,7 @@ impl Device {
             lines,
             transcript: Vec::new(),
             stderr: Some(stderr),
+            stderr_text: String::new(),
         }
     }
 
@@ -190,7 +205,10 @@ impl Device {
                     "{}: the device ended before {what}:\n{}\n--- stderr ---\n{}",
                     self.row,
                     self.text(),
-                    self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default()
+                    self.stderr
+                        .take()
+                        .and_then(|h| h.join().ok())
+                        .unwrap_or_default()
                 ),
             }
         }
@@ -214,16 +232,25 @@ impl Device {
             t.last().is_some_and(|(_, l)| l == "stopped")
         });
         let status = self.child.wait().unwrap();
-        let stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         if std::env::var_os("TETHER_LOG").is_some() {
             eprintln!("--- {} stderr ---\n{stderr}", self.row);
         }
-        assert!(status.success(), "{}: exited with {status}:\n{stderr}", self.row);
+        assert!(
+            status.success(),
+            "{}: exited with {status}:\n{stderr}",
+            self.row
+        );
         assert!(
             !stderr.contains("Traceback"),
             "{}: the device printed a traceback:\n{stderr}",
             self.row
         );
+        self.stderr_text = stderr;
         stop_at
     }
 }
@@ -242,6 +269,13 @@ fn last_status(t: &[(Instant, String)]) -> Option<&str> {
 fn statuses_between(t: &[(Instant, String)], from: Instant, until: Instant) -> Vec<String> {
     t.iter()
         .filter(|(at, _)| *at >= from && *at < until)
+        .filter_map(|(_, l)| l.strip_prefix("status ").map(str::to_string))
+        .collect()
+}
+
+/// Every status the device printed.
+fn all_statuses(t: &[(Instant, String)]) -> Vec<String> {
+    t.iter()
         .filter_map(|(_, l)| l.strip_prefix("status ").map(str::to_string))
         .collect()
 }
@@ -281,7 +315,9 @@ fn finish(
 ) -> Row {
     let mut reconnect = None;
     if expect_reconnect {
-        device.wait_for("connected again", |t| connected_since(t, fault_at).is_some());
+        device.wait_for("connected again", |t| {
+            connected_since(t, fault_at).is_some()
+        });
         let at = connected_since(&device.transcript, fault_at).unwrap();
         let took = at.duration_since(fault_at);
         assert!(
@@ -315,7 +351,13 @@ fn finish(
         }
     }
     let refused = t.iter().filter(|(_, l)| l.starts_with("refused ")).count();
-    assert_eq!(refused, 0, "{}: publishes refused:\n{}", lab.row, device.text());
+    assert_eq!(
+        refused,
+        0,
+        "{}: publishes refused:\n{}",
+        lab.row,
+        device.text()
+    );
     assert_eq!(
         outcomes.keys().copied().collect::<BTreeSet<_>>(),
         accepted,
@@ -349,8 +391,11 @@ fn finish(
         "| python {} | {} | {} | accepted {} / delivered {} / failed {} / duplicated {} / lost {} / unexpected {} |",
         lab.row,
         row.statuses.join(" → "),
-        row.reconnect
-            .map_or("-".to_string(), |d| format!("{:.2} s after the fault began (fault {:.1} s)", d.as_secs_f64(), fault.as_secs_f64())),
+        row.reconnect.map_or("-".to_string(), |d| format!(
+            "{:.2} s after the fault began (fault {:.1} s)",
+            d.as_secs_f64(),
+            fault.as_secs_f64()
+        )),
         accepted.len(),
         row.delivered,
         row.failed,
@@ -367,8 +412,18 @@ fn finish(
 fn assert_drop_and_back(lab: &Lab, row: &Row, first: &str, also: &[&str]) {
     let s = &row.statuses;
     assert!(s.len() >= 2, "{}: statuses {s:?}", lab.row);
-    assert_eq!(s[0], format!("disconnected-retrying/{first}"), "{}: {s:?}", lab.row);
-    assert_eq!(s.last().unwrap(), "connected/connection-ok", "{}: {s:?}", lab.row);
+    assert_eq!(
+        s[0],
+        format!("disconnected-retrying/{first}"),
+        "{}: {s:?}",
+        lab.row
+    );
+    assert_eq!(
+        s.last().unwrap(),
+        "connected/connection-ok",
+        "{}: {s:?}",
+        lab.row
+    );
     for middle in &s[1..s.len() - 1] {
         let reason = middle
             .strip_prefix("disconnected-retrying/")
@@ -398,7 +453,10 @@ fn tcp_reset() {
     let row = finish(&lab, &mut device, fault_at, Duration::ZERO, true);
     assert_eq!(
         row.statuses,
-        ["disconnected-retrying/communication-error", "connected/connection-ok"]
+        [
+            "disconnected-retrying/communication-error",
+            "connected/connection-ok"
+        ]
     );
     let rules = rules(&device.transcript);
     assert!(rules.iter().any(|r| r == "net/reset"), "{rules:?}");
@@ -428,7 +486,10 @@ fn half_open_broker() {
     // The ping goes unanswered; attempts while paused time out waiting for CONNACK.
     assert_drop_and_back(&lab, &row, "no-ping-response", &["communication-error"]);
     let rules = rules(&device.transcript);
-    assert!(rules.iter().any(|r| r == "proto/keep-alive-lost"), "{rules:?}");
+    assert!(
+        rules.iter().any(|r| r == "proto/keep-alive-lost"),
+        "{rules:?}"
+    );
 }
 
 #[test]
@@ -471,7 +532,10 @@ fn hub_address_without_a_port() {
     let row = finish(&lab, &mut device, fault_at, Duration::ZERO, true);
     assert_eq!(
         row.statuses,
-        ["disconnected-retrying/communication-error", "connected/connection-ok"]
+        [
+            "disconnected-retrying/communication-error",
+            "connected/connection-ok"
+        ]
     );
 }
 
@@ -494,12 +558,20 @@ fn credentials_revoked() {
     let row = finish(&lab, &mut device, fault_at, Duration::ZERO, false);
     assert_eq!(
         row.statuses,
-        ["disconnected-retrying/communication-error", "disconnected/bad-credential"]
+        [
+            "disconnected-retrying/communication-error",
+            "disconnected/bad-credential"
+        ]
     );
     let rules = rules(&device.transcript);
     assert!(rules.iter().any(|r| r == "mqtt5/0x87"), "{rules:?}");
-    assert!(row.failed_reasons.iter().all(|r| r == "unrecoverable" || r == "client-close"),
-        "{:?}", row.failed_reasons);
+    assert!(
+        row.failed_reasons
+            .iter()
+            .all(|r| r == "unrecoverable" || r == "client-close"),
+        "{:?}",
+        row.failed_reasons
+    );
 }
 
 #[test]
@@ -516,17 +588,178 @@ fn tls_with_the_wrong_ca() {
         rules(t).iter().filter(|r| *r == "net/tls").count() >= 2
     });
     // The component's verdict: retry on the throttled curve.
-    assert!(device
-        .transcript
-        .iter()
-        .filter_map(|(_, l)| l.strip_prefix("decision net/tls "))
-        .all(|a| a.starts_with("backoff") && a.contains(" throttled ")),
-        "{}", device.text());
+    assert!(
+        device
+            .transcript
+            .iter()
+            .filter_map(|(_, l)| l.strip_prefix("decision net/tls "))
+            .all(|a| a.starts_with("backoff") && a.contains(" throttled ")),
+        "{}",
+        device.text()
+    );
     let row = finish(&lab, &mut device, fault_at, Duration::ZERO, false);
-    assert!(!row.statuses.iter().any(|s| s.starts_with("connected/")), "{:?}", row.statuses);
-    assert!(row
-        .statuses
-        .contains(&"disconnected-retrying/communication-error".to_string()));
+    assert!(
+        !row.statuses.iter().any(|s| s.starts_with("connected/")),
+        "{:?}",
+        row.statuses
+    );
+    assert!(
+        row.statuses
+            .contains(&"disconnected-retrying/communication-error".to_string())
+    );
     assert_eq!(row.delivered, 0);
-    assert!(row.failed_reasons.iter().all(|r| r == "client-close"), "{:?}", row.failed_reasons);
+    assert!(
+        row.failed_reasons.iter().all(|r| r == "client-close"),
+        "{:?}",
+        row.failed_reasons
+    );
+}
+
+// ---- IoT Hub: the connection string's identity, enforced by the emulator -----------
+
+/// base64("tether-python-hub-key"): the device's key in the emulator's registry.
+const HUB_KEY: &str = "dGV0aGVyLXB5dGhvbi1odWIta2V5";
+
+struct HubLab {
+    _runtime: tokio::runtime::Runtime,
+    broker: Broker,
+    hub: IotHub,
+    ca_file: PathBuf,
+    _dir: PathBuf,
+}
+
+impl HubLab {
+    fn start(row: &str, device: &str) -> HubLab {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let broker = Broker::options().durable().start().unwrap();
+        let certs = Certificates::generate().unwrap();
+        let dir = std::env::temp_dir().join(format!("tether-py-hub-{row}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = certs.write_to(&dir).unwrap();
+        let mut config = HubConfig::new(
+            "127.0.0.1",
+            certs.server_cert_pem(),
+            certs.server_key_pem(),
+            broker.address().parse::<SocketAddr>().unwrap(),
+        );
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(HUB_KEY)
+            .unwrap();
+        config.registry.insert(
+            IdentityId::device(device),
+            Identity {
+                credential: Credential::Keys {
+                    primary: key,
+                    secondary: None,
+                },
+                enabled: true,
+            },
+        );
+        let hub = runtime.block_on(IotHub::start(config)).unwrap();
+        HubLab {
+            _runtime: runtime,
+            broker,
+            hub,
+            ca_file: files.ca,
+            _dir: dir,
+        }
+    }
+
+    fn spec(&self, device: &str, key: &str) -> Value {
+        json!({
+            "connection_string": format!("HostName=127.0.0.1;DeviceId={device};SharedAccessKey={key}"),
+            "config": { "policy": { "kind": "exponential", "initial-ms": 100, "max-ms": 500 } },
+            "mqtt": { "port": self.hub.mqtt_address().port(),
+                      "ca_file": self.ca_file.display().to_string() },
+            "interval_ms": 100
+        })
+    }
+}
+
+#[test]
+fn iothub_connection_string_device_delivers_and_never_logs_the_key() {
+    let device_name = "py-hub-dev";
+    let lab = HubLab::start("plain", device_name);
+    let recorder = Recorder::start(
+        &lab.broker.address(),
+        &format!("devices/{device_name}/messages/events/#"),
+    )
+    .unwrap();
+    let mut device = Device::spawn_logging(
+        "iothub-connection-string",
+        &lab.spec(device_name, HUB_KEY),
+        true,
+    );
+    device.steady();
+    device.stop();
+    let t = &device.transcript;
+    let accepted: BTreeSet<u64> = t
+        .iter()
+        .filter_map(|(_, l)| l.strip_prefix("accepted ")?.parse().ok())
+        .collect();
+    let failed: BTreeSet<u64> = t
+        .iter()
+        .filter_map(|(_, l)| {
+            let rest = l.strip_prefix("outcome ")?;
+            let (seq, what) = rest.split_once(' ')?;
+            what.starts_with("failed")
+                .then(|| seq.parse().ok())
+                .flatten()
+        })
+        .collect();
+    let record = recorder
+        .wait_until(Duration::from_secs(10), |r| {
+            accepted
+                .iter()
+                .all(|n| failed.contains(n) || r.counts.contains_key(n))
+        })
+        .unwrap_or_else(|_| recorder.snapshot());
+    let account = record.account(&accepted, &failed);
+    let counters = lab.hub.counters();
+    eprintln!(
+        "| python iothub connection string | {} | {account} | hub: {counters:?} |",
+        all_statuses(t).join(" → ")
+    );
+    assert!(account.lost.is_empty(), "{account}");
+    assert_eq!(account.unexpected, 0, "{account}");
+    assert!(account.delivered >= 3, "{account}");
+    assert!(counters.accepted >= 1, "{counters:?}");
+    assert_eq!(counters.refused_total(), 0, "{counters:?}");
+    // The debug log names the links and decisions, never the key or a signature.
+    let everything = format!("{}\n{}", device.text(), device.stderr_text);
+    assert!(
+        everything.contains("link 1: connecting to 127.0.0.1:"),
+        "{everything}"
+    );
+    assert!(!everything.contains(HUB_KEY), "the key was printed");
+    assert!(
+        !everything.contains("sig="),
+        "a token was printed:\n{everything}"
+    );
+}
+
+#[test]
+fn iothub_a_wrong_key_is_refused_and_the_device_stops() {
+    let device_name = "py-hub-forged";
+    let lab = HubLab::start("forged", device_name);
+    // Another key: the emulator checks the signature itself and refuses it.
+    let forged = base64::engine::general_purpose::STANDARD.encode("not-the-device-key");
+    let mut device = Device::spawn("iothub-forged", &lab.spec(device_name, &forged));
+    device.wait_for("the device to give up", |t| {
+        last_status(t).is_some_and(|s| s.starts_with("disconnected/"))
+    });
+    device.stop();
+    let t = &device.transcript;
+    // Refused, given up at once (a token minted a moment ago and refused means the
+    // key is refused), then the stop.
+    assert_eq!(
+        all_statuses(t),
+        ["disconnected/bad-credential", "disabled/client-close"],
+        "{}",
+        device.text()
+    );
+    let rules = rules(t);
+    assert!(rules.iter().any(|r| r == "mqtt311/5"), "{rules:?}");
+    assert!(!t.iter().any(|(_, l)| l == "status connected/connection-ok"));
+    assert!(lab.hub.counters().refused_total() >= 1);
 }

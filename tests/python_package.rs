@@ -81,7 +81,14 @@ fn wheel_installs_into_a_fresh_venv_and_runs_a_device() {
     run(
         "pip wheel",
         Command::new("python3")
-            .args(["-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet"])
+            .args([
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "--quiet",
+            ])
             .arg("--disable-pip-version-check")
             .arg("-w")
             .arg(&dist)
@@ -118,7 +125,13 @@ fn wheel_installs_into_a_fresh_venv_and_runs_a_device() {
     run(
         "pip install the wheel",
         Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
             .arg(&wheel)
             .env_remove("PYTHONPATH"),
     );
@@ -126,7 +139,11 @@ fn wheel_installs_into_a_fresh_venv_and_runs_a_device() {
     // Outside the source tree.
     let run_dir = work.join("run");
     fs::create_dir_all(&run_dir).unwrap();
-    fs::copy(root.join("examples/python/device.py"), run_dir.join("device.py")).unwrap();
+    fs::copy(
+        root.join("examples/python/device.py"),
+        run_dir.join("device.py"),
+    )
+    .unwrap();
     fs::copy(
         root.join("tests/python/async_device.py"),
         run_dir.join("async_device.py"),
@@ -135,7 +152,10 @@ fn wheel_installs_into_a_fresh_venv_and_runs_a_device() {
     let out = run(
         "import tether from the environment",
         Command::new(&python)
-            .args(["-c", "import tether; print(tether.__file__, tether.__version__)"])
+            .args([
+                "-c",
+                "import tether; print(tether.__file__, tether.__version__)",
+            ])
             .current_dir(&run_dir)
             .env_remove("PYTHONPATH"),
     );
@@ -171,7 +191,10 @@ fn wheel_installs_into_a_fresh_venv_and_runs_a_device() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("delivered 5 of 5"), "{text}");
-    let statuses = text.lines().find(|l| l.starts_with("statuses ")).unwrap_or("");
+    let statuses = text
+        .lines()
+        .find(|l| l.starts_with("statuses "))
+        .unwrap_or("");
     assert!(statuses.ends_with(" connected/connection-ok"), "{text}");
     eprintln!(
         "wheel {} ({size} bytes, component inside), installed in a fresh venv, devices ran from {}",

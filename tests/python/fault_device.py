@@ -39,10 +39,15 @@ tls = tether.TlsOptions(ca_file=m["ca_file"]) if m.get("ca_file") else None
 options = tether.MqttOptions(version=m.get("version", 5), tls=tls, port=m.get("port"),
                              keep_alive_s=m.get("keep_alive_s", 5),
                              connect_timeout_s=m.get("connect_timeout_s", 3.0))
-device = tether.Device(
-    spec["config"], mqtt=options,
+callbacks = dict(
     on_status=lambda s: out(f"status {s.status}/{s.reason}"),
     on_decision=lambda d: out(f"decision {d.cause.rule if d.cause else '-'} {d.action}"))
+if "connection_string" in spec:  # the IoT Hub profile: the component does the identity
+    device = tether.Device.from_connection_string(
+        spec["connection_string"], ca_file=m.get("ca_file"), port=m.get("port"),
+        config=spec.get("config"), **callbacks)
+else:
+    device = tether.Device(spec["config"], mqtt=options, **callbacks)
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
 
@@ -52,7 +57,7 @@ with device:
     while not stop.is_set():
         seq += 1
         try:
-            delivery = device.publish(str(seq), spec["topic"])
+            delivery = device.publish(str(seq), spec.get("topic"))
         except tether.PublishRefused as err:
             out(f"refused {seq} {err.error}")
         else:
