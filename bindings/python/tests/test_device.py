@@ -129,6 +129,14 @@ class Hostile(unittest.TestCase):
                     tether.Device(cfg, **kw)
                 self.assertIn(field, str(err.exception))
 
+    def test_what_the_runner_cannot_serve_is_refused_naming_the_field(self) -> None:
+        with self.assertRaises(tether.TetherError) as err:
+            tether.Device(config(provisioning={}))
+        self.assertIn("config.provisioning", str(err.exception))
+        with self.assertRaises(tether.TetherError) as err:
+            tether.Device(config(credential={"renewable": True}))
+        self.assertIn("config.credential.renewable", str(err.exception))
+
     def test_bad_config_is_a_config_error_naming_the_field(self) -> None:
         with self.assertRaises(tether.ConfigError) as err:
             tether.Device(config(policy={"kind": "exponential", "initial-ms": "fast"}))

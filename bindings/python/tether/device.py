@@ -125,6 +125,16 @@ class Device:
             raise TypeError(f"config: expected a dict or JSON text, not {type(config).__name__}")
         if not isinstance(parsed, dict):
             raise TypeError("config: expected a JSON object")
+        # What the component would ask of a host this runner does not have yet:
+        # refused here, naming the field, rather than failing on the runner later.
+        if "provisioning" in parsed:
+            raise TetherError("config.provisioning: tether.Device has no DPS client; "
+                              "give the assigned hub (or a connection string)")
+        credential = parsed.get("credential")
+        if isinstance(credential, Mapping) and credential.get("renewable") is True:
+            raise TetherError("config.credential.renewable: tether.Device has no "
+                              "credential source; use a key (credential.sas or a "
+                              "connection string), which the component signs itself")
         options = mqtt if mqtt is not None else MqttOptions()
         if not isinstance(options, MqttOptions):
             raise TypeError(f"mqtt: expected tether.MqttOptions, not {type(options).__name__}")
