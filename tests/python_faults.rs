@@ -12,6 +12,13 @@
 //! - every accepted message has one outcome, and at the recorder lost = 0 and
 //!   unexpected = 0 (duplicates are counted and reported).
 //!
+//! Three more rows run on the enforcing IoT Hub emulator (`tether_emulators::iothub`,
+//! which checks every CONNECT and signature itself) in front of its own mosquitto:
+//! a device from its connection string (delivers; its debug log never shows the key
+//! or a signature), one with a wrong key (refused, stops with bad-credential), and
+//! one provisioned by the DPS emulator from a group enrollment's key (registers,
+//! connects to the assigned hub with the key the component derived).
+//!
 //! Each row prints a table line (`cargo test -p tether-tests --test python_faults --
 //! --nocapture`). What the rows need is installed by `scripts/setup`; when something
 //! is missing the test fails and says so. It never skips.
@@ -199,7 +206,16 @@ impl Device {
             {
                 Ok(line) => self.transcript.push(line),
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("{}: no {what} within {WAIT:?}:\n{}", self.row, self.text())
+                    let _ = self.child.kill();
+                    panic!(
+                        "{}: no {what} within {WAIT:?}:\n{}\n--- stderr ---\n{}",
+                        self.row,
+                        self.text(),
+                        self.stderr
+                            .take()
+                            .and_then(|h| h.join().ok())
+                            .unwrap_or_default()
+                    )
                 }
                 Err(RecvTimeoutError::Disconnected) => panic!(
                     "{}: the device ended before {what}:\n{}\n--- stderr ---\n{}",
@@ -621,15 +637,26 @@ fn tls_with_the_wrong_ca() {
 const HUB_KEY: &str = "dGV0aGVyLXB5dGhvbi1odWIta2V5";
 
 struct HubLab {
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
     broker: Broker,
     hub: IotHub,
     ca_file: PathBuf,
-    _dir: PathBuf,
+    dir: PathBuf,
+}
+
+impl Drop for HubLab {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl HubLab {
     fn start(row: &str, device: &str) -> HubLab {
+        Self::start_keyed(row, device, HUB_KEY)
+    }
+
+    /// A hub whose registry holds `device` with `key` (base64).
+    fn start_keyed(row: &str, device: &str, key: &str) -> HubLab {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let broker = Broker::options().durable().start().unwrap();
         let certs = Certificates::generate().unwrap();
@@ -643,7 +670,7 @@ impl HubLab {
             broker.address().parse::<SocketAddr>().unwrap(),
         );
         let key = base64::engine::general_purpose::STANDARD
-            .decode(HUB_KEY)
+            .decode(key)
             .unwrap();
         config.registry.insert(
             IdentityId::device(device),
@@ -657,11 +684,11 @@ impl HubLab {
         );
         let hub = runtime.block_on(IotHub::start(config)).unwrap();
         HubLab {
-            _runtime: runtime,
+            runtime,
             broker,
             hub,
             ca_file: files.ca,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -762,4 +789,86 @@ fn iothub_a_wrong_key_is_refused_and_the_device_stops() {
     assert!(rules.iter().any(|r| r == "mqtt311/5"), "{rules:?}");
     assert!(!t.iter().any(|(_, l)| l == "status connected/connection-ok"));
     assert!(lab.hub.counters().refused_total() >= 1);
+}
+
+#[test]
+fn dps_group_enrollment_provisions_and_delivers_through_the_assigned_hub() {
+    use hmac::{Hmac, Mac as _};
+    use tether_emulators::dps::{DpsConfig, DpsEmulator, GroupEnrollment};
+    // base64("tether-python-group-key"): the enrollment group's key.
+    const GROUP_KEY: &str = "dGV0aGVyLXB5dGhvbi1ncm91cC1rZXk=";
+    let registration = "py-line4-dev-1";
+    // The service's side, computed here independently: DPS registers the device in
+    // the hub with the key derived from the group's.
+    let group = base64::engine::general_purpose::STANDARD
+        .decode(GROUP_KEY)
+        .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&group).unwrap();
+    mac.update(registration.as_bytes());
+    let derived = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let lab = HubLab::start_keyed("dps", registration, &derived);
+    let dps_certs = Certificates::generate().unwrap();
+    let dps_dir = lab.dir.join("dps");
+    std::fs::create_dir_all(&dps_dir).unwrap();
+    let dps_files = dps_certs.write_to(&dps_dir).unwrap();
+    let mut config = DpsConfig::new(dps_certs.server_cert_pem(), dps_certs.server_key_pem());
+    config.id_scope = "0ne00PY1".into();
+    config.hubs = vec!["127.0.0.1".to_string()];
+    config.groups = vec![GroupEnrollment::new("line-4", GROUP_KEY)];
+    let dps = lab
+        .runtime
+        .block_on(DpsEmulator::start(config, 0, None))
+        .unwrap();
+    let recorder = Recorder::start(
+        &lab.broker.address(),
+        &format!("devices/{registration}/messages/events/#"),
+    )
+    .unwrap();
+    let mut spec = lab.spec(registration, HUB_KEY);
+    spec.as_object_mut().unwrap().remove("connection_string");
+    spec["dps"] = json!({
+        "endpoint": dps.endpoint(), "id_scope": "0ne00PY1", "registration_id": registration,
+        "group_key": GROUP_KEY, "ca_file": dps_files.ca.display().to_string()
+    });
+    let mut device = Device::spawn_logging("dps-group", &spec, true);
+    device.steady();
+    device.stop();
+    let t = &device.transcript;
+    assert_eq!(dps.assigned_hub(registration).as_deref(), Some("127.0.0.1"));
+    let statuses = all_statuses(t);
+    assert!(
+        statuses.starts_with(&["disconnected-retrying/provisioning".to_string()])
+            || statuses
+                .first()
+                .is_some_and(|s| s == "connected/connection-ok"),
+        "{statuses:?}"
+    );
+    let accepted: BTreeSet<u64> = t
+        .iter()
+        .filter_map(|(_, l)| l.strip_prefix("accepted ")?.parse().ok())
+        .collect();
+    let record = recorder
+        .wait_until(Duration::from_secs(10), |r| {
+            accepted.iter().all(|n| r.counts.contains_key(n))
+        })
+        .unwrap_or_else(|_| recorder.snapshot());
+    let account = record.account(&accepted, &BTreeSet::new());
+    let counters = lab.hub.counters();
+    eprintln!(
+        "| python DPS group enrollment | {} | {account} | hub: {counters:?} |",
+        statuses.join(" → ")
+    );
+    assert!(account.lost.is_empty(), "{account}");
+    assert_eq!(account.unexpected, 0, "{account}");
+    assert_eq!(
+        counters.refused_total(),
+        0,
+        "the derived key signs the hub token: {counters:?}"
+    );
+    let everything = format!("{}\n{}", device.text(), device.stderr_text);
+    assert!(everything.contains("dps PUT"), "{everything}");
+    for secret in [GROUP_KEY, derived.as_str()] {
+        assert!(!everything.contains(secret), "a key reached the output");
+    }
+    assert!(!everything.contains("sig="), "a token reached the output");
 }

@@ -42,7 +42,13 @@ options = tether.MqttOptions(version=m.get("version", 5), tls=tls, port=m.get("p
 callbacks = dict(
     on_status=lambda s: out(f"status {s.status}/{s.reason}"),
     on_decision=lambda d: out(f"decision {d.cause.rule if d.cause else '-'} {d.action}"))
-if "connection_string" in spec:  # the IoT Hub profile: the component does the identity
+if "dps" in spec:  # provisioned by DPS with a group key: the component derives and signs
+    d = spec["dps"]
+    device = tether.Device.from_dps(
+        d["id_scope"], d["registration_id"], endpoint=d["endpoint"], group_key=d["group_key"],
+        ca_file=d["ca_file"], hub_ca_file=m.get("ca_file"), hub_port=m.get("port"),
+        config=spec.get("config"), **callbacks)
+elif "connection_string" in spec:  # the IoT Hub profile: the component does the identity
     device = tether.Device.from_connection_string(
         spec["connection_string"], ca_file=m.get("ca_file"), port=m.get("port"),
         config=spec.get("config"), **callbacks)

@@ -133,6 +133,8 @@ class Hostile(unittest.TestCase):
         with self.assertRaises(tether.TetherError) as err:
             tether.Device(config(provisioning={}))
         self.assertIn("config.provisioning", str(err.exception))
+        with self.assertRaises(TypeError):
+            tether.Device(config(), dps="x")  # type: ignore[arg-type]
         with self.assertRaises(tether.TetherError) as err:
             tether.Device(config(credential={"renewable": True}))
         self.assertIn("config.credential.renewable", str(err.exception))

@@ -35,7 +35,7 @@ from ._connection import (
     Transport,
     VirtualClock,
 )
-from .device import Delivery, Device, DeviceClosed, MqttOptions, TlsOptions
+from .device import Delivery, Device, DeviceClosed, DpsOptions, MqttOptions, TlsOptions
 from ._plugins import PluginLimits, PluginLoadError, PluginStats, imports_of
 from ._types import (
     Action,
@@ -80,7 +80,7 @@ logging.getLogger("tether").addHandler(logging.NullHandler())
 __all__ = [
     "Action", "ApplicationError", "Assignment", "Backoff", "Classification", "Clock",
     "ComponentMissing", "ComponentTrap", "ConfigError", "Connect", "Connection",
-    "Credential", "Credentials", "Delivery", "Device", "DeviceClosed", "MqttOptions",
+    "Credential", "Credentials", "Delivery", "Device", "DeviceClosed", "DpsOptions", "MqttOptions",
     "TlsOptions", "Curve", "Decision", "DecisionEvent", "Failure", "GiveUp",
     "GiveUpReason", "InputError", "Level", "MessageFailure", "MonotonicClock",
     "NetworkError", "Outcome", "Pending", "PluginFault", "PluginFaultReason",

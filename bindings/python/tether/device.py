@@ -29,24 +29,39 @@ import socket
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Generator, Mapping
 
 from . import identity as ident
 from ._component import Runtime
 from ._connection import Connection, PublishRefused
 from ._errors import TetherError
+from ._dps import DpsClient
 from ._paho import MqttOptions, PahoTransport, TlsOptions
 from ._types import DecisionEvent, MessageFailure, Outcome, Status, StatusChange
 
 log = logging.getLogger("tether")
 
-__all__ = ["Delivery", "Device", "DeviceClosed", "MqttOptions", "TlsOptions"]
+__all__ = ["Delivery", "Device", "DeviceClosed", "DpsOptions", "MqttOptions", "TlsOptions"]
 
 #: How long a call waits for the runner to take a command (it never blocks on the
 #: network, so only a callback that blocks the runner makes this run out).
 COMMAND_TIMEOUT_S = 30.0
 
 Payload = bytes | bytearray | memoryview | str
+
+
+@dataclass(frozen=True)
+class DpsOptions:
+    """Azure DPS registration over HTTPS with a symmetric key (base64; for a group
+    enrollment the device's key, derived by the component). ``ca_file`` trusts a
+    CA other than the system's for the DPS endpoint."""
+
+    endpoint: str
+    id_scope: str
+    registration_id: str
+    key: str = field(repr=False)
+    ca_file: str | None = None
 
 
 class DeviceClosed(TetherError):
@@ -113,6 +128,7 @@ class Device:
                  on_status: Callable[[StatusChange], None] | None = None,
                  on_decision: Callable[[DecisionEvent], None] | None = None,
                  on_message: Callable[[str, bytes], None] | None = None,
+                 dps: DpsOptions | None = None,
                  runtime: Runtime | None = None) -> None:
         if isinstance(config, str):
             try:
@@ -127,9 +143,11 @@ class Device:
             raise TypeError("config: expected a JSON object")
         # What the component would ask of a host this runner does not have yet:
         # refused here, naming the field, rather than failing on the runner later.
-        if "provisioning" in parsed:
-            raise TetherError("config.provisioning: tether.Device has no DPS client; "
-                              "give the assigned hub (or a connection string)")
+        if dps is not None and not isinstance(dps, DpsOptions):
+            raise TypeError(f"dps: expected tether.DpsOptions, not {type(dps).__name__}")
+        if "provisioning" in parsed and dps is None:
+            raise TetherError("config.provisioning: give dps=tether.DpsOptions(...) "
+                              "(or use Device.from_dps)")
         credential = parsed.get("credential")
         if isinstance(credential, Mapping) and credential.get("renewable") is True:
             raise TetherError("config.credential.renewable: tether.Device has no "
@@ -172,7 +190,11 @@ class Device:
         self._thread: threading.Thread | None = None
         self._state = "new"  # new, running, stopped, closed
         self._transport = PahoTransport(options, self._events.append, self._poke)
+        provisioning = None if dps is None else DpsClient(
+            dps.endpoint, dps.id_scope, dps.registration_id, dps.key, ca_file=dps.ca_file,
+            post=self._events.append, wake=self._poke)
         self._conn = Connection(parsed, transport=self._transport, runtime=runtime,
+                                provisioning=provisioning,
                                 on_status=self._status, on_decision=self._decision,
                                 on_outcome=self._outcome)
         self._status_now: StatusChange = self._conn.status()
@@ -202,6 +224,35 @@ class Device:
                               hub_identity=hub, model_id=model_id, keep_alive_s=60)
         topic = ident.telemetry_topic(hub.device_id, hub.module_id)
         return cls(doc, mqtt=options, telemetry_topic=topic, **kwargs)
+
+    @classmethod
+    def from_dps(cls, id_scope: str, registration_id: str, *, endpoint: str,
+                 key: str | None = None, group_key: str | None = None,
+                 ca_file: str | None = None, hub_ca_file: str | None = None,
+                 hub_port: int | None = None, model_id: str | None = None,
+                 config: Mapping[str, Any] | None = None, **kwargs: Any) -> Device:
+        """An Azure IoT Hub device provisioned by DPS with a symmetric key: its own
+        (``key``) or its group enrollment's (``group_key``, from which the component
+        derives the device's). The component mints the DPS token and then the hub
+        tokens for whichever hub DPS assigns (MQTT 3.1.1 over TLS, on 8883 unless
+        ``hub_port``); the telemetry topic is the registration id's."""
+        for name, value in (("id_scope", id_scope), ("registration_id", registration_id),
+                            ("endpoint", endpoint)):
+            if not isinstance(value, str) or not value:
+                raise TypeError(f"{name}: expected a non-empty str")
+        if (key is None) == (group_key is None):
+            raise TypeError("give exactly one of key= and group_key=")
+        device_key = key if key is not None else ident.derive_device_key(
+            str(group_key), registration_id)
+        doc: dict[str, Any] = {"provisioning": {}, "credential": {"sas": {"key": device_key}}}
+        if config:
+            doc.update(config)
+        options = MqttOptions(version=311, tls=TlsOptions(ca_file=hub_ca_file), port=hub_port,
+                              clean_session=False, profile="azure-iot-hub",
+                              model_id=model_id, keep_alive_s=60)
+        return cls(doc, mqtt=options, telemetry_topic=ident.telemetry_topic(registration_id),
+                   dps=DpsOptions(endpoint, id_scope, registration_id, device_key, ca_file),
+                   **kwargs)
 
     # ---- the calls ----
 
@@ -456,6 +507,8 @@ class Device:
             c.closed(event[1], event[2])
         elif kind == "acked":
             c.acked(event[1])
+        elif kind == "provisioned":
+            c.provisioned(event[1])
         elif kind == "message":
             self._callback("on_message", self._on_message, event[1], event[2])
 
