@@ -207,6 +207,38 @@ class Hostile(unittest.TestCase):
         self.assertEqual(len({d.message_id for d in deliveries}), 100)
         self.assertTrue(all(o.delivered for o in outcomes))
 
+    def test_stop_while_other_threads_publish(self) -> None:
+        # Each publish either gets a Delivery that resolves or DeviceClosed; none
+        # waits for a runner that is gone.
+        device = connected()
+        results: list[object] = []
+        lock = threading.Lock()
+
+        def publisher() -> None:
+            for n in range(200):
+                try:
+                    d = device.publish(str(n))
+                except tether.DeviceClosed as err:
+                    with lock:
+                        results.append(err)
+                    return
+                with lock:
+                    results.append(d)
+
+        threads = [threading.Thread(target=publisher) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.05)
+        device.close()
+        for t in threads:
+            t.join(WAIT)
+            self.assertFalse(t.is_alive())
+        for r in results:
+            if isinstance(r, tether.Delivery):
+                r.result(WAIT)  # resolved: delivered, or failed client-close
+        self.assertTrue(any(isinstance(r, tether.DeviceClosed) for r in results)
+                        or len(results) == 600)
+
     def test_callbacks_that_raise_are_logged_and_ignored(self) -> None:
         def boom(*_a: Any) -> None:
             raise RuntimeError("callback bug")

@@ -181,6 +181,8 @@ class Device:
         self._events: deque[tuple[Any, ...]] = deque()
         self._commands: deque[tuple[Any, ...]] = deque()
         self._deliveries: dict[int, Delivery] = {}
+        self._early: dict[int, Outcome] = {}
+        self._cmd_lock = threading.Lock()
         self._watchers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]] = []
         self._watch_lock = threading.Lock()
         self._status_cond = threading.Condition()
@@ -382,7 +384,12 @@ class Device:
         if threading.current_thread() is self._thread:
             return self._execute(kind, args)  # from a callback on the runner
         done: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._commands.append((kind, args, done))
+        with self._cmd_lock:
+            # Checked again under the lock the runner takes to stop: a command
+            # is either taken by a running runner or refused here, never left.
+            if self._state != "running":
+                raise DeviceClosed(f"{kind}: the device is {self._state}")
+            self._commands.append((kind, args, done))
         self._poke()
         try:
             return done.result(COMMAND_TIMEOUT_S)
@@ -396,12 +403,13 @@ class Device:
             return None
         if kind == "publish":
             topic, data = args
-            try:
-                message = self._conn.publish(topic, data)
-            except PublishRefused:
-                raise
+            message = self._conn.publish(topic, data)  # PublishRefused goes to the caller
             delivery = Delivery(message)
-            self._deliveries[message] = delivery
+            early = self._early.pop(message, None)
+            if early is not None:
+                delivery._resolve(early)
+            else:
+                self._deliveries[message] = delivery
             return delivery
         if kind == "subscribe":
             self._conn.subscribe(args[0])
@@ -432,6 +440,7 @@ class Device:
                 log.exception("tether device: stop after failure")
         finally:
             sel.close()
+            self._refuse_commands()
             self._fail_leftovers()
             self._end_watchers()
             with self._status_cond:
@@ -517,12 +526,18 @@ class Device:
             return
         self._conn.stop()
         self._transport.shutdown()
-        self._state = "stopped"
-        # Commands that came too late get a clear answer.
-        while self._commands:
-            _kind, _args, done = self._commands.popleft()
+        self._refuse_commands()
+
+    def _refuse_commands(self) -> None:
+        """Mark the device stopped and answer the commands that came too late."""
+        with self._cmd_lock:
+            if self._state == "running":
+                self._state = "stopped"
+            late = list(self._commands)
+            self._commands.clear()
+        for kind, _args, done in late:
             if done is not None:
-                done.set_exception(DeviceClosed(f"{_kind}: the device is stopped"))
+                done.set_exception(DeviceClosed(f"{kind}: the device is stopped"))
 
     def _close_now(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -581,6 +596,8 @@ class Device:
         delivery = self._deliveries.pop(message, None)
         if delivery is not None:
             delivery._resolve(outcome)
+        else:  # during the publish call itself, before its Delivery exists
+            self._early[message] = outcome
 
     @staticmethod
     def _callback(name: str, fn: Callable[..., None] | None, *args: Any) -> None:
