@@ -506,9 +506,8 @@ fn the_installed_library_builds_outside_apps_with_find_package_and_pkg_config() 
     let wasm_len = std::fs::metadata(component_path())
         .map(|m| m.len())
         .unwrap_or_else(|e| fail(&e.to_string()));
-    let expect = format!(
-        "component={wasm_len} verdict=renew-credential uri=hub.example/devices/dev-1\n"
-    );
+    let expect =
+        format!("component={wasm_len} verdict=renew-credential uri=hub.example/devices/dev-1\n");
     // find_package, from the installed config only.
     let build = app.join("build");
     let mut configure = Command::new("cmake");
@@ -539,7 +538,11 @@ fn the_installed_library_builds_outside_apps_with_find_package_and_pkg_config() 
     cc.arg(app.join("main.c")).arg("-o").arg(&exe);
     cc.args(flags.split_whitespace());
     let built = output_of(&mut cc);
-    assert!(built.status.success(), "cc {flags}: {}", text(&built.stderr));
+    assert!(
+        built.status.success(),
+        "cc {flags}: {}",
+        text(&built.stderr)
+    );
     let out = output_of(&mut Command::new(&exe));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), expect);
