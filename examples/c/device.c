@@ -5,6 +5,9 @@
  *                 --port 1883 [--host 127.0.0.1] [--messages 20] [--interval-ms 100]
  *                 [--timeout-s 60] [--device-id c-device-1] [--config JSON]
  *
+ * or --precompiled tether.cwasm (`tether compile -o tether.cwasm`) instead of
+ * --wasm: no compiling at start, and the only way in a TETHER_PRECOMPILED_ONLY build.
+ *
  * It publishes --messages numbered QoS 1 messages through tether, prints every
  * status change and decision, and exits once every accepted message has its
  * outcome, with a summary line:
@@ -367,14 +370,14 @@ static void report_link_events(app *a) {
 /* ---- main ---- */
 
 static void usage(void) {
-    fprintf(stderr, "usage: tether_device --wasm PATH --port PORT [--host 127.0.0.1] "
+    fprintf(stderr, "usage: tether_device (--wasm PATH | --precompiled PATH) --port PORT [--host 127.0.0.1] "
                     "[--messages N] [--interval-ms MS] [--timeout-s S] [--device-id ID] "
                     "[--config JSON] [--quiet]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
-    const char *wasm = getenv("TETHER_WASM"), *host = "127.0.0.1", *device_id = "c-device-1",
+    const char *wasm = getenv("TETHER_WASM"), *precompiled = getenv("TETHER_PRECOMPILED"), *host = "127.0.0.1", *device_id = "c-device-1",
                *config = NULL;
     int port = 0;
     long messages = 20, interval_ms = 100, timeout_s = 60;
@@ -389,6 +392,7 @@ int main(int argc, char **argv) {
         if (!v) usage();
         i++;
         if (strcmp(o, "--wasm") == 0) wasm = v;
+        else if (strcmp(o, "--precompiled") == 0) precompiled = v;
         else if (strcmp(o, "--host") == 0) host = v;
         else if (strcmp(o, "--port") == 0) port = atoi(v);
         else if (strcmp(o, "--messages") == 0) messages = atol(v);
@@ -398,7 +402,7 @@ int main(int argc, char **argv) {
         else if (strcmp(o, "--config") == 0) config = v;
         else usage();
     }
-    if (!wasm || (!config && port <= 0) || messages < 0 || interval_ms < 0 || timeout_s <= 0)
+    if ((!wasm && !precompiled) || (!config && port <= 0) || messages < 0 || interval_ms < 0 || timeout_s <= 0)
         usage();
 
     char default_config[1024];
@@ -415,7 +419,10 @@ int main(int argc, char **argv) {
 
     app a = {.t0 = tether_now_ns(), .quiet = quiet};
     tether_error *err = NULL;
-    tether_runtime *rt = tether_runtime_new(wasm, &err);
+    /* A component precompiled by `tether compile` loads without compiling (and is
+     * the only kind a TETHER_PRECOMPILED_ONLY build loads). */
+    tether_runtime *rt = precompiled ? tether_runtime_new_precompiled_file(precompiled, &err)
+                                     : tether_runtime_new(wasm, &err);
     if (!rt) {
         fprintf(stderr, "tether_device: %s\n", tether_error_message(err));
         tether_error_free(err);

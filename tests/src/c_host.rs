@@ -50,12 +50,32 @@ pub fn valgrind_suppressions() -> PathBuf {
 /// When cmake or the compiler fails, with the tail of their output and what to install.
 pub fn build() -> Result<PathBuf, String> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT.get_or_init(build_now).clone()
+    BUILT.get_or_init(|| build_now(false)).clone()
 }
 
-fn build_now() -> Result<PathBuf, String> {
+/// `target/c-precompiled`: the build with `-DTETHER_PRECOMPILED_ONLY=ON` (the
+/// wasmtime C API without Cranelift; libtether loads precompiled components only).
+pub fn precompiled_only_dir() -> PathBuf {
+    workspace_root().join("target").join("c-precompiled")
+}
+
+/// [`build`] with `-DTETHER_PRECOMPILED_ONLY=ON`, into [`precompiled_only_dir`]:
+/// a second wasmtime C API, compiled once (minutes).
+///
+/// # Errors
+/// As [`build`].
+pub fn build_precompiled_only() -> Result<PathBuf, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT.get_or_init(|| build_now(true)).clone()
+}
+
+fn build_now(precompiled_only: bool) -> Result<PathBuf, String> {
     let root = workspace_root();
-    let out = out_dir();
+    let out = if precompiled_only {
+        precompiled_only_dir()
+    } else {
+        out_dir()
+    };
     fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let lock_path = out.join(".build-lock");
     let lock = File::create(&lock_path)
@@ -76,6 +96,10 @@ fn build_now() -> Result<PathBuf, String> {
         .arg(format!(
             "-DTETHER_COMPONENT={}",
             super::component_path().display()
+        ))
+        .arg(format!(
+            "-DTETHER_PRECOMPILED_ONLY={}",
+            if precompiled_only { "ON" } else { "OFF" }
         ));
     run(&mut configure, "configuring bindings/c with cmake")?;
     let mut compile = Command::new("cmake");
@@ -85,7 +109,8 @@ fn build_now() -> Result<PathBuf, String> {
         .arg("--parallel")
         .arg("2");
     run(&mut compile, "building bindings/c")?;
-    for program in [conformance_runner(), device_app(), bench()] {
+    for name in ["tether_conformance", "tether_device", "tether_bench"] {
+        let program = out.join(name);
         if !program.is_file() {
             return Err(format!(
                 "the C build finished without producing {}",

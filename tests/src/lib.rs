@@ -62,6 +62,40 @@ pub fn tether_binary() -> &'static Path {
     })
 }
 
+/// The compiler-free `tether-device` binary, built once per test process with
+/// `cargo build -p tether-device-app` alone, so tether-host's `compiler` feature
+/// stays off (a build together with tether-cli would turn it on).
+///
+/// # Panics
+/// When the build fails.
+#[allow(clippy::panic)]
+pub fn device_binary() -> &'static Path {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let out = std::process::Command::new(&cargo)
+            .current_dir(workspace_root())
+            .args(["build", "-p", "tether-device-app", "--bin", "tether-device"])
+            .output()
+            .unwrap_or_else(|e| panic!("could not run {cargo}: {e}"));
+        assert!(
+            out.status.success(),
+            "cargo build of the tether-device binary failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = workspace_root()
+            .join("target")
+            .join("debug")
+            .join("tether-device");
+        assert!(
+            path.is_file(),
+            "{} is missing after the build",
+            path.display()
+        );
+        path
+    })
+}
+
 /// The workspace root (the folder holding `Cargo.toml`, `wit/` and `target/`).
 pub fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

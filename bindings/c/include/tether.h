@@ -389,6 +389,16 @@ tether_runtime *tether_runtime_new(const char *wasm_path, tether_error **err);
 /** The same from the component's bytes (copied as needed). */
 tether_runtime *tether_runtime_new_from_bytes(const uint8_t *bytes, size_t len,
                                               tether_error **err);
+/** A component precompiled by `tether compile` (no compiler runs: the only way to
+ *  load a component in a libtether built with TETHER_PRECOMPILED_ONLY). wasmtime
+ *  refuses a file made by another wasmtime version, for another target or engine
+ *  configuration, or damaged, and the error says so. It cannot check the machine
+ *  code itself: whoever can write the file can run code in this process, so load
+ *  only files your own build made, from a place only it can write. */
+tether_runtime *tether_runtime_new_precompiled(const uint8_t *bytes, size_t len,
+                                               tether_error **err);
+/** The same from a file; errors name it. */
+tether_runtime *tether_runtime_new_precompiled_file(const char *path, tether_error **err);
 /** The same with the component built into libtether (nothing read from a path). */
 tether_runtime *tether_runtime_new_embedded(tether_error **err);
 /** The bytes of the component built into libtether, and their length. */

@@ -59,6 +59,30 @@ static const struct {
 /* The interfaces the EXPORTS live in. */
 static const char *const IFACES[] = {IFACE_CONNECTION, IFACE_DECISIONS, IFACE_IDENTITY};
 
+/* A runtime with its engine (the settings every tether host uses; a precompiled
+ * component must have been made with the same), nothing loaded yet. */
+static tether_runtime *runtime_with_engine(tether_error **err) {
+    tether_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL, "out of memory");
+        return NULL;
+    }
+    wasm_config_t *config = wasm_config_new();
+    if (config) {
+        wasmtime_config_wasm_component_model_set(config, true);
+        rt->engine = wasm_engine_new_with_config(config); /* takes the config */
+    }
+    if (!rt->engine) {
+        tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL,
+                                  "out of memory creating the engine");
+        tether_runtime_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+static tether_runtime *link_component(tether_runtime *rt, tether_error **err);
+
 tether_runtime *tether_runtime_new_from_bytes(const uint8_t *bytes, size_t len,
                                               tether_error **err) {
     if (err) *err = NULL;
@@ -66,16 +90,16 @@ tether_runtime *tether_runtime_new_from_bytes(const uint8_t *bytes, size_t len,
         tether_internal_set_error(err, TETHER_ERROR_ARGUMENT, NULL, "no component bytes given");
         return NULL;
     }
-    tether_runtime *rt = calloc(1, sizeof *rt);
-    if (!rt) {
-        tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL, "out of memory");
-        return NULL;
-    }
-    wasm_config_t *config = wasm_config_new();
-    if (!config) goto oom;
-    wasmtime_config_wasm_component_model_set(config, true);
-    rt->engine = wasm_engine_new_with_config(config); /* takes the config */
-    if (!rt->engine) goto oom;
+#ifdef TETHER_PRECOMPILED_ONLY
+    (void)len;
+    tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL,
+                              "this libtether has no compiler (built with "
+                              "TETHER_PRECOMPILED_ONLY): load a component made by "
+                              "`tether compile` with tether_runtime_new_precompiled");
+    return NULL;
+#else
+    tether_runtime *rt = runtime_with_engine(err);
+    if (!rt) return NULL;
     wasmtime_error_t *e = wasmtime_component_new(rt->engine, bytes, len, &rt->component);
     if (e) {
         char *m = tether_internal_take_wasmtime_error(e);
@@ -85,6 +109,54 @@ tether_runtime *tether_runtime_new_from_bytes(const uint8_t *bytes, size_t len,
         tether_runtime_free(rt);
         return NULL;
     }
+    return link_component(rt, err);
+#endif
+}
+
+tether_runtime *tether_runtime_new_precompiled(const uint8_t *bytes, size_t len,
+                                               tether_error **err) {
+    if (err) *err = NULL;
+    if (!bytes) {
+        tether_internal_set_error(err, TETHER_ERROR_ARGUMENT, NULL, "no component bytes given");
+        return NULL;
+    }
+    /* wasmtime's own checks come after these two, with their own words. */
+    if (len >= 4 && memcmp(bytes, "\0asm", 4) == 0) {
+        tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL,
+                                  "loading the precompiled tether component: this is a plain "
+                                  ".wasm component, not a precompiled one (make one with "
+                                  "`tether compile`)");
+        return NULL;
+    }
+    if (len < 4 || memcmp(bytes, "\x7f" "ELF", 4) != 0) {
+        tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL,
+                                  "loading the precompiled tether component: this is not a "
+                                  "precompiled wasmtime file");
+        return NULL;
+    }
+    tether_runtime *rt = runtime_with_engine(err);
+    if (!rt) return NULL;
+    /* wasmtime checks the file's compatibility header (wasmtime version, target,
+     * engine settings) but cannot check the machine code: see tether.h. */
+    wasmtime_error_t *e = wasmtime_component_deserialize(rt->engine, bytes, len, &rt->component);
+    if (e) {
+        char *m = tether_internal_take_wasmtime_error(e);
+        tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL,
+                                  "loading the precompiled tether component: its compatibility "
+                                  "header does not match this engine (made by another wasmtime "
+                                  "version, for another target or engine configuration, or "
+                                  "damaged; remake it with `tether compile`): %s",
+                                  m ? m : "?");
+        free(m);
+        tether_runtime_free(rt);
+        return NULL;
+    }
+    return link_component(rt, err);
+}
+
+/* Link the loaded component against the host's imports and find its exports. */
+static tether_runtime *link_component(tether_runtime *rt, tether_error **err) {
+    wasmtime_error_t *e = NULL;
     rt->linker = wasmtime_component_linker_new(rt->engine);
     if (!rt->linker) goto oom;
     e = tether_internal_define_imports(rt->linker);
@@ -124,12 +196,15 @@ tether_runtime *tether_runtime_new_from_bytes(const uint8_t *bytes, size_t len,
     }
     return rt;
 oom:
-    tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL, "out of memory creating the engine");
+    tether_internal_set_error(err, TETHER_ERROR_ENGINE, NULL, "out of memory linking the component");
     tether_runtime_free(rt);
     return NULL;
 }
 
-tether_runtime *tether_runtime_new(const char *wasm_path, tether_error **err) {
+/* Read `wasm_path` and hand its bytes to `load`; errors name the file. */
+static tether_runtime *load_file(const char *wasm_path,
+                                 tether_runtime *(*load)(const uint8_t *, size_t, tether_error **),
+                                 tether_error **err) {
     if (err) *err = NULL;
     if (!wasm_path) {
         tether_internal_set_error(err, TETHER_ERROR_ARGUMENT, NULL, "no component path given");
@@ -170,7 +245,7 @@ tether_runtime *tether_runtime_new(const char *wasm_path, tether_error **err) {
         return NULL;
     }
     tether_error *inner = NULL;
-    tether_runtime *rt = tether_runtime_new_from_bytes(buf, len, &inner);
+    tether_runtime *rt = load(buf, len, &inner);
     free(buf);
     if (!rt) {
         /* tether_error is opaque outside error.c: its kind through the public API. */
@@ -180,6 +255,14 @@ tether_runtime *tether_runtime_new(const char *wasm_path, tether_error **err) {
         tether_error_free(inner);
     }
     return rt;
+}
+
+tether_runtime *tether_runtime_new(const char *wasm_path, tether_error **err) {
+    return load_file(wasm_path, tether_runtime_new_from_bytes, err);
+}
+
+tether_runtime *tether_runtime_new_precompiled_file(const char *path, tether_error **err) {
+    return load_file(path, tether_runtime_new_precompiled, err);
 }
 
 void tether_runtime_free(tether_runtime *rt) {

@@ -158,6 +158,23 @@ enum Cmd {
     /// rate-limited hub comes back; compare retry policies (peak attempts per
     /// second, time until 50/99/100% are back, reprovisions).
     Simulate(commands::simulate::SimulateArgs),
+    /// Precompile the tether component for a device: the file `tether-device
+    /// --precompiled` and the C and Python hosts load without a compiler. It is
+    /// machine code, tied to this wasmtime version, the target and the engine
+    /// settings; load only files you made.
+    Compile {
+        /// The component (`.wasm`, binary or text); default: the one built into
+        /// this program.
+        #[arg(long, value_name = "FILE")]
+        component: Option<PathBuf>,
+        /// Where to write the precompiled component (for example `tether.cwasm`).
+        #[arg(short, long, value_name = "OUT")]
+        out: PathBuf,
+        /// The target triple, for example `x86_64-unknown-linux-gnu` (default: this
+        /// host). Only targets whose Cranelift backend is in this build.
+        #[arg(long, value_name = "TRIPLE")]
+        target: Option<String>,
+    },
     /// Retry-policy plugins.
     #[command(subcommand)]
     Plugin(PluginCmd),
@@ -261,6 +278,11 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::new)
             .and_then(|r| commands::dst::run(&r, seeds, start, verbose, jobs)),
         Cmd::Simulate(args) => commands::simulate::simulate(&args),
+        Cmd::Compile {
+            component,
+            out,
+            target,
+        } => commands::compile::compile(component.as_deref(), &out, target.as_deref()),
         Cmd::Plugin(PluginCmd::Check { file, params, seed }) => {
             commands::plugin::check(&file, &params, seed)
         }

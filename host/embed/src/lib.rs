@@ -119,12 +119,53 @@ mod tests {
     fn bytes_that_are_not_a_precompiled_component_are_refused() {
         for bytes in [&b""[..], b"\x7fELF not really", COMPONENT] {
             let e = Runtime::from_precompiled(bytes).unwrap_err();
-            assert!(matches!(e, Error::Wasm { .. }), "{e:#}");
+            assert!(matches!(e, Error::Refused(_)), "{e:#}");
             assert!(
-                e.to_string().contains("precompiled tether component"),
+                e.to_string()
+                    .contains("precompiled tether component: this is not a precompiled"),
                 "{e:#}"
             );
         }
+        let aot = Runtime::precompile(COMPONENT).unwrap();
+        let half = aot.get(..aot.len() / 2).unwrap();
+        let e = Runtime::from_precompiled(half).unwrap_err();
+        assert!(
+            e.to_string().contains("precompiled tether component"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn a_component_precompiled_for_another_engine_configuration_is_refused() {
+        // Fuel metering changes the machine code: the header says so.
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true).consume_fuel(true);
+        let other = wasmtime::Engine::new(&config)
+            .unwrap()
+            .precompile_component(COMPONENT)
+            .unwrap();
+        let e = Runtime::from_precompiled(&other).unwrap_err();
+        let text = format!("{e:#}");
+        assert!(matches!(e, Error::Wasm { .. }), "{text}");
+        assert!(
+            text.contains("compatibility header does not match"),
+            "{text}"
+        );
+        assert!(text.contains("fuel"), "{text}");
+    }
+
+    #[test]
+    fn a_precompiled_file_is_loaded_and_errors_name_it() {
+        let dir = std::env::temp_dir().join(format!("tether-aot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tether.cwasm");
+        std::fs::write(&path, Runtime::precompile(COMPONENT).unwrap()).unwrap();
+        let runtime = Runtime::from_precompiled_file(&path).unwrap();
+        assert!(!runtime.component_exports().is_empty());
+        std::fs::write(&path, COMPONENT).unwrap();
+        let e = Runtime::from_precompiled_file(&path).unwrap_err();
+        assert!(format!("{e:#}").contains("tether.cwasm"), "{e:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, Precompiled};
 
 use crate::bindings::{Engine as EngineBindings, EnginePre};
 use crate::error::{Error, Result};
@@ -80,7 +80,26 @@ impl Runtime {
     /// architecture, this wasmtime version and this crate's engine settings.
     #[cfg(feature = "compiler")]
     pub fn precompile(bytes: &[u8]) -> Result<Vec<u8>> {
-        engine()?
+        Self::precompile_for(bytes, None)
+    }
+
+    /// [`Runtime::precompile`] for the target `triple` (for example
+    /// `aarch64-unknown-linux-gnu`), or for this host with `None`. The same engine
+    /// settings as [`Runtime::from_precompiled`] uses; a target this build's
+    /// compiler has no backend for is an error that names it.
+    #[cfg(feature = "compiler")]
+    pub fn precompile_for(bytes: &[u8], triple: Option<&str>) -> Result<Vec<u8>> {
+        let mut config = config();
+        if let Some(triple) = triple {
+            config
+                .target(triple)
+                .map_err(Error::wasm(format!("the target `{triple}`")))?;
+        }
+        let target = triple.unwrap_or("this host");
+        let engine = Engine::new(&config).map_err(Error::wasm(format!(
+            "starting the wasmtime engine for {target} (is its backend in this build?)"
+        )))?;
+        engine
             .precompile_component(bytes)
             .map_err(Error::wasm("precompiling the tether component"))
     }
@@ -89,18 +108,50 @@ impl Runtime {
     /// build without the `compiler` feature (no Cranelift) can load it.
     ///
     /// wasmtime refuses bytes made by another wasmtime version, for another
-    /// architecture or with other engine settings, and bytes that are not a
-    /// precompiled component. It cannot check the machine code itself: load only
-    /// files you (or your build) made with [`Runtime::precompile`].
+    /// target or with other engine settings (it compares the file's compatibility
+    /// header with this engine's), and bytes that are not a precompiled component.
+    /// It cannot check the machine code itself: whoever can write the file can
+    /// run code in this process. Load only files you (or your build) made with
+    /// [`Runtime::precompile`] or `tether compile`, from a place only they can write.
     pub fn from_precompiled(bytes: &[u8]) -> Result<Self> {
         let engine = engine()?;
+        match Engine::detect_precompiled(bytes) {
+            Some(Precompiled::Component) => {}
+            Some(Precompiled::Module) => {
+                return Err(Error::Refused(
+                    "loading the precompiled tether component: this is a precompiled core \
+                     module, not a component"
+                        .into(),
+                ));
+            }
+            None => {
+                return Err(Error::Refused(
+                    "loading the precompiled tether component: this is not a precompiled \
+                     wasmtime file (a plain .wasm component? make one with `tether compile`)"
+                        .into(),
+                ));
+            }
+        }
         // SAFETY: wasmtime checks the header, version and engine settings of
         // `bytes`; the caller vouches that the code came from `precompile`, as
         // the documentation above requires.
         #[allow(unsafe_code)]
-        let component = unsafe { Component::deserialize(&engine, bytes) }
-            .map_err(Error::wasm("loading the precompiled tether component"))?;
+        let component = unsafe { Component::deserialize(&engine, bytes) }.map_err(Error::wasm(
+            "loading the precompiled tether component: its compatibility header does not \
+             match this engine (made by another wasmtime version, for another target or \
+             engine configuration, or damaged; remake it with `tether compile`)",
+        ))?;
         Self::link(engine, component)
+    }
+
+    /// [`Runtime::from_precompiled`] on the contents of a file; errors name it.
+    pub fn from_precompiled_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(Error::read(path))?;
+        Self::from_precompiled(&bytes).map_err(|e| Error::Load {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
     }
 
     /// Link a compiled component against this host's imports and pre-instantiate it.
@@ -236,9 +287,14 @@ impl Runtime {
 /// The engine every tether component runs on. `precompile` and `from_precompiled`
 /// must agree on these settings, so both come from here.
 fn engine() -> Result<Engine> {
+    Engine::new(&config()).map_err(Error::wasm("starting the wasmtime engine"))
+}
+
+/// The engine settings, the target aside.
+fn config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
-    Engine::new(&config).map_err(Error::wasm("starting the wasmtime engine"))
+    config
 }
 
 impl std::fmt::Debug for Runtime {

@@ -1,6 +1,7 @@
 //! One module per subcommand, as `tether <name>`.
 
 pub mod classify;
+pub mod compile;
 pub mod demo;
 pub mod dps_emulator;
 pub mod dst;
