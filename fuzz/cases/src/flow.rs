@@ -819,6 +819,7 @@ fn command_out(c: NCommand) -> Command {
             topic,
             payload,
         },
+        NCommand::Subscribe { link, filters } => Command::Subscribe { link, filters },
         NCommand::Close { link } => Command::Close { link },
         NCommand::Register => Command::Register,
         NCommand::Poll { operation_id } => Command::Poll { operation_id },
