@@ -523,6 +523,9 @@ mod tests {
                     .ends_with("got a value holding a key or token (not shown)")
             );
         }
+        // A message that only names the key is kept.
+        let named = "does not start with `SharedAccessSignature `";
+        assert_eq!(err("connection.x", named).message, named);
     }
 
     #[test]

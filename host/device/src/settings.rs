@@ -27,7 +27,7 @@ impl std::error::Error for FileError {}
 /// was expected: the device file fuzz target found such echoes.
 pub(crate) fn err(field: &str, message: impl Into<String>) -> FileError {
     let message = message.into();
-    const SECRETS: [&str; 3] = ["SharedAccessKey=", "SharedAccessSignature", "sig="];
+    const SECRETS: [&str; 3] = ["SharedAccessKey=", "SharedAccessSignature sr=", "sig="];
     let message = if SECRETS.iter().any(|s| message.contains(s)) {
         let expected = message
             .find("got ")
