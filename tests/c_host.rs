@@ -450,3 +450,100 @@ fn write(path: &Path, contents: &str) {
         fail(&format!("cannot write {}: {e}", path.display()));
     }
 }
+
+/// An app outside the source tree: the embedded component, one classification
+/// and one identity call, so a link or header problem shows as a failure.
+const OUTSIDE_APP: &str = r#"#include <stdio.h>
+#include <tether.h>
+
+int main(void) {
+    tether_error *err = NULL;
+    tether_runtime *rt = tether_runtime_new_embedded(&err);
+    if (!rt) {
+        fprintf(stderr, "no runtime: %s\n", tether_error_message(err));
+        tether_error_free(err);
+        return 1;
+    }
+    size_t len = 0;
+    tether_embedded_component(&len);
+    tether_failure f = tether_failure_mqtt_connack(5);
+    tether_classification c;
+    if (tether_classify(rt, &f, &c) != TETHER_OK) return 2;
+    char *uri = NULL;
+    if (tether_hub_resource_uri(rt, "hub.example", "dev-1", NULL, &uri, NULL) != TETHER_OK) return 3;
+    printf("component=%zu verdict=%s uri=%s\n", len, tether_verdict_name(c.verdict), uri);
+    tether_string_free(uri);
+    tether_runtime_free(rt);
+    return 0;
+}
+"#;
+
+#[test]
+fn the_installed_library_builds_outside_apps_with_find_package_and_pkg_config() {
+    let dir = scratch_dir("install");
+    let prefix = dir.join("prefix");
+    if let Err(e) = c_host::install(&prefix) {
+        fail(&e);
+    }
+    for file in [
+        "include/tether.h",
+        "lib/libtether.a",
+        "lib/libtether_capi.a",
+        "lib/cmake/tether/tetherConfig.cmake",
+        "lib/pkgconfig/tether.pc",
+    ] {
+        assert!(prefix.join(file).is_file(), "{file} is not installed");
+    }
+    let app = dir.join("app");
+    std::fs::create_dir_all(&app).unwrap_or_else(|e| fail(&e.to_string()));
+    write(&app.join("main.c"), OUTSIDE_APP);
+    write(
+        &app.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.18)\nproject(outside C)\n\
+         find_package(tether 0.1 REQUIRED)\nadd_executable(outside main.c)\n\
+         target_link_libraries(outside PRIVATE tether::tether)\n",
+    );
+    let wasm_len = std::fs::metadata(component_path())
+        .map(|m| m.len())
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let expect =
+        format!("component={wasm_len} verdict=renew-credential uri=hub.example/devices/dev-1\n");
+    // find_package, from the installed config only.
+    let build = app.join("build");
+    let mut configure = Command::new("cmake");
+    configure
+        .arg("-S")
+        .arg(&app)
+        .arg("-B")
+        .arg(&build)
+        .arg(format!("-DCMAKE_PREFIX_PATH={}", prefix.display()));
+    c_host::run(&mut configure, "configuring the outside app").unwrap_or_else(|e| fail(&e));
+    let mut compile = Command::new("cmake");
+    compile.arg("--build").arg(&build);
+    c_host::run(&mut compile, "building the outside app").unwrap_or_else(|e| fail(&e));
+    // The app names no component file: libtether carries it.
+    let out = output_of(&mut Command::new(build.join("outside")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), expect);
+    // pkg-config, with nothing but the .pc file's flags.
+    let flags = output_of(
+        Command::new("pkg-config")
+            .args(["--cflags", "--libs", "--static", "tether"])
+            .env("PKG_CONFIG_PATH", prefix.join("lib").join("pkgconfig")),
+    );
+    assert!(flags.status.success(), "{}", text(&flags.stderr));
+    let flags = text(&flags.stdout);
+    let exe = app.join("outside-pc");
+    let mut cc = Command::new("cc");
+    cc.arg(app.join("main.c")).arg("-o").arg(&exe);
+    cc.args(flags.split_whitespace());
+    let built = output_of(&mut cc);
+    assert!(
+        built.status.success(),
+        "cc {flags}: {}",
+        text(&built.stderr)
+    );
+    let out = output_of(&mut Command::new(&exe));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), expect);
+}

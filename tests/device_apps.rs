@@ -168,10 +168,13 @@ fn count(lines: &[String], needle: &str) -> usize {
     lines.iter().filter(|l| l.contains(needle)).count()
 }
 
-/// The `key=value` fields of the app's summary line.
+/// The `key=value` fields of the app's summary line (`summary ...`, after a
+/// `[  1.234s] ` time stamp when the app prints one).
 fn summary(lines: &[String]) -> Option<Vec<(String, u64)>> {
-    let line = lines.iter().rev().find(|l| l.contains("] summary "))?;
-    let (_, fields) = line.split_once("] summary ")?;
+    let fields = lines.iter().rev().find_map(|l| {
+        let text = l.split_once("] ").map_or(l.as_str(), |(_, rest)| rest);
+        text.strip_prefix("summary ")
+    })?;
     fields
         .split_whitespace()
         .map(|kv| {
@@ -300,14 +303,14 @@ fn python_device_survives_a_broker_restart() -> Result<()> {
 #[test]
 fn node_device_survives_a_broker_restart() -> Result<()> {
     let root = workspace_root();
-    node_package()?;
+    let package = node_package()?;
     let example = root.join("examples/node");
     require(
-        &example.join("node_modules/mqtt/package.json"),
-        "examples/node has no node_modules",
+        &package.join("node_modules/mqtt/package.json"),
+        "bindings/node has no node_modules",
     )?;
     require(
-        &example.join("node_modules/tether"),
+        &example.join("node_modules/tether-device"),
         "examples/node has no node_modules",
     )?;
     through_a_restart("node device", |address| {

@@ -13,6 +13,7 @@
 
 use serde_json::{Value, json};
 use tether_host::Runtime;
+use tether_sim::fleet::grid::{DropKind, Grid, GridReport};
 use tether_sim::fleet::report::Report;
 use tether_sim::fleet::{
     DEFAULT_POLICY_NAME, DEFAULT_SCENARIO, PolicyResult, PolicySpec, RetryAfter, Scenario,
@@ -55,6 +56,8 @@ fn a_fixed_second_in_lockstep_gives_the_figures_worked_out_by_hand() {
     assert_eq!(r.peak_attempts_per_s, 2000);
     assert_eq!(r.capacity_per_s, Some(100));
     assert_eq!(r.peak_ratio, Some(20.0));
+    // The whole run's peak: the outage's seconds saw 2000 too.
+    assert_eq!(r.peak_overall_attempts_per_s, 2000);
     // 9 attempts each during the outage (1000 .. 9800 ms).
     assert_eq!(r.attempts_during_outage, 9 * 2000);
     // Bursts of 2000, 1900, ..., 100: 21 000 attempts, 19 000 refused.
@@ -150,6 +153,13 @@ fn every_scenario_in_examples_parses_and_unknown_fields_are_refused() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("grid"))
+        {
+            Grid::from_json(&text).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            continue;
+        }
         Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
         seen += 1;
     }
@@ -244,4 +254,76 @@ fn a_lone_device_that_loses_its_link_for_a_second_is_back_within_two_at_the_medi
     }));
     let r = run(&s, json!({}), 2);
     assert!(r.t50_s.unwrap() <= 2.0, "median {:?}", r.t50_s);
+}
+
+/// The lockstep storm with refused attempts costing the hub a whole admission's
+/// work each, for two minutes. A fixed 1 s fleet sends 1,900 refused attempts
+/// per burst against 100 admissions a second: the work it leaves grows with every
+/// burst, so after the first 100 the hub admits nobody (a collapse). tether's
+/// default spreads the fleet over its 55 s period, about 36 attempts a second,
+/// under the capacity: the work is done and everyone gets in.
+#[test]
+fn costly_refusals_collapse_a_fixed_retry_and_not_the_default() {
+    let mut costly = lockstep();
+    costly.hub.refusal_cost = 1.0;
+    costly.horizon_ms = 120_000;
+    let fixed = run(&costly, json!({"kind": "fixed", "interval-ms": 1000}), 2);
+    assert_eq!(fixed.connected, 100, "{fixed:?}");
+    let free = run(
+        &lockstep(),
+        json!({"kind": "fixed", "interval-ms": 1000}),
+        2,
+    );
+    assert_eq!(free.connected, 2000);
+    let default = run(&costly, json!({}), 2);
+    assert_eq!(default.connected, 2000, "{default:?}");
+}
+
+#[test]
+fn a_small_grid_runs_every_point_and_compares_the_default_with_the_presets() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/scenarios/grid-small.json"),
+    )
+    .unwrap();
+    let mut grid = Grid::from_json(&text).unwrap();
+    grid.scale = 0.1;
+    let points = grid.points();
+    assert_eq!(points.len(), 3 * 2 * 2 * 2);
+    let mut report = GridReport::default();
+    for point in points {
+        let results: Vec<PolicyResult> = point
+            .scenario
+            .policy_specs()
+            .iter()
+            .map(|spec| run_policy(runtime(), &point.scenario, spec, 2, &mut |_| {}).unwrap())
+            .collect();
+        for r in &results {
+            // The whole run's peak includes the seconds after the return.
+            assert!(
+                r.peak_overall_attempts_per_s >= r.peak_attempts_per_s,
+                "{}",
+                point.label
+            );
+            assert_eq!(r.devices, point.scenario.devices);
+            assert!(r.attempts_per_s.iter().any(|&a| a > 0));
+        }
+        if point.drop == DropKind::Local {
+            assert_eq!(point.scenario.devices, 100, "10% of 1,000");
+        }
+        report.push(point, results);
+    }
+    let verdicts = report.verdicts();
+    assert_eq!(verdicts.len(), 24);
+    for v in &verdicts {
+        assert!(v.best_peak.1 == "aws-crt" || v.best_peak.1 == "azure-node");
+        assert!(v.default_peak.is_finite() && v.default_peak > 0.0, "{v:?}");
+    }
+    let table = report.verdict_table();
+    assert!(table.contains("| hub 0s 1k@100/s none |"), "{table}");
+    assert!(table.contains("points."), "{table}");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["points"].as_array().unwrap().len(), 24);
+    // The per-second series stay out of the grid's document.
+    assert_eq!(json["points"][0]["results"][0]["attempts_per_s"], json!([]));
 }

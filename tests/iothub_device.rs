@@ -20,247 +20,21 @@
     clippy::arithmetic_side_effects
 )]
 
-use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::json;
 use tether_device::config::DeviceFile;
-use tether_device::device::{RunningDevice, Tally};
-use tether_emulators::iothub::{Credential, HubConfig, Identity, IdentityId, IotHub, RateLimit};
-use tether_host::{Entropy, Outcome, Reason, Status};
-use tether_tests::broker::Broker;
+use tether_device::device::RunningDevice;
+use tether_emulators::iothub::{Credential, Identity, IdentityId, RateLimit};
+use tether_host::{Reason, Status};
+use tether_tests::iothub_lab::{
+    FORGED, HUB, KEY, Lab, WAIT, connected, finish, key_bytes, row, statuses, wait_for,
+};
 use tether_tests::recorder::Recorder;
 use tether_tests::tls::Certificates;
-
-/// base64("tether-iothub-row-key"): the device's key in the emulator's registry.
-const KEY: &str = "dGV0aGVyLWlvdGh1Yi1yb3cta2V5";
-/// A key the registry does not have: its tokens carry a forged signature.
-const FORGED: &str = "Zm9yZ2VkLWtleQ==";
-/// Bound on waits for things that must happen (not speed limits).
-const WAIT: Duration = Duration::from_secs(60);
-/// The hub's name: the emulator's certificate is for 127.0.0.1.
-const HUB: &str = "127.0.0.1";
-
-struct Lab {
-    broker: Broker,
-    hub: IotHub,
-    dir: tempdir::Dir,
-    ca_file: PathBuf,
-}
-
-mod tempdir {
-    use std::path::{Path, PathBuf};
-
-    /// A folder removed when dropped.
-    pub struct Dir(PathBuf);
-
-    impl Dir {
-        pub fn new(name: &str) -> Dir {
-            let path = std::env::temp_dir().join(format!(
-                "tether-iothub-{name}-{}-{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos()
-            ));
-            std::fs::create_dir_all(&path).unwrap();
-            Dir(path)
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-fn key_bytes(key: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(key)
-        .unwrap()
-}
-
-impl Lab {
-    async fn start(row: &str, devices: &[&str], rate_limit: Option<RateLimit>) -> Lab {
-        let keyed: Vec<(&str, &str)> = devices.iter().map(|d| (*d, KEY)).collect();
-        Self::start_keyed(row, &keyed, rate_limit).await
-    }
-
-    /// A lab whose registry holds each device with its own key.
-    async fn start_keyed(
-        row: &str,
-        devices: &[(&str, &str)],
-        rate_limit: Option<RateLimit>,
-    ) -> Lab {
-        let broker = Broker::options().durable().start().unwrap();
-        let certs = Certificates::generate().unwrap();
-        let dir = tempdir::Dir::new(row);
-        let files = certs.write_to(dir.path()).unwrap();
-        let mut config = HubConfig::new(
-            HUB,
-            certs.server_cert_pem(),
-            certs.server_key_pem(),
-            broker.address().parse::<SocketAddr>().unwrap(),
-        );
-        if let Some(limit) = rate_limit {
-            config.rate_limit = limit;
-        }
-        for (d, key) in devices {
-            config.registry.insert(
-                IdentityId::device(*d),
-                Identity {
-                    credential: Credential::Keys {
-                        primary: key_bytes(key),
-                        secondary: None,
-                    },
-                    enabled: true,
-                },
-            );
-        }
-        let hub = IotHub::start(config).await.unwrap();
-        Lab {
-            broker,
-            hub,
-            ca_file: files.ca,
-            dir,
-        }
-    }
-
-    fn connection_string(device: &str, key: &str) -> String {
-        format!("HostName={HUB};DeviceId={device};SharedAccessKey={key}")
-    }
-
-    fn device_file(&self, device: &str, key: &str, lifetime_s: u64) -> DeviceFile {
-        let doc = json!({
-            "profile": "azure-iot-hub",
-            "connection": {
-                "connection-string": Self::connection_string(device, key),
-                "credential": { "token-lifetime-s": lifetime_s },
-                "policy": { "kind": "exponential", "initial-ms": 200, "max-ms": 2000 },
-            },
-            "mqtt": {
-                "port": self.hub.mqtt_address().port(),
-                "tls": { "ca-file": self.ca_file.display().to_string() },
-                "keep-alive-s": 30,
-            },
-            "publish": { "interval-ms": 100 },
-        });
-        DeviceFile::parse(&doc.to_string()).unwrap()
-    }
-
-    fn spawn(&self, file: &DeviceFile) -> RunningDevice {
-        RunningDevice::spawn(tether_tests::runtime(), file, Entropy::os())
-            .unwrap()
-            .unwrap()
-    }
-
-    fn recorder(&self, device: &str) -> Recorder {
-        Recorder::start(
-            &self.broker.address(),
-            &format!("devices/{device}/messages/events/#"),
-        )
-        .unwrap()
-    }
-}
-
-async fn wait_for(device: &RunningDevice, what: &str, done: impl Fn(&Tally) -> bool) -> Tally {
-    let started = Instant::now();
-    loop {
-        let tally = device.tally();
-        if done(&tally) {
-            return tally;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "waited {WAIT:?} for {what}; statuses: {:?}; rules: {:?}",
-            statuses(&tally),
-            tally
-                .decisions
-                .iter()
-                .filter_map(|(_, d)| d.cause.as_ref().map(|c| c.rule.clone()))
-                .take(5)
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn statuses(t: &Tally) -> Vec<String> {
-    t.statuses
-        .iter()
-        .map(|(_, s)| {
-            format!(
-                "{}/{}",
-                tether_host::names::status_name(s.status),
-                tether_host::names::reason_name(s.reason)
-            )
-        })
-        .collect()
-}
-
-fn connected(t: &Tally) -> bool {
-    t.statuses
-        .last()
-        .is_some_and(|(_, s)| s.status == Status::Connected)
-}
-
-/// Stop the stream, let every accepted message end, stop the device, and check at
-/// the recorder that nothing accepted was lost. Returns the accounting line.
-async fn finish(device: RunningDevice, recorder: &Recorder) -> (Tally, String) {
-    device.set_stream(false);
-    wait_for(&device, "every accepted message to end", |t| {
-        t.pending() == 0
-    })
-    .await;
-    let tally = device.stop().await.unwrap();
-    let accepted: BTreeSet<u64> = tally.accepted.values().flatten().copied().collect();
-    let failed: BTreeSet<u64> = tally
-        .outcomes
-        .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
-        .filter_map(|(id, _)| tally.accepted.get(id).copied().flatten())
-        .collect();
-    let record = recorder
-        .wait_until(WAIT, |r| {
-            accepted
-                .iter()
-                .all(|n| failed.contains(n) || r.counts.contains_key(n))
-        })
-        .unwrap_or_else(|_| recorder.snapshot());
-    let account = record.account(&accepted, &failed);
-    assert!(account.lost.is_empty(), "lost messages: {account}");
-    assert_eq!(account.unexpected, 0, "{account}");
-    assert!(account.delivered > 0, "nothing delivered: {account}");
-    (tally, account.to_string())
-}
-
-fn row(name: &str, tally: &Tally, account: &str, hub: &IotHub) {
-    println!(
-        "| {name} | {} | {account} | hub: {:?} |",
-        compact(&statuses(tally)),
-        hub.counters()
-    );
-}
-
-fn compact(s: &[String]) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for x in s {
-        if out.last() != Some(x) {
-            out.push(x.clone());
-        }
-    }
-    out.join(" -> ")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_string_device_delivers_through_the_enforcing_hub() {
@@ -515,47 +289,80 @@ async fn tether_run_connection_string_delivers_and_never_prints_the_key() {
 /// base64("tether-dps-group-key"): an enrollment group's key.
 const GROUP_KEY: &str = "dGV0aGVyLWRwcy1ncm91cC1rZXk=";
 
+/// A lab whose hub knows `registration` by the key DPS derives from the group's,
+/// and a DPS emulator with that group enrollment assigning to [`HUB`].
+struct DpsLab {
+    lab: Lab,
+    dps: tether_emulators::dps::DpsEmulator,
+    dps_ca: PathBuf,
+    derived: String,
+}
+
+impl DpsLab {
+    async fn start(row: &str, registration: &str) -> DpsLab {
+        use hmac::{Hmac, Mac as _};
+        use tether_emulators::dps::{DpsConfig, DpsEmulator, GroupEnrollment};
+        // The service's side: DPS registers the device in the hub with the key
+        // derived from the group's (the DPS docs, "symmetric keys with enrollment
+        // groups").
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key_bytes(GROUP_KEY)).unwrap();
+        mac.update(registration.as_bytes());
+        let derived = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let lab = Lab::start_keyed(row, &[(registration, &derived)], None).await;
+        let dps_certs = Certificates::generate().unwrap();
+        let dps_dir = lab.dir.path().join("dps");
+        std::fs::create_dir_all(&dps_dir).unwrap();
+        let dps_files = dps_certs.write_to(&dps_dir).unwrap();
+        let mut config = DpsConfig::new(dps_certs.server_cert_pem(), dps_certs.server_key_pem());
+        config.id_scope = "0ne00ROW".into();
+        config.hubs = vec![HUB.to_string()];
+        config.groups = vec![GroupEnrollment::new("line-4", GROUP_KEY)];
+        let dps = DpsEmulator::start(config, 0, None).await.unwrap();
+        DpsLab {
+            lab,
+            dps,
+            dps_ca: dps_files.ca,
+            derived,
+        }
+    }
+
+    /// A device file that provisions `registration` with the group key, holding
+    /// at most `capacity` messages.
+    fn device_file(&self, registration: &str, capacity: u32) -> DeviceFile {
+        let doc = json!({
+            "profile": "azure-iot-hub",
+            "connection": {
+                "provisioning": {},
+                "policy": { "kind": "exponential", "initial-ms": 200, "max-ms": 2000 },
+                "queue": { "capacity": capacity },
+            },
+            "mqtt": {
+                "port": self.lab.hub.mqtt_address().port(),
+                "tls": { "ca-file": self.lab.ca_file.display().to_string() },
+            },
+            "provisioning": {
+                "endpoint": self.dps.endpoint(),
+                "id-scope": "0ne00ROW",
+                "registration-id": registration,
+                "group-key": GROUP_KEY,
+                "ca-file": self.dps_ca.display().to_string(),
+            },
+            "publish": { "interval-ms": 100 },
+        });
+        DeviceFile::parse(&doc.to_string()).unwrap()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dps_group_enrollment_connects_to_the_assigned_hub_and_never_shows_a_key() {
-    use hmac::{Hmac, Mac as _};
-    use tether_emulators::dps::{DpsConfig, DpsEmulator, GroupEnrollment};
     let registration = "line4-dev-1";
-    // The service's side: DPS registers the device in the hub with the key derived
-    // from the group's (the DPS docs, "symmetric keys with enrollment groups").
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key_bytes(GROUP_KEY)).unwrap();
-    mac.update(registration.as_bytes());
-    let derived = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    let lab = Lab::start_keyed("dps", &[(registration, &derived)], None).await;
-    let dps_certs = Certificates::generate().unwrap();
-    let dps_dir = lab.dir.path().join("dps");
-    std::fs::create_dir_all(&dps_dir).unwrap();
-    let dps_files = dps_certs.write_to(&dps_dir).unwrap();
-    let mut config = DpsConfig::new(dps_certs.server_cert_pem(), dps_certs.server_key_pem());
-    config.id_scope = "0ne00ROW".into();
-    config.hubs = vec![HUB.to_string()];
-    config.groups = vec![GroupEnrollment::new("line-4", GROUP_KEY)];
-    let dps = DpsEmulator::start(config, 0, None).await.unwrap();
+    let d = DpsLab::start("dps", registration).await;
+    // The default queue capacity.
+    let file = d.device_file(registration, 64);
+    let DpsLab {
+        lab, dps, derived, ..
+    } = d;
     let recorder = lab.recorder(registration);
-    let doc = json!({
-        "profile": "azure-iot-hub",
-        "connection": {
-            "provisioning": {},
-            "policy": { "kind": "exponential", "initial-ms": 200, "max-ms": 2000 },
-        },
-        "mqtt": {
-            "port": lab.hub.mqtt_address().port(),
-            "tls": { "ca-file": lab.ca_file.display().to_string() },
-        },
-        "provisioning": {
-            "endpoint": dps.endpoint(),
-            "id-scope": "0ne00ROW",
-            "registration-id": registration,
-            "group-key": GROUP_KEY,
-            "ca-file": dps_files.ca.display().to_string(),
-        },
-        "publish": { "interval-ms": 100 },
-    });
-    let file = DeviceFile::parse(&doc.to_string()).unwrap();
     assert!(
         !format!("{file:?}").contains(GROUP_KEY),
         "Debug shows the group key"
@@ -733,4 +540,123 @@ async fn over_websockets_a_broker_restart_behind_the_hub_loses_nothing() {
     );
     let (tally, account) = finish(device, &recorder).await;
     row("WebSockets, broker restart", &tally, &account, &lab.hub);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_refused_then_a_fresh_one_is_minted() {
+    let lab = Lab::start("expired", &["dev-expired"], None).await;
+    let recorder = lab.recorder("dev-expired");
+    // 20 s tokens, renewed at 16 s: the one held stays in use for a while.
+    let device = lab.spawn(&lab.device_file("dev-expired", KEY, 20));
+    wait_for(&device, "connected and delivering", |t| {
+        connected(t) && t.delivered() >= 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The hub's clock jumps 15 s ahead (the device's lags): the held token, minted
+    // over 3 s ago, is expired for the hub now, but a fresh one is not. The hub
+    // closes the link, the device comes back with the token it holds (not yet due
+    // for renewal by its own clock), is refused, mints a fresh one and is in.
+    lab.hub.set_clock_ahead(15);
+    let opens_before = device.tally().opens.len();
+    wait_for(&device, "back with a fresh token", |t| {
+        connected(t) && t.opens.len() > opens_before && lab.hub.counters().refused("expired") >= 1
+    })
+    .await;
+    let delivered = device.tally().delivered();
+    wait_for(&device, "more delivered after the refusal", |t| {
+        t.delivered() >= delivered + 3
+    })
+    .await;
+    let (tally, account) = finish(device, &recorder).await;
+    let c = lab.hub.counters();
+    assert!(c.closed("token-expired") >= 1, "{c:?}");
+    assert_eq!(
+        c.refused("expired"),
+        1,
+        "one refusal, then the minted token: {c:?}"
+    );
+    assert_eq!(c.refused_total(), 1, "{c:?}");
+    assert!(
+        tally
+            .decisions
+            .iter()
+            .any(|(_, d)| d.cause.as_ref().is_some_and(|c| c.rule == "mqtt311/5")),
+        "the refusal renewed the token by the CONNACK 5 rule"
+    );
+    assert!(
+        !tally
+            .statuses
+            .iter()
+            .any(|(_, s)| s.status == Status::Disconnected),
+        "{:?}",
+        statuses(&tally)
+    );
+    row(
+        "expired token refused, fresh one minted",
+        &tally,
+        &account,
+        &lab.hub,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_refused_for_good_by_hub_a_is_reassigned_by_dps_to_hub_b() {
+    const HUB_B: &str = "127.0.0.2";
+    let registration = "line4-dev-2";
+    let d = DpsLab::start("reassign", registration).await;
+    // Room for the seconds away from any hub at 10 messages/s (the default 64
+    // fails the oldest with queue-full, as documented).
+    let file = d.device_file(registration, 256);
+    let DpsLab {
+        lab, dps, derived, ..
+    } = d;
+    // Hub B: another host name (127.0.0.2), the same port, the device registered
+    // there too (as DPS does when it assigns a device to a hub).
+    let hub_b = lab.second_hub(HUB_B, &[(registration, &derived)]).await;
+    let recorder = lab.recorder(registration);
+    let device = lab.spawn(&file);
+    wait_for(&device, "delivering through hub A", |t| t.delivered() >= 5).await;
+    assert_eq!(dps.assigned_hub(registration).as_deref(), Some(HUB));
+    assert_eq!(hub_b.counters().accepted, 0);
+    // The operator moves the device: DPS now allocates it to hub B, and hub A
+    // deletes it (its link closed, every later CONNECT refused with 5).
+    dps.move_registration(registration, HUB_B);
+    assert!(lab.hub.remove_identity(&IdentityId::device(registration)));
+    let delivered = device.tally().delivered();
+    wait_for(&device, "delivering through hub B", |t| {
+        connected(t) && t.delivered() >= delivered + 5 && hub_b.counters().accepted >= 1
+    })
+    .await;
+    assert_eq!(dps.assigned_hub(registration).as_deref(), Some(HUB_B));
+    let (tally, account) = finish(device, &recorder).await;
+    let a = lab.hub.counters();
+    let b = hub_b.counters();
+    // Hub A: the link closed for the removal, then the held token refused and the
+    // freshly minted one refused again, which sends the device back to DPS.
+    assert_eq!(a.closed("device-removed"), 1, "{a:?}");
+    assert_eq!(a.refused("unknown-device"), 2, "{a:?}");
+    // Hub B checked the user name and token for its own host name: nothing refused.
+    assert_eq!(b.refused_total(), 0, "{b:?}");
+    assert!(tally.registrations >= 2, "{tally:?}");
+    assert!(
+        !tally
+            .outcomes
+            .values()
+            .any(|o| matches!(o, tether_host::Outcome::Failed(_))),
+        "every message delivered: {account}"
+    );
+    // The component opened links by the assigned host name: hub A's, then hub B's.
+    let hubs: Vec<&str> = tally.opens.iter().map(|(_, h)| h.as_str()).collect();
+    assert_eq!(hubs.first(), Some(&HUB), "{hubs:?}");
+    assert_eq!(hubs.last(), Some(&HUB_B), "{hubs:?}");
+    assert!(
+        !tally
+            .statuses
+            .iter()
+            .any(|(_, s)| s.status == Status::Disconnected),
+        "{:?}",
+        statuses(&tally)
+    );
+    row("DPS reassignment, hub A to hub B", &tally, &account, &hub_b);
 }

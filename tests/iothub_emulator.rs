@@ -650,3 +650,40 @@ async fn the_cli_serves_devices_and_reports_its_counters() {
     assert!(child.wait().unwrap().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_ahead_closes_links_whose_tokens_it_finds_expired() {
+    let lab = Lab::start(|_| {}).await;
+    // A token with an hour left: 7200 s ahead, the hub finds it expired.
+    let login = component_login(&device_cs("dev-1", KEY), now() + 3600);
+    let (device, _) = connect(lab.options(&login, lab.tls())).await.unwrap();
+    lab.hub.set_clock_ahead(7200);
+    let error = device.closed().await;
+    assert!(
+        !matches!(error, ConnectionError::ConnectionRefused(_)),
+        "{error:?}"
+    );
+    assert_eq!(lab.hub.counters().closed("token-expired"), 1);
+    assert_not_authorized(connect(lab.options(&login, lab.tls())).await);
+    assert_eq!(lab.hub.counters().refused("expired"), 1);
+    // A token that outlives the hub's clock is accepted again.
+    let fresh = component_login(&device_cs("dev-1", KEY), now() + 7300);
+    let (again, _) = connect(lab.options(&fresh, lab.tls())).await.unwrap();
+    drop(again);
+}
+
+#[tokio::test]
+async fn a_hub_binds_only_loopback_addresses() {
+    let certs = tether_tests::tls::Certificates::generate().unwrap();
+    let mut config = HubConfig::new(
+        HOST,
+        certs.server_cert_pem(),
+        certs.server_key_pem(),
+        "127.0.0.1:1".parse().unwrap(),
+    );
+    config.bind = "192.0.2.1".parse().unwrap();
+    let Err(e) = IotHub::start(config).await else {
+        panic!("a hub on a non-loopback address started");
+    };
+    assert!(e.to_string().contains("192.0.2.1 is not a loopback"), "{e}");
+}

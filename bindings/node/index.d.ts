@@ -330,3 +330,135 @@ export function dpsToken(idScope: string, registrationId: string, key: string, e
 export function deriveDeviceKey(groupKey: string, registrationId: string, opts?: RuntimeOption): string;
 export function hubMqttSettings(identity: HubIdentity, options?: MqttOptions, opts?: RuntimeOption): MqttSettings;
 export function telemetryTopic(deviceId: string, moduleId?: string, properties?: [string, string][], opts?: RuntimeOption): string;
+
+// ---- the mqtt.js transport (transport.js) ----
+
+/** Node's socket error codes and the network error each becomes. */
+export const SOCKET_ERRORS: Readonly<Record<string, NetworkError>>;
+/** Whether a socket error is a TLS failure. */
+export function isTlsError(err: unknown): boolean;
+/** The contract's failure for an error mqtt.js emitted (the README's table). */
+export function failureOf(err: unknown, context?: { version?: 4 | 5; serverReference?: string }): Failure;
+/** The failure of a server's MQTT 5 DISCONNECT packet. */
+export function disconnectFailure(packet: { reasonCode?: number; properties?: { serverReference?: string } }): Failure;
+/** `host:port`, `[v6]:port` or a bare host (given `defaultPort`); undefined when no address. */
+export function splitAddress(address: string, defaultPort: number): { host: string; port: number } | undefined;
+
+/** The CONNECT fields of one link. */
+export interface MqttSession {
+  clientId: string;
+  username?: string;
+  password?: string;
+  keepaliveS?: number;
+  clean?: boolean;
+}
+export type SessionFor = (host: string, deviceId: string | undefined, credential: string | undefined) => MqttSession;
+/** Client id and user name the device id unless given; the credential as the password. */
+export function plainSession(options?: { clientId?: string; username?: string }): SessionFor;
+
+/** Node's TLS options for the link (`ca`, `cert`, `key`, `servername`, ...). */
+export type TlsOptions = import('node:tls').ConnectionOptions;
+
+export interface MqttTransportOptions {
+  /** 4 (MQTT 3.1.1, the default) or 5. */
+  version?: 4 | 5;
+  /** Default 30. */
+  keepaliveS?: number;
+  /** TCP, TLS and CONNACK together; default 10000. */
+  connectTimeoutMs?: number;
+  /** TLS (absent: plain TCP). `{}` trusts the system's roots. */
+  tls?: TlsOptions;
+  /** The port of a hub given without one (default 8883 with TLS, 1883 without). */
+  port?: number;
+  /** Default true. */
+  clean?: boolean;
+  session?: SessionFor;
+  /** mqtt.connect, replaceable in tests. */
+  connect?: (options: Record<string, unknown>) => unknown;
+}
+
+/** tether's transport on mqtt.js 5: one client per link, its own reconnecting off. */
+export class MqttTransport implements Transport {
+  constructor(options?: MqttTransportOptions);
+  /** The connection this transport reports to (before `start()`). */
+  attach(conn: Connection): void;
+  /** Links open or opening. */
+  readonly links: number;
+  open(link: bigint, hub: string, deviceId: string | undefined, credential: string | undefined): void;
+  send(link: bigint, message: bigint, topic: string, payload: Uint8Array): void;
+  subscribe(link: bigint, filters: string[]): void;
+  close(link: bigint): void;
+}
+
+// ---- the Device (device.js) ----
+
+/** `DeviceClientType=tether%2F<version>`, what IoT Hub is told the client is. */
+export const USER_AGENT: string;
+
+export interface DeviceMqttOptions {
+  version?: 4 | 5;
+  keepaliveS?: number;
+  connectTimeoutMs?: number;
+  tls?: TlsOptions;
+  port?: number;
+  clean?: boolean;
+  clientId?: string;
+  username?: string;
+}
+
+export interface DeviceOptions extends RuntimeOption {
+  /** `host:port` or a bare host (then `mqtt.port`, else 8883 with TLS, 1883). */
+  hub?: string;
+  deviceId?: string;
+  /** The password (or token) to start with. */
+  credential?: string;
+  /** Where a fresh credential comes from when the component asks; makes the credential renewable. */
+  renew?: () => string | { secret: string; lifetimeMs?: U64 } | Promise<string | { secret: string; lifetimeMs?: U64 }>;
+  /** More of the component's configuration (`seed`, `credential`, ...). */
+  connection?: Record<string, unknown>;
+  policy?: Record<string, unknown>;
+  queue?: Record<string, unknown>;
+  mqtt?: DeviceMqttOptions;
+  /** The default topic of `publish`. */
+  topic?: string;
+  /** Aborting it stops the device. */
+  signal?: AbortSignal;
+}
+
+export interface PublishOptions {
+  topic?: string;
+  /** Aborting it rejects the promise with its reason; the message keeps its place. */
+  signal?: AbortSignal;
+}
+
+export interface DeviceEvents {
+  status: [change: StatusChange];
+  connected: [change: StatusChange];
+  disconnected: [change: StatusChange];
+  decision: [event: DecisionEvent];
+  outcome: [message: bigint, outcome: Outcome];
+  error: [error: TetherError];
+}
+
+/** A device on MQTT with tether deciding every reconnect. */
+export class Device extends EventEmitter<DeviceEvents> {
+  /** Throws ConfigError naming the option or field. */
+  constructor(options: DeviceOptions);
+  /** An IoT Hub device: TLS on 8883, names and topics from the component, SAS tokens minted by it. */
+  static fromConnectionString(
+    connectionString: string,
+    options?: Omit<DeviceOptions, 'hub' | 'deviceId' | 'credential'>,
+  ): Device;
+  /** Begin connecting; later calls do nothing. */
+  start(): this;
+  /** Resolves with the outcome; rejects with PublishRefused, TypeError or the signal's reason. */
+  publish(payload: string | Uint8Array | ArrayBuffer, options?: PublishOptions): Promise<Outcome>;
+  readonly status: StatusChange;
+  readonly connected: boolean;
+  readonly pendingMessages: number;
+  /** Close the link; resolves when every publish has its outcome. */
+  stop(): Promise<void>;
+  /** Stop and release the component; the device cannot be used again. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}

@@ -1,9 +1,10 @@
 """Build hook: put the tether component inside the package before it is built.
 
-``pip install bindings/python`` / ``pip wheel bindings/python`` copy
+``pip wheel bindings/python`` copies
 ``target/wasm/wasm32-wasip2/release/tether_component.wasm`` (made by
-``cargo build -p tether-host``), or ``$TETHER_WASM``, to ``tether/tether.wasm``.
-Everything else is in pyproject.toml.
+``cargo build -p tether-host``), or ``$TETHER_WASM``, to ``tether/tether.wasm``, so
+the wheel carries the component and installs without Rust. Everything else is in
+pyproject.toml.
 """
 
 import os

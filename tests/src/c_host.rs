@@ -72,7 +72,11 @@ fn build_now() -> Result<PathBuf, String> {
         .arg("-B")
         .arg(&build_dir)
         .arg("-DCMAKE_BUILD_TYPE=Release")
-        .arg(format!("-DCARGO={cargo}"));
+        .arg(format!("-DCARGO={cargo}"))
+        .arg(format!(
+            "-DTETHER_COMPONENT={}",
+            super::component_path().display()
+        ));
     run(&mut configure, "configuring bindings/c with cmake")?;
     let mut compile = Command::new("cmake");
     compile
@@ -93,8 +97,22 @@ fn build_now() -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// `cmake --install` the C build (after [`build`]) into `prefix`.
+///
+/// # Errors
+/// When the build or the install fails, with the tail of their output.
+pub fn install(prefix: &Path) -> Result<(), String> {
+    build()?;
+    let mut cmd = Command::new("cmake");
+    cmd.arg("--install")
+        .arg(out_dir().join("build"))
+        .arg("--prefix")
+        .arg(prefix);
+    run(&mut cmd, "installing bindings/c")
+}
+
 /// Run a build step, without the outer cargo's flags leaking into the nested one.
-fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+pub fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     for var in [
         "RUSTFLAGS",
         "CARGO_ENCODED_RUSTFLAGS",

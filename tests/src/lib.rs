@@ -17,6 +17,7 @@
 //!   the lost / duplicated / unexpected accounting.
 //! - [`hosts`]: the Python and Node host libraries, made ready with the current
 //!   component.
+//! - [`iothub_lab`]: the enforcing IoT Hub emulator's lab for the fault rows.
 //! - [`c_host`]: the C host (`bindings/c`), built with cmake into `target/c/`.
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ pub mod broker;
 pub mod c_host;
 pub mod conformance;
 pub mod hosts;
+pub mod iothub_lab;
 pub mod proxy;
 pub mod recorder;
 pub mod tls;

@@ -1,7 +1,7 @@
 //! Certificates for the TLS broker: a throwaway certificate authority and a server
-//! certificate it signs for `127.0.0.1` and `localhost`, made with `rcgen` (ring
-//! backend, ECDSA P-256) when a test starts. Nothing is read from or trusted by the
-//! system.
+//! certificate it signs for `127.0.0.1`, `127.0.0.2` (a second hub) and `localhost`,
+//! made with `rcgen` (ring backend, ECDSA P-256) when a test starts. Nothing is
+//! read from or trusted by the system.
 //!
 //! ```no_run
 //! use tether_tests::broker::Broker;
@@ -49,8 +49,8 @@ pub struct CertificateFiles {
 }
 
 impl Certificates {
-    /// A new CA and a server certificate for `127.0.0.1` and `localhost` (as subject
-    /// alternative names: an IP address and a DNS name).
+    /// A new CA and a server certificate for `127.0.0.1`, `127.0.0.2` and
+    /// `localhost` (as subject alternative names: IP addresses and a DNS name).
     ///
     /// # Errors
     /// When `rcgen` cannot make a key or sign a certificate.
@@ -78,9 +78,12 @@ impl Certificates {
         let issuer = Issuer::new(ca_params, ca_key);
 
         let server_key = KeyPair::generate().map_err(cert_error)?;
-        let mut server_params =
-            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-                .map_err(cert_error)?;
+        let mut server_params = CertificateParams::new(vec![
+            "127.0.0.1".to_string(),
+            "127.0.0.2".to_string(),
+            "localhost".to_string(),
+        ])
+        .map_err(cert_error)?;
         server_params
             .distinguished_name
             .push(DnType::CommonName, "tether test broker");

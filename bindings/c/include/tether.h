@@ -389,6 +389,10 @@ tether_runtime *tether_runtime_new(const char *wasm_path, tether_error **err);
 /** The same from the component's bytes (copied as needed). */
 tether_runtime *tether_runtime_new_from_bytes(const uint8_t *bytes, size_t len,
                                               tether_error **err);
+/** The same with the component built into libtether (nothing read from a path). */
+tether_runtime *tether_runtime_new_embedded(tether_error **err);
+/** The bytes of the component built into libtether, and their length. */
+const uint8_t *tether_embedded_component(size_t *len);
 /** Free the runtime. Every connection and schedule made from it must be freed first. */
 void tether_runtime_free(tether_runtime *rt);
 

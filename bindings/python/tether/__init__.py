@@ -18,6 +18,7 @@ The component is read from ``tether/tether.wasm`` inside this package, or from
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
 from . import _component as _c
@@ -34,6 +35,7 @@ from ._connection import (
     Transport,
     VirtualClock,
 )
+from .device import Delivery, Device, DeviceClosed, DpsOptions, MqttOptions, TlsOptions
 from ._plugins import PluginLimits, PluginLoadError, PluginStats, imports_of
 from ._types import (
     Action,
@@ -72,10 +74,14 @@ from ._types import (
 
 __version__ = "0.1.0"
 
+# A library's logger: silent until the application configures logging.
+logging.getLogger("tether").addHandler(logging.NullHandler())
+
 __all__ = [
     "Action", "ApplicationError", "Assignment", "Backoff", "Classification", "Clock",
     "ComponentMissing", "ComponentTrap", "ConfigError", "Connect", "Connection",
-    "Credential", "Credentials", "Curve", "Decision", "DecisionEvent", "Failure", "GiveUp",
+    "Credential", "Credentials", "Delivery", "Device", "DeviceClosed", "DpsOptions", "MqttOptions",
+    "TlsOptions", "Curve", "Decision", "DecisionEvent", "Failure", "GiveUp",
     "GiveUpReason", "InputError", "Level", "MessageFailure", "MonotonicClock",
     "NetworkError", "Outcome", "Pending", "PluginFault", "PluginFaultReason",
     "PluginLimits", "PluginLoadError", "PluginStats", "PollProvisioning", "Provision", "Provisioning",

@@ -135,9 +135,9 @@ def lift_action(v: Variant) -> t.Action:
     if tag == "provision":
         return t.Provision()
     if tag == "poll-provisioning":
-        return t.PollProvisioning(val)
+        return t.PollProvisioning(int(val or 0))
     if tag == "give-up":
-        return t.GiveUp(t.GiveUpReason(val))
+        return t.GiveUp(t.GiveUpReason(str(val)))
     raise TetherError(f"the component returned an unknown action {tag!r}")
 
 

@@ -380,7 +380,7 @@ class Connection:
         elif kind == "close":
             self.transport.close(*args)
         elif kind == "subscribe":
-            self.transport.subscribe(*args)
+            getattr(self.transport, "subscribe")(*args)
         elif kind == "status":
             if self.on_status is not None:
                 self.on_status(*args)

@@ -10,8 +10,16 @@ as is.
 from __future__ import annotations
 
 import enum
+import sys
 from dataclasses import dataclass
 from typing import Union
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # Python 3.10: the same behaviour, spelled out
+    class StrEnum(str, enum.Enum):
+        def __str__(self) -> str:
+            return str(self.value)
 
 __all__ = [
     "Action",
@@ -46,7 +54,7 @@ __all__ = [
 ]
 
 
-class Status(enum.StrEnum):
+class Status(StrEnum):
     """The connection status reported to the application."""
 
     CONNECTED = "connected"
@@ -55,7 +63,7 @@ class Status(enum.StrEnum):
     DISABLED = "disabled"
 
 
-class Reason(enum.StrEnum):
+class Reason(StrEnum):
     """Why the status is what it is."""
 
     CONNECTION_OK = "connection-ok"
@@ -79,7 +87,7 @@ class Reason(enum.StrEnum):
     CLIENT_CLOSE = "client-close"
 
 
-class Level(enum.StrEnum):
+class Level(StrEnum):
     """The level a failure belongs to."""
 
     NETWORK = "network"
@@ -87,7 +95,7 @@ class Level(enum.StrEnum):
     APPLICATION = "application"
 
 
-class Verdict(enum.StrEnum):
+class Verdict(StrEnum):
     """What to do about a failure."""
 
     RETRY = "retry"
@@ -97,7 +105,7 @@ class Verdict(enum.StrEnum):
     FATAL = "fatal"
 
 
-class NetworkError(enum.StrEnum):
+class NetworkError(StrEnum):
     """A failure below the protocol: the socket, the name lookup or TLS."""
 
     DNS = "dns"
@@ -109,7 +117,7 @@ class NetworkError(enum.StrEnum):
     CLOSED = "closed"
 
 
-class ApplicationError(enum.StrEnum):
+class ApplicationError(StrEnum):
     """A failure the application or the service states in its own terms."""
 
     UNAUTHORIZED = "unauthorized"
@@ -122,7 +130,7 @@ class ApplicationError(enum.StrEnum):
     BAD_ENDPOINT = "bad-endpoint"
 
 
-class Curve(enum.StrEnum):
+class Curve(StrEnum):
     """The curve a backoff delay came from."""
 
     NORMAL = "normal"
@@ -131,7 +139,7 @@ class Curve(enum.StrEnum):
     PLUGIN = "plugin"
 
 
-class GiveUpReason(enum.StrEnum):
+class GiveUpReason(StrEnum):
     """Why a policy stopped."""
 
     NO_RETRY = "no-retry"
@@ -141,7 +149,7 @@ class GiveUpReason(enum.StrEnum):
     PLUGIN = "plugin"
 
 
-class MessageFailure(enum.StrEnum):
+class MessageFailure(StrEnum):
     """Why an accepted message failed."""
 
     OPERATION_TIMEOUT = "operation-timeout"
@@ -152,7 +160,7 @@ class MessageFailure(enum.StrEnum):
     CLIENT_CLOSE = "client-close"
 
 
-class InputError(enum.StrEnum):
+class InputError(StrEnum):
     """Why an input was not taken (nothing changed). Returned, not raised: a late
     report about an old link is part of normal operation."""
 
@@ -162,7 +170,7 @@ class InputError(enum.StrEnum):
     STOPPED = "stopped"
 
 
-class PublishError(enum.StrEnum):
+class PublishError(StrEnum):
     """Why ``publish`` refused a message (raised as :class:`tether.PublishRefused`)."""
 
     QUEUE_FULL = "queue-full"
@@ -171,7 +179,7 @@ class PublishError(enum.StrEnum):
     STOPPED = "stopped"
 
 
-class SubscribeError(enum.StrEnum):
+class SubscribeError(StrEnum):
     """Why ``subscribe`` refused a filter (raised as :class:`tether.SubscribeRefused`)."""
 
     EMPTY_FILTER = "empty-filter"
@@ -516,7 +524,7 @@ class Pending:
 ProvisioningAnswer = Union[Assignment, Pending, Failure]
 
 
-class PluginFaultReason(enum.StrEnum):
+class PluginFaultReason(StrEnum):
     """Why a custom policy plugin's answer was not used."""
 
     TRAP = "trap"

@@ -71,34 +71,34 @@ def parse_connection_string(text: str, *, runtime: Runtime | None = None) -> Hub
 def connection_string_token(text: str, expiry: int, *,
                             runtime: Runtime | None = None) -> str:
     """The token of a connection string valid until ``expiry`` (Unix seconds)."""
-    return _ok(_call("connection-string-token", text, expiry, runtime=runtime), (str,))
+    return str(_ok(_call("connection-string-token", text, expiry, runtime=runtime), (str,)))
 
 
 def sas_token(resource_uri: str, key: str, key_name: str | None, expiry: int, *,
               runtime: Runtime | None = None) -> str:
     """A SAS token for ``resource_uri`` signed with ``key`` (base64)."""
-    return _ok(_call("sas-token", resource_uri, key, key_name, expiry, runtime=runtime),
-               (str,))
+    return str(_ok(_call("sas-token", resource_uri, key, key_name, expiry, runtime=runtime),
+               (str,)))
 
 
 def hub_resource_uri(host_name: str, device_id: str, module_id: str | None = None, *,
                      runtime: Runtime | None = None) -> str:
     """The resource of a device or module token."""
-    return _call("hub-resource-uri", host_name, device_id, module_id, runtime=runtime)
+    return str(_call("hub-resource-uri", host_name, device_id, module_id, runtime=runtime))
 
 
 def dps_token(id_scope: str, registration_id: str, key: str, expiry: int, *,
               runtime: Runtime | None = None) -> str:
     """A DPS registration token (``skn=registration``)."""
-    return _ok(_call("dps-token", id_scope, registration_id, key, expiry, runtime=runtime),
-               (str,))
+    return str(_ok(_call("dps-token", id_scope, registration_id, key, expiry, runtime=runtime),
+               (str,)))
 
 
 def derive_device_key(group_key: str, registration_id: str, *,
                       runtime: Runtime | None = None) -> str:
     """A group enrollment's device key for ``registration_id``."""
-    return _ok(_call("derive-device-key", group_key, registration_id, runtime=runtime),
-               (str,))
+    return str(_ok(_call("derive-device-key", group_key, registration_id, runtime=runtime),
+               (str,)))
 
 
 def hub_mqtt_settings(identity: HubIdentity, *, api_version: str | None = None,
@@ -125,5 +125,5 @@ def telemetry_topic(device_id: str, module_id: str | None = None,
                     properties: Sequence[tuple[str, str]] = (), *,
                     runtime: Runtime | None = None) -> str:
     """The telemetry topic with a percent-encoded property bag."""
-    return _ok(_call("telemetry-topic", device_id, module_id,
-                     [(k, v) for k, v in properties], runtime=runtime), (str,))
+    return str(_ok(_call("telemetry-topic", device_id, module_id,
+                     [(k, v) for k, v in properties], runtime=runtime), (str,)))

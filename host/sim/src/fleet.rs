@@ -23,6 +23,7 @@
 //!   devices are back, against the floor `outage + N / C`, and reprovisions.
 //!   [`report`] renders results as a table, JSON and an SVG chart.
 
+pub mod grid;
 pub mod report;
 mod scenario;
 mod shard;
@@ -35,7 +36,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use scenario::{
-    DEFAULT_POLICY_NAME, HubModel, Outage, PolicySpec, Provisioning, RetryAfter, Scenario,
+    DEFAULT_POLICY_NAME, Hints, HubModel, Outage, PolicySpec, Provisioning, RetryAfter, Scenario,
     comparison,
 };
 
@@ -85,6 +86,11 @@ pub struct PolicyResult {
     pub peak_attempts_per_s: u32,
     /// That peak over the capacity.
     pub peak_ratio: Option<f64>,
+    /// The most connection attempts in one second of the whole run, the outage
+    /// included (attempts a down hub, or its load balancer, still receives).
+    pub peak_overall_attempts_per_s: u32,
+    /// That peak over the capacity.
+    pub peak_overall_ratio: Option<f64>,
     /// Connection attempts per device, outage included.
     pub attempts_per_device: f64,
     /// Connection attempts made while the hub was down.
@@ -340,6 +346,7 @@ fn measure(
     let t100_s = quantile_s(&times, n, 1.0);
     let c = world.counts;
     let peak = c.attempts_after_return.iter().copied().max().unwrap_or(0);
+    let peak_overall = c.attempts_per_s.iter().copied().max().unwrap_or(0);
     let attempts: u64 = c.attempts_per_s.iter().map(|&a| u64::from(a)).sum();
     let memory: usize = totals
         .iter()
@@ -363,6 +370,11 @@ fn measure(
             .hub
             .capacity_per_s
             .map(|cap| f64::from(peak) / f64::from(cap)),
+        peak_overall_attempts_per_s: peak_overall,
+        peak_overall_ratio: scenario
+            .hub
+            .capacity_per_s
+            .map(|cap| f64::from(peak_overall) / f64::from(cap)),
         attempts_per_device: attempts as f64 / f64::from(n.max(1)),
         attempts_during_outage: c.attempts_during_outage,
         refused: c.refused,

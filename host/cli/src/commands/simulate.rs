@@ -8,9 +8,10 @@ use std::time::{Duration, Instant as WallClock};
 use anyhow::Context as _;
 
 use tether_host::Runtime;
+use tether_sim::fleet::grid::{Grid, GridReport};
 use tether_sim::fleet::report::Report;
 use tether_sim::fleet::{
-    DEFAULT_POLICY_NAME, DEFAULT_SCENARIO, PolicySpec, Progress, RetryAfter, Scenario,
+    DEFAULT_POLICY_NAME, DEFAULT_SCENARIO, Hints as SimHints, PolicySpec, Progress, Scenario,
     default_shards, run_policy,
 };
 
@@ -63,6 +64,13 @@ pub struct SimulateArgs {
     /// Show progress on stderr even when it is not a terminal.
     #[arg(long)]
     pub progress: bool,
+    /// Run a grid of storms instead (JSON, see examples/scenarios/grid.json):
+    /// every combination of its outages, fleets, capacities, hints and drops.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scenario", "devices", "capacity", "outage_ms", "hints", "plot"])]
+    pub grid: Option<PathBuf>,
+    /// With --grid: multiply every fleet size (0.1: a tenth of the scale).
+    #[arg(long, value_name = "F", requires = "grid")]
+    pub scale: Option<f64>,
 }
 
 /// Apply the command line's overrides to `scenario`.
@@ -79,20 +87,13 @@ pub fn apply(args: &SimulateArgs, mut scenario: Scenario) -> anyhow::Result<Scen
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    match args.hints {
-        Some(Hints::None) => {
-            scenario.hub.refusal = "mqtt311:3".into();
-            scenario.hub.retry_after = RetryAfter::None;
-        }
-        Some(Hints::RetryAfter) => {
-            scenario.hub.refusal = "mqtt5:0x9F".into();
-            scenario.hub.retry_after = RetryAfter::Queue;
-        }
-        Some(Hints::ReasonCode) => {
-            scenario.hub.refusal = "mqtt5:0x9F".into();
-            scenario.hub.retry_after = RetryAfter::None;
-        }
-        None => {}
+    if let Some(h) = args.hints {
+        let hints = match h {
+            Hints::None => SimHints::None,
+            Hints::RetryAfter => SimHints::RetryAfter,
+            Hints::ReasonCode => SimHints::ReasonCode,
+        };
+        hints.apply(&mut scenario.hub);
     }
     if !args.policies.is_empty() {
         let known = scenario.policy_specs();
@@ -145,8 +146,74 @@ pub fn load(args: &SimulateArgs) -> anyhow::Result<Scenario> {
     apply(args, scenario)
 }
 
+/// Read the grid named on the command line, with the overrides applied.
+pub fn load_grid(args: &SimulateArgs, path: &std::path::Path) -> anyhow::Result<Grid> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut grid = Grid::from_json(&text).with_context(|| format!("in {}", path.display()))?;
+    if let Some(scale) = args.scale {
+        grid.scale = scale;
+    }
+    if let Some(seed) = args.seed {
+        grid.base.seed = seed;
+    }
+    if !args.policies.is_empty() {
+        let known = grid.policy_specs();
+        let mut chosen = Vec::new();
+        for p in &args.policies {
+            chosen.push(select(&known, p)?);
+        }
+        grid.policies = Some(chosen);
+    }
+    grid.validate()
+        .with_context(|| format!("in {}", path.display()))?;
+    Ok(grid)
+}
+
+/// Run every point of the grid with every policy; print the results and the
+/// default's standing against the best preset at each point.
+fn simulate_grid(args: &SimulateArgs, path: &std::path::Path) -> anyhow::Result<()> {
+    let grid = load_grid(args, path)?;
+    let runtime = Runtime::new()?;
+    let shards = args.shards.unwrap_or_else(default_shards);
+    let show = args.progress || std::io::stderr().is_terminal();
+    let mut report = GridReport::default();
+    let points = grid.points();
+    let total = points.len();
+    for (i, point) in points.into_iter().enumerate() {
+        let mut results = Vec::new();
+        for spec in point.scenario.policy_specs() {
+            let name = format!(
+                "{}/{total} {} {}",
+                i.saturating_add(1),
+                point.label,
+                spec.name
+            );
+            let mut bar = Bar::new(&name, show);
+            let result = run_policy(&runtime, &point.scenario, &spec, shards, &mut |p| {
+                bar.update(p)
+            })
+            .with_context(|| format!("point {}, policy {:?}", point.label, spec.name))?;
+            bar.done();
+            results.push(result);
+        }
+        report.push(point, results);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+        println!();
+        print!("{}", report.verdict_table());
+    }
+    Ok(())
+}
+
 /// Run `tether simulate`.
 pub fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.grid {
+        return simulate_grid(args, path);
+    }
     let scenario = load(args)?;
     let runtime = Runtime::new()?;
     let shards = args.shards.unwrap_or_else(default_shards);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use rumqttc::mqttbytes::v4::{ConnAck, Connect, ConnectReturnCode, Packet, Publish, Subscribe};
@@ -58,12 +58,6 @@ pub(super) fn peer_of(conn: &rustls::ServerConnection) -> Peer {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Serve one device link over `stream` (TLS, or a WebSocket bridge).
 pub(super) async fn handle<S>(shared: Arc<Shared>, mut stream: S, peer: Peer)
 where
@@ -96,7 +90,7 @@ where
     };
     let checked = {
         let registry = lock(&shared.registry);
-        connect::check(&connect, &shared.host_name, &registry, &peer, unix_now())
+        connect::check(&connect, &shared.host_name, &registry, &peer, shared.now())
     };
     let admitted = match checked {
         Ok(a) => a,
@@ -139,6 +133,7 @@ where
         client_id.clone(),
         LiveLink {
             link,
+            expiry: admitted.expiry,
             kick: kick_tx,
         },
     );
@@ -313,7 +308,7 @@ where
     let mut subscriptions = BTreeSet::new();
     let mut shutdown = shared.shutdown.clone();
     let expiry = admitted.expiry.map(|se| {
-        let left = se.saturating_sub(unix_now());
+        let left = se.saturating_sub(shared.now());
         tokio::time::Instant::now()
             .checked_add(Duration::from_secs(left))
             .unwrap_or_else(tokio::time::Instant::now)

@@ -39,10 +39,10 @@ mod ws;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use tokio::net::TcpListener;
@@ -83,6 +83,9 @@ pub struct HubConfig {
     pub cert_pem: String,
     /// The server key, PEM.
     pub key_pem: String,
+    /// The loopback address both listeners bind (127.0.0.1 by default; another
+    /// 127.x address lets a second hub share a port under its own host name).
+    pub bind: IpAddr,
     /// The loopback port for MQTT over TLS (0: any free port).
     pub mqtt_port: u16,
     /// The loopback port for MQTT over secure WebSockets (0: any free port).
@@ -108,6 +111,7 @@ impl HubConfig {
             host_name: host_name.into(),
             cert_pem: cert_pem.into(),
             key_pem: key_pem.into(),
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             mqtt_port: 0,
             websocket_port: 0,
             broker,
@@ -182,15 +186,21 @@ pub enum KeySlot {
 }
 
 impl IotHub {
-    /// Bind both listeners on 127.0.0.1 and start serving.
+    /// Bind both listeners on `config.bind` and start serving.
     ///
     /// # Errors
     /// When a port cannot be bound or the certificate or key is refused.
     pub async fn start(config: HubConfig) -> io::Result<IotHub> {
         let tls = tls::server_config(&config.cert_pem, &config.key_pem)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-        let mqtt = TcpListener::bind(("127.0.0.1", config.mqtt_port)).await?;
-        let websocket = TcpListener::bind(("127.0.0.1", config.websocket_port)).await?;
+        if !config.bind.is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bind: {} is not a loopback address", config.bind),
+            ));
+        }
+        let mqtt = TcpListener::bind((config.bind, config.mqtt_port)).await?;
+        let websocket = TcpListener::bind((config.bind, config.websocket_port)).await?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             host_name: config.host_name,
@@ -205,6 +215,7 @@ impl IotHub {
             }),
             next_link: AtomicU64::new(1),
             next_message: AtomicU64::new(1),
+            ahead_s: AtomicU64::new(0),
             shutdown: shutdown_rx,
         });
         let addresses = (mqtt.local_addr()?, websocket.local_addr()?);
@@ -244,6 +255,23 @@ impl IotHub {
     /// How many device links are open.
     pub fn live_links(&self) -> usize {
         lock(&self.shared.live).len()
+    }
+
+    /// Run the hub's clock `seconds` ahead of the machine's (a device whose clock
+    /// lags): tokens whose `se` falls before the hub's now are refused as
+    /// expired, and open links whose tokens have now expired are closed
+    /// (`token-expired`), as the hub closes a link at its token's expiry.
+    pub fn set_clock_ahead(&self, seconds: u64) {
+        self.shared.ahead_s.store(seconds, Ordering::Relaxed);
+        let now = self.shared.now();
+        let expired: Vec<String> = lock(&self.shared.live)
+            .iter()
+            .filter(|(_, l)| l.expiry.is_some_and(|se| se <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for client_id in expired {
+            self.shared.kick(&client_id, "token-expired");
+        }
     }
 
     /// Register (or replace) an identity.
@@ -362,12 +390,16 @@ struct Shared {
     limiter: Mutex<Limiter>,
     next_link: AtomicU64,
     next_message: AtomicU64,
+    /// How far the hub's clock runs ahead of the machine's, in seconds.
+    ahead_s: AtomicU64,
     shutdown: watch::Receiver<bool>,
 }
 
 /// An open link, and how to close it.
 struct LiveLink {
     link: u64,
+    /// The token's `se` (Unix seconds), for a SAS link.
+    expiry: Option<u64>,
     kick: oneshot::Sender<Kick>,
 }
 
@@ -378,6 +410,14 @@ struct Kick {
 }
 
 impl Shared {
+    /// The hub's Unix time in seconds: the machine's plus the configured lead.
+    fn now(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            .saturating_add(self.ahead_s.load(Ordering::Relaxed))
+    }
+
     fn refused(&self, reason: &str) {
         bump(&mut lock(&self.counters).refused, reason);
     }

@@ -22,14 +22,49 @@ pub enum RetryAfter {
     Fixed,
 }
 
+/// What the hub's refusals carry, as `tether simulate --hints` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hints {
+    /// MQTT 3.1.1 CONNACK 3 (server unavailable), nothing else.
+    None,
+    /// MQTT 5 0x9F (connection rate exceeded) with a retry-after from the hub's
+    /// queue.
+    RetryAfter,
+    /// MQTT 5 0x9F (connection rate exceeded), no retry-after.
+    ReasonCode,
+}
+
+impl Hints {
+    /// Set `hub`'s refusal and retry-after to these hints.
+    pub fn apply(self, hub: &mut HubModel) {
+        let (refusal, retry_after) = match self {
+            Hints::None => ("mqtt311:3", RetryAfter::None),
+            Hints::RetryAfter => ("mqtt5:0x9F", RetryAfter::Queue),
+            Hints::ReasonCode => ("mqtt5:0x9F", RetryAfter::None),
+        };
+        hub.refusal = refusal.into();
+        hub.retry_after = retry_after;
+    }
+
+    /// The name on the command line and in grid labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hints::None => "none",
+            Hints::RetryAfter => "retry-after",
+            Hints::ReasonCode => "reason-code",
+        }
+    }
+}
+
 /// The hub: a connection rate limit, and what it answers.
 ///
 /// # Defaults
 /// 2,000 connections admitted per second (in whole seconds counted from the
 /// hub's return), answers after 100 ms plus up to 20 ms of network jitter;
 /// refusals are MQTT 3.1.1 CONNACK 3 (server unavailable) with no retry-after;
-/// retry-after values in whole seconds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// retry-after values in whole seconds; refusals cost the hub nothing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct HubModel {
     /// Connections admitted per second; `null` for no limit.
@@ -47,6 +82,10 @@ pub struct HubModel {
     /// Retry-after values are rounded up to a multiple of this (HTTP's
     /// `Retry-After` counts whole seconds).
     pub retry_after_granularity_ms: u64,
+    /// The hub's work for a refused attempt, as a share of an admission's (a
+    /// refused TLS handshake still costs it): work beyond a second's capacity
+    /// carries into the next seconds, which admit less. 0 to 1000.
+    pub refusal_cost: f64,
 }
 
 impl Default for HubModel {
@@ -59,6 +98,7 @@ impl Default for HubModel {
             retry_after: RetryAfter::None,
             retry_after_ms: 10_000,
             retry_after_granularity_ms: 1_000,
+            refusal_cost: 0.0,
         }
     }
 }
@@ -265,6 +305,10 @@ impl Scenario {
         anyhow::ensure!(
             self.hub.latency_ms > 0 && self.outage.latency_ms > 0,
             "hub.latency-ms and outage.latency-ms: must be at least 1 ms"
+        );
+        anyhow::ensure!(
+            (0.0..=1000.0).contains(&self.hub.refusal_cost),
+            "hub.refusal-cost: must be between 0 and 1000 (a share of an admission's work)"
         );
         anyhow::ensure!(
             self.hub.retry_after_granularity_ms > 0,

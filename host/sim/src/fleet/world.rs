@@ -73,14 +73,21 @@ impl Failures {
 }
 
 /// A rate limit counted in whole seconds from `origin`: each second admits at most
-/// `capacity` requests; the rest are refused. It also keeps the queue of refused
-/// requests, so that it can tell each one when its turn comes.
+/// `capacity` requests; the rest are refused. A refusal can cost the hub too (a
+/// TLS handshake is done before the CONNECT is refused): each one takes
+/// `refusal_cost` of an admission's work, and work beyond a second's budget is
+/// carried into the next seconds, which then admit less. It also keeps the
+/// queue of refused requests, so that it can tell each one when its turn comes.
 #[derive(Clone, Debug)]
 pub(crate) struct Gate {
     capacity: Option<u32>,
+    /// Thousandths of an admission a refusal uses up.
+    refusal_cost_milli: u64,
     origin: u64,
     window: u64,
-    count: u32,
+    /// Work taken in the current second, carried-over work included, in
+    /// thousandths of an admission.
+    used_milli: u64,
     /// The next free turn for a refused request, in microseconds.
     next_turn_us: u64,
 }
@@ -89,11 +96,18 @@ impl Gate {
     pub(crate) fn new(capacity: Option<u32>, origin: u64) -> Self {
         Self {
             capacity,
+            refusal_cost_milli: 0,
             origin,
             window: 0,
-            count: 0,
+            used_milli: 0,
             next_turn_us: 0,
         }
+    }
+
+    /// The same gate, with each refusal using up `cost` of an admission.
+    pub(crate) fn with_refusal_cost(mut self, cost: f64) -> Self {
+        self.refusal_cost_milli = (cost.clamp(0.0, 1_000.0) * 1000.0).round() as u64;
+        self
     }
 
     /// Take a place in the second containing `at`, if one is left. Calls come in
@@ -102,15 +116,25 @@ impl Gate {
         let Some(capacity) = self.capacity else {
             return true;
         };
+        let budget = u64::from(capacity).saturating_mul(1000);
         let window = at.saturating_sub(self.origin) / 1000;
         if window != self.window {
+            // Each second that passed did a budget's worth of the work.
+            let passed = window.saturating_sub(self.window);
+            self.used_milli = self
+                .used_milli
+                .saturating_sub(budget.saturating_mul(passed));
+            // Without a refusal cost nothing carries: a full second leaves no work.
+            if self.refusal_cost_milli == 0 {
+                self.used_milli = 0;
+            }
             self.window = window;
-            self.count = 0;
         }
-        if self.count < capacity {
-            self.count = self.count.saturating_add(1);
+        if self.used_milli.saturating_add(1000) <= budget {
+            self.used_milli = self.used_milli.saturating_add(1000);
             true
         } else {
+            self.used_milli = self.used_milli.saturating_add(self.refusal_cost_milli);
             false
         }
     }
@@ -193,7 +217,7 @@ impl World {
             outage_latency: s.outage.latency_ms,
             latency: s.hub.latency_ms,
             jitter: s.hub.latency_jitter_ms,
-            hub: Gate::new(s.hub.capacity_per_s, outage_end),
+            hub: Gate::new(s.hub.capacity_per_s, outage_end).with_refusal_cost(s.hub.refusal_cost),
             hub_hint: (
                 s.hub.retry_after,
                 s.hub.retry_after_ms,
@@ -289,6 +313,24 @@ mod tests {
         assert_eq!(admitted, [true, true, true, false, true, true, true, false]);
         let mut open = Gate::new(None, 0);
         assert!((0..10_000).all(|t| open.admit(t)));
+    }
+
+    #[test]
+    fn costly_refusals_carry_their_work_into_the_next_seconds() {
+        // 10 per second, a refusal costs a tenth of an admission. Second 0: 10
+        // admitted, then 200 refused = 20 admissions' worth of work carried over.
+        let mut g = Gate::new(Some(10), 0).with_refusal_cost(0.1);
+        let admitted = (0..210).filter(|_| g.admit(0)).count();
+        assert_eq!(admitted, 10);
+        // Seconds 1 and 2 do that work and admit nobody; second 3 admits again.
+        assert!(!g.admit(1000));
+        assert!(!g.admit(2000));
+        let third = (0..20).filter(|_| g.admit(3000)).count();
+        assert!(third > 0 && third <= 10, "{third}");
+        // Without a cost, the same flood takes nothing from the next second.
+        let mut free = Gate::new(Some(10), 0);
+        assert_eq!((0..210).filter(|_| free.admit(0)).count(), 10);
+        assert_eq!((0..20).filter(|_| free.admit(1000)).count(), 10);
     }
 
     #[test]
