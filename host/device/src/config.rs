@@ -502,6 +502,32 @@ mod tests {
         assert!(f.connection.contains("\"hub\""));
     }
 
+    /// Found by the device file fuzz target: a connection string in the wrong
+    /// field was quoted back, key and all.
+    #[test]
+    fn a_misplaced_connection_string_is_not_quoted() {
+        let key = "c2VjcmV0LWtleS1vZi10aGUtZGV2aWNl";
+        for doc in [
+            format!(
+                r#"{{"profile": "HostName=h;DeviceId=d;SharedAccessKey={key}", "connection": {{}}}}"#
+            ),
+            format!(
+                r#"{{"connection": {{"hub": "h:1"}}, "mqtt": {{"transport": "HostName=h;SharedAccessKey={key}"}}}}"#
+            ),
+        ] {
+            let e = DeviceFile::parse(&doc).unwrap_err();
+            assert!(!e.to_string().contains(key), "{e}");
+            assert!(e.message.contains("expected"), "{e}");
+            assert!(
+                e.message
+                    .ends_with("got a value holding a key or token (not shown)")
+            );
+        }
+        // A message that only names the key is kept.
+        let named = "does not start with `SharedAccessSignature `";
+        assert_eq!(err("connection.x", named).message, named);
+    }
+
     #[test]
     fn errors_name_the_field() {
         let cases = [

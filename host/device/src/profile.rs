@@ -74,10 +74,7 @@ impl fmt::Display for Profile {
 }
 
 fn err(field: &str, message: impl Into<String>) -> FileError {
-    FileError {
-        field: field.to_string(),
-        message: message.into(),
-    }
+    crate::settings::err(field, message)
 }
 
 /// The profile named by the device file's `profile` field (`mqtt` when absent).

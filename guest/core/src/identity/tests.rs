@@ -163,6 +163,11 @@ fn every_malformed_connection_string_names_its_key() {
         err("HostName=h.example;DeviceId=d;Colour=blue;SharedAccessKey=Zm9vYmFy");
     assert_eq!(field, "Colour");
     assert!(message.contains("not a connection-string key"));
+    // A key glued to its name (no `=`) is not echoed as an unknown key name.
+    let glued = "HostName=h.example;DeviceId=d;SharedAccessKeyRUVFRUVFRUVFRUVFRQ==";
+    let (field, message) = err(glued);
+    assert_eq!(field, "segment 3");
+    assert!(!message.contains("RUVF"), "{message}");
     let (field, message) = err("hostname=h.example;DeviceId=d;SharedAccessKey=Zm9vYmFy");
     assert_eq!(field, "hostname");
     assert!(message.contains("HostName"), "{message}");

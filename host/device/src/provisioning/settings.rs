@@ -135,10 +135,7 @@ impl ProvisioningSettings {
 }
 
 fn err(field: &str, message: impl Into<String>) -> FileError {
-    FileError {
-        field: field.to_string(),
-        message: message.into(),
-    }
+    crate::settings::err(field, message)
 }
 
 const KNOWN: &[&str] = &[
