@@ -10,13 +10,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tether_device::config::DeviceFile;
-use tether_device::device::{DeviceEvent, RunningDevice, Tally, event_text};
+use tether_device::console;
+use tether_device::device::RunningDevice;
 use tether_host::names::command_text;
-use tether_host::{Command, Device, Entropy, Error, SystemClock};
+use tether_host::{Device, Entropy, Error, SystemClock};
 
 mod runtime;
 
@@ -117,14 +118,14 @@ fn main() -> ExitCode {
             let limit = seconds.map(Duration::from_secs);
             let file = match (config, connection_string) {
                 (Some(path), _) => DeviceFile::read(&path).map_err(|e| bad_input(format!("{e:#}"))),
-                (None, Some(text)) => runtime::connection_string_file(
+                (None, Some(text)) => console::connection_string_file(
                     &text,
                     ca_file.as_deref(),
                     port,
                     interval_ms,
                     count,
                 )
-                .map_err(|e| bad_input(format!("{e:#}"))),
+                .map_err(|e| bad_input(format!("{}: {}", e.field, e.message))),
                 (None, None) => Err(bad_input("give --config FILE or --connection-string TEXT")),
             };
             file.and_then(|file| run(cli.precompiled.as_deref(), &file, verbose, limit))
@@ -163,37 +164,6 @@ fn first_decision(precompiled: Option<&Path>, config: &str) -> anyhow::Result<()
     Ok(())
 }
 
-/// Whether a line is printed: status changes and plugin faults always;
-/// everything with `verbose`.
-fn shown(event: &DeviceEvent, verbose: bool) -> bool {
-    verbose
-        || matches!(
-            event,
-            DeviceEvent::Command(Command::Status(_) | Command::PluginFault(_))
-        )
-}
-
-fn print_event(started: Instant, at: Instant, event: &DeviceEvent) {
-    let t = at.saturating_duration_since(started);
-    println!(
-        "{:>4}.{:03}s  {}",
-        t.as_secs(),
-        t.subsec_millis(),
-        event_text(event)
-    );
-}
-
-fn print_summary(tally: &Tally) {
-    println!(
-        "messages: accepted {} delivered {} failed {} refused {} pending {}",
-        tally.accepted.len(),
-        tally.delivered(),
-        tally.failed(),
-        tally.refused,
-        tally.pending()
-    );
-}
-
 /// `run`: the device until Ctrl-C / SIGTERM (or `limit`).
 fn run(
     precompiled: Option<&Path>,
@@ -208,7 +178,7 @@ fn run(
         .enable_all()
         .build()?;
     tokio.block_on(async {
-        let mut device = match RunningDevice::spawn(&runtime, file, Entropy::os())? {
+        let device = match RunningDevice::spawn(&runtime, file, Entropy::os())? {
             Ok(d) => d,
             Err(e) => {
                 return Err(bad_input(format!(
@@ -217,40 +187,7 @@ fn run(
                 )));
             }
         };
-        let started = Instant::now();
-        let mut events = device
-            .events()
-            .ok_or_else(|| anyhow::anyhow!("the device's events were taken"))?;
-        let deadline = async {
-            match limit {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::pin!(deadline);
-        let stop_signal = runtime::interrupted();
-        tokio::pin!(stop_signal);
-        loop {
-            tokio::select! {
-                event = events.recv() => match event {
-                    Some((at, event)) => {
-                        if shown(&event, verbose) {
-                            print_event(started, at, &event);
-                        }
-                    }
-                    None => break,
-                },
-                () = &mut stop_signal => break,
-                () = &mut deadline => break,
-            }
-        }
-        let tally = device.stop().await?;
-        while let Ok((at, event)) = events.try_recv() {
-            if shown(&event, verbose) {
-                print_event(started, at, &event);
-            }
-        }
-        print_summary(&tally);
+        console::run_until_stopped(device, verbose, limit).await?;
         Ok(())
     })
 }

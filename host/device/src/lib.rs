@@ -17,12 +17,15 @@
 //!   `wake-at` deadlines go in as inputs; the commands they produce go out. It
 //!   decides nothing.
 //! - [`config`]: the device file of `tether run --config device.json`.
+//! - [`console`]: a device run from a terminal (`tether run`, `tether-device run`):
+//!   the connection-string device file, the printing loop, the accounting.
 //!
 //! Everything here needs a tokio runtime: the implementations spawn tasks. The
 //! embedding library is used without its compiler (`default-features = false`), so
 //! this crate does not itself pull in Cranelift; the application picks.
 
 pub mod config;
+pub mod console;
 pub mod credentials;
 pub mod device;
 pub(crate) mod http;
