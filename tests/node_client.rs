@@ -147,16 +147,26 @@ struct NodeDevice {
 
 impl NodeDevice {
     fn spawn(args: &serde_json::Value) -> NodeDevice {
+        Self::spawn_with(args, false)
+    }
+
+    /// With `debug`, the package's `tether*` debug log is on and its lines (stderr)
+    /// join the transcript as `log ...`.
+    fn spawn_with(args: &serde_json::Value, debug: bool) -> NodeDevice {
         let app = &installed().dir;
-        let mut child = Command::new("node")
-            .arg(app.join("stream_device.mjs"))
+        let mut cmd = Command::new("node");
+        cmd.arg(app.join("stream_device.mjs"))
             .arg(args.to_string())
             .current_dir(app)
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+            .stdout(Stdio::piped());
+        if debug {
+            cmd.env("DEBUG", "tether*").env("DEBUG_COLORS", "0");
+            cmd.stderr(Stdio::piped());
+        } else {
+            cmd.stderr(Stdio::inherit());
+        }
+        let mut child = cmd.spawn().unwrap();
         let stdin = child.stdin.take();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let out = child.stdout.take().unwrap();
@@ -170,6 +180,16 @@ impl NodeDevice {
                     .push((Instant::now(), text.to_string()));
             }
         });
+        if let Some(err) = child.stderr.take() {
+            let sink = lines.clone();
+            thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    sink.lock()
+                        .unwrap()
+                        .push((Instant::now(), format!("log {line}")));
+                }
+            });
+        }
         NodeDevice {
             child,
             stdin,
@@ -746,5 +766,117 @@ fn iot_hub_from_a_connection_string() {
             .map(|(_, s)| s.as_str())
             .collect::<Vec<_>>()
             .join(" -> ")
+    );
+}
+
+/// `Device.fromDps` with a group enrollment's key: the DPS emulator checks the
+/// registration token the component minted, assigns the hub, and the IoT Hub
+/// emulator checks the hub token minted with the key the component derived. The
+/// stream is delivered (lost = 0, unexpected = 0) and the debug log names the DPS
+/// exchange but never a key or a signature.
+#[test]
+fn dps_group_enrollment_from_node() {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac as _};
+    use tether_emulators::dps::{DpsConfig, DpsEmulator, GroupEnrollment};
+    // base64("tether-node-group-key"): the enrollment group's key.
+    const GROUP_KEY: &str = "dGV0aGVyLW5vZGUtZ3JvdXAta2V5";
+    let registration = "node-line2-dev-1";
+    let _ = installed();
+    // The service's side, computed here independently of the component.
+    let group = base64::engine::general_purpose::STANDARD
+        .decode(GROUP_KEY)
+        .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&group).unwrap();
+    mac.update(registration.as_bytes());
+    let derived = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+
+    let broker = Broker::start().unwrap();
+    let hub_certs = Certificates::generate().unwrap();
+    let dps_certs = Certificates::generate().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = tether_emulators::iothub::HubConfig::new(
+        "127.0.0.1",
+        hub_certs.server_cert_pem(),
+        hub_certs.server_key_pem(),
+        broker.address().parse().unwrap(),
+    );
+    config.registry = tether_emulators::iothub::registry::Registry::from_json(&format!(
+        r#"{{"devices": [{{"deviceId": "{registration}", "primaryKey": "{derived}"}}]}}"#
+    ))
+    .unwrap();
+    let hub = rt
+        .block_on(tether_emulators::iothub::IotHub::start(config))
+        .unwrap();
+    let mut dps_config = DpsConfig::new(dps_certs.server_cert_pem(), dps_certs.server_key_pem());
+    dps_config.id_scope = "0ne00ND2".into();
+    dps_config.hubs = vec!["127.0.0.1".to_string()];
+    dps_config.groups = vec![GroupEnrollment::new("line-2", GROUP_KEY)];
+    let dps = rt.block_on(DpsEmulator::start(dps_config, 0, None)).unwrap();
+    let hub_ca = broker.dir().join("hub-ca.pem");
+    std::fs::write(&hub_ca, hub_certs.ca_pem()).unwrap();
+    let dps_ca = broker.dir().join("dps-ca.pem");
+    std::fs::write(&dps_ca, dps_certs.ca_pem()).unwrap();
+    let recorder = Recorder::start(
+        &broker.address(),
+        &format!("devices/{registration}/messages/events/#"),
+    )
+    .unwrap();
+    let args = json!({
+        "dps": { "idScope": "0ne00ND2", "registrationId": registration,
+                 "endpoint": dps.endpoint(), "groupKey": GROUP_KEY,
+                 "caFile": dps_ca },
+        "topic": format!("devices/{registration}/messages/events/"),
+        "port": hub.mqtt_address().port(), "caFile": hub_ca, "intervalMs": 100
+    });
+    let mut device = NodeDevice::spawn_with(&args, true);
+    device.wait_for("provisioned, connected and 5 delivered", |l| {
+        l.iter().any(|(_, t)| t == "status connected connection-ok")
+            && numbers(l, "outcome ").len() >= 5
+    });
+    device.stop();
+    let lines = device.snapshot();
+    assert_eq!(
+        dps.assigned_hub(registration).as_deref(),
+        Some("127.0.0.1"),
+        "DPS assigned the device"
+    );
+    let delivered: BTreeSet<u64> = lines
+        .iter()
+        .filter(|(_, l)| l.starts_with("outcome ") && l.ends_with(" delivered"))
+        .filter_map(|(_, l)| l.split_whitespace().nth(1)?.parse().ok())
+        .collect();
+    let record = recorder
+        .wait_until(Duration::from_secs(10), |r| {
+            delivered.iter().all(|n| r.counts.contains_key(n))
+        })
+        .unwrap();
+    let accepted = numbers(&lines, "accepted ")
+        .difference(&numbers(&lines, "refused "))
+        .copied()
+        .collect();
+    let account = record.account(&accepted, &BTreeSet::new());
+    assert!(account.lost.is_empty(), "{account}\n{}", device.transcript());
+    assert_eq!(account.unexpected, 0, "{account}");
+    let counters = hub.counters();
+    assert_eq!(
+        counters.refused_total(),
+        0,
+        "the derived key signs the hub token: {counters:?}"
+    );
+    assert!(counters.accepted >= 1, "{counters:?}");
+    let text = device.transcript();
+    assert!(text.contains("PUT") && text.contains("register"), "{text}");
+    for secret in [GROUP_KEY, derived.as_str()] {
+        assert!(!text.contains(secret), "a key reached the output");
+    }
+    assert!(!text.contains("sig="), "a token reached the output");
+    println!(
+        "| node DPS group enrollment | {} delivered through the assigned hub | {account} |",
+        delivered.len()
     );
 }

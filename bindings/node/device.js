@@ -11,8 +11,9 @@ import { readFileSync } from 'node:fs';
 import createDebug from 'debug';
 import {
   Connection, ConfigError, Failure, TetherError, formatDecision, formatOutcome,
-  hubMqttSettings, parseConnectionString,
+  deriveDeviceKey, hubMqttSettings, parseConnectionString, telemetryTopic,
 } from './connection.js';
+import { DpsClient } from './dps.js';
 import { MqttTransport, plainSession } from './transport.js';
 
 const log = createDebug('tether');
@@ -23,6 +24,7 @@ export const USER_AGENT = `DeviceClientType=tether%2F${VERSION}`;
 const DEVICE_OPTIONS = new Set([
   'hub', 'deviceId', 'credential', 'renew', 'connection', 'policy', 'queue', 'mqtt', 'topic', 'signal', 'runtime',
 ]);
+const DPS_OPTIONS = new Set(['idScope', 'registrationId', 'endpoint', 'key', 'groupKey', 'ca', 'timeoutMs']);
 const MQTT_OPTIONS = new Set(['version', 'keepaliveS', 'connectTimeoutMs', 'tls', 'port', 'clean', 'clientId', 'username']);
 
 function checkKeys(obj, allowed, where) {
@@ -55,6 +57,8 @@ function payloadBytes(payload) {
 
 /** The CONNECT fields of each link, set by `fromConnectionString` (not an option). */
 const SESSION = Symbol('session');
+/** The provisioning client, set by `fromDps` (not an option). */
+const PROVISIONING = Symbol('provisioning');
 
 /** An AbortSignal's reason as an error. */
 const abortError = (signal) => signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
@@ -96,8 +100,16 @@ export class Device extends EventEmitter {
     const session = o[SESSION] ?? plainSession({ clientId: optString(m.clientId, 'mqtt.clientId'), username: optString(m.username, 'mqtt.username') });
     this.#transport = new MqttTransport({ ...m, session });
     const credentials = o.renew && { renew: () => this.#renew(o.renew) };
-    this.#conn = new Connection(config, { transport: this.#transport, credentials, runtime: o.runtime });
+    const provisioning = o[PROVISIONING];
+    this.#conn = new Connection(config, { transport: this.#transport, provisioning, credentials, runtime: o.runtime });
     this.#transport.attach(this.#conn);
+    if (provisioning) {
+      provisioning.answer = (answer) => {
+        if (this.#closed) return;
+        const err = this.#conn.provisioned(answer);
+        if (err) log('provisioning answer not taken: %s', err);
+      };
+    }
     this.#conn.on('status', (s) => this.#status(s));
     this.#conn.on('decision', (d) => {
       log('decision %s', formatDecision(d));
@@ -162,6 +174,56 @@ export class Device extends EventEmitter {
       connection,
       topic: o.topic ?? settings.telemetryTopic,
       mqtt: { ...m, version: 4, tls: m.tls ?? {}, port: m.port ?? settings.port },
+    });
+  }
+
+  /**
+   * An IoT Hub device provisioned by DPS with a symmetric key: its own (`key`) or
+   * its group enrollment's (`groupKey`, from which the component derives the
+   * device's). `dps` is `{ idScope, registrationId, endpoint, key | groupKey, ca? }`
+   * (`ca`: the PEM trusted for the DPS endpoint). The component mints the DPS token,
+   * then the SAS tokens for whichever hub DPS assigns: MQTT 3.1.1 over TLS on 8883
+   * (unless `mqtt.port`; `mqtt.tls` for the hub), names and the telemetry topic from
+   * its `hub-mqtt-settings`. Other options as for `new Device` (no `hub`,
+   * `deviceId` or `credential`: DPS assigns them).
+   */
+  static fromDps(dps, options = {}) {
+    const d = checkKeys(dps, DPS_OPTIONS, 'dps');
+    for (const k of ['idScope', 'registrationId', 'endpoint']) optString(d[k] ?? null, `dps.${k}`);
+    if ((d.key === undefined) === (d.groupKey === undefined)) throw new ConfigError('dps', 'give exactly one of key and groupKey');
+    const o = checkKeys(options, DEVICE_OPTIONS, 'options');
+    for (const k of ['hub', 'deviceId', 'credential']) {
+      if (o[k] !== undefined) throw new ConfigError(k, 'DPS assigns it; leave it out');
+    }
+    const m = checkKeys(o.mqtt, MQTT_OPTIONS, 'mqtt');
+    for (const k of ['version', 'clientId', 'username', 'clean']) {
+      if (m[k] !== undefined) throw new ConfigError(`mqtt.${k}`, 'the IoT Hub profile decides it');
+    }
+    const runtime = o.runtime;
+    const key = d.key !== undefined
+      ? optString(d.key, 'dps.key')
+      : deriveDeviceKey(optString(d.groupKey, 'dps.groupKey'), d.registrationId, { runtime });
+    const provisioning = new DpsClient({
+      endpoint: d.endpoint, idScope: d.idScope, registrationId: d.registrationId, key, ca: d.ca, runtime, timeoutMs: d.timeoutMs,
+    });
+    const keepAliveS = m.keepaliveS ?? 60;
+    const session = (host, deviceId, credential) => {
+      const s = hubMqttSettings(
+        { hostName: host, deviceId: deviceId ?? d.registrationId, auth: 'shared-access-key' },
+        { userAgent: USER_AGENT, keepAliveS },
+        { runtime },
+      );
+      return { clientId: s.clientId, username: s.userName, password: credential, keepaliveS: s.keepAliveS, clean: s.cleanSession };
+    };
+    const extra = o.connection ?? {};
+    const connection = { ...extra, provisioning: extra.provisioning ?? {}, credential: { ...(extra.credential ?? {}), sas: { key } } };
+    return new Device({
+      ...o,
+      [SESSION]: session,
+      [PROVISIONING]: provisioning,
+      connection,
+      topic: o.topic ?? telemetryTopic(d.registrationId, undefined, [], { runtime }),
+      mqtt: { ...m, version: 4, tls: m.tls ?? {}, port: m.port ?? 8883 },
     });
   }
 

@@ -431,6 +431,22 @@ export interface PublishOptions {
   signal?: AbortSignal;
 }
 
+/** Where and how a device registers with DPS (give exactly one of `key` and `groupKey`). */
+export interface DpsOptions {
+  idScope: string;
+  registrationId: string;
+  /** The DPS endpoint, `https://host[:port]`. */
+  endpoint: string;
+  /** The device's own symmetric key (base64). */
+  key?: string;
+  /** The enrollment group's key (base64); the component derives the device's. */
+  groupKey?: string;
+  /** PEM certificates trusted for the DPS endpoint (Node's default roots when absent). */
+  ca?: string;
+  /** Per request: TCP, TLS and the answer (default 10000). */
+  timeoutMs?: number;
+}
+
 export interface DeviceEvents {
   status: [change: StatusChange];
   connected: [change: StatusChange];
@@ -449,6 +465,15 @@ export class Device extends EventEmitter<DeviceEvents> {
     connectionString: string,
     options?: Omit<DeviceOptions, 'hub' | 'deviceId' | 'credential'>,
   ): Device;
+  /**
+   * An IoT Hub device provisioned by DPS with a symmetric key (its own or its group
+   * enrollment's, from which the component derives the device's); SAS tokens for
+   * the DPS endpoint and the assigned hub minted by the component.
+   */
+  static fromDps(
+    dps: DpsOptions,
+    options?: Omit<DeviceOptions, 'hub' | 'deviceId' | 'credential'>,
+  ): Device;
   /** Begin connecting; later calls do nothing. */
   start(): this;
   /** Resolves with the outcome; rejects with PublishRefused, TypeError or the signal's reason. */
@@ -462,3 +487,14 @@ export class Device extends EventEmitter<DeviceEvents> {
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/** The component's `provisioning` on DPS's REST API over HTTPS (what `Device.fromDps` uses). */
+export class DpsClient {
+  constructor(options: Omit<DpsOptions, 'groupKey'> & { key: string; runtime?: Runtime });
+  /** Receives each answer; give it to a Connection's `provisioned`. */
+  answer: (answer: ProvisioningAnswer) => void;
+  register(): void;
+  poll(operationId: string): void;
+}
+/** What one DPS HTTP answer (status, parsed body, Retry-After in ms) is for the component. */
+export function dpsAnswer(status: number, body: unknown, retryAfterMs?: number): ProvisioningAnswer;

@@ -4,3 +4,4 @@
 export * from './connection.js';
 export * from './transport.js';
 export * from './device.js';
+export { DpsClient, dpsAnswer } from './dps.js';

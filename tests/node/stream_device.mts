@@ -13,6 +13,8 @@ import { Device, PublishRefused, formatDecision, type DeviceOptions, type Outcom
 interface Args {
   hub?: string;
   connectionString?: string;
+  /** DPS: the endpoint's CA is read from `caFile` of its own. */
+  dps?: { idScope: string; registrationId: string; endpoint: string; groupKey: string; caFile: string };
   deviceId?: string;
   topic: string;
   version?: 4 | 5;
@@ -41,7 +43,15 @@ const common = {
   queue: { capacity: 1000, 'max-in-flight': 16 },
   connection: { seed: 7 },
 };
-const device: Device = args.connectionString
+const device: Device = args.dps
+  ? Device.fromDps({
+    idScope: args.dps.idScope,
+    registrationId: args.dps.registrationId,
+    endpoint: args.dps.endpoint,
+    groupKey: args.dps.groupKey,
+    ca: readFileSync(args.dps.caFile, 'utf8'),
+  }, { ...common, mqtt })
+  : args.connectionString
   ? Device.fromConnectionString(args.connectionString, { ...common, mqtt })
   : new Device({
     ...common,
