@@ -816,7 +816,9 @@ fn dps_group_enrollment_from_node() {
     dps_config.id_scope = "0ne00ND2".into();
     dps_config.hubs = vec!["127.0.0.1".to_string()];
     dps_config.groups = vec![GroupEnrollment::new("line-2", GROUP_KEY)];
-    let dps = rt.block_on(DpsEmulator::start(dps_config, 0, None)).unwrap();
+    let dps = rt
+        .block_on(DpsEmulator::start(dps_config, 0, None))
+        .unwrap();
     let hub_ca = broker.dir().join("hub-ca.pem");
     std::fs::write(&hub_ca, hub_certs.ca_pem()).unwrap();
     let dps_ca = broker.dir().join("dps-ca.pem");
@@ -860,7 +862,11 @@ fn dps_group_enrollment_from_node() {
         .copied()
         .collect();
     let account = record.account(&accepted, &BTreeSet::new());
-    assert!(account.lost.is_empty(), "{account}\n{}", device.transcript());
+    assert!(
+        account.lost.is_empty(),
+        "{account}\n{}",
+        device.transcript()
+    );
     assert_eq!(account.unexpected, 0, "{account}");
     let counters = hub.counters();
     assert_eq!(
