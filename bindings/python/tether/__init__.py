@@ -19,7 +19,7 @@ The component is read from ``tether/tether.wasm`` inside this package, or from
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from . import _component as _c
 from ._component import Runtime, component_path
@@ -35,7 +35,8 @@ from ._connection import (
     Transport,
     VirtualClock,
 )
-from .device import Delivery, Device, DeviceClosed, DpsOptions, MqttOptions, TlsOptions
+if TYPE_CHECKING:
+    from .device import Delivery, Device, DeviceClosed, DpsOptions, MqttOptions, TlsOptions
 from ._plugins import PluginLimits, PluginLoadError, PluginStats, imports_of
 from ._types import (
     Action,
@@ -192,3 +193,19 @@ class RetrySchedule:
             self.close()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
+
+
+_DEVICE_NAMES = frozenset({"Delivery", "Device", "DeviceClosed", "DpsOptions", "MqttOptions",
+                           "TlsOptions"})
+
+
+def __getattr__(name: str) -> Any:
+    # The device client (paho-mqtt, asyncio, ssl) loads on first use: an app that
+    # only drives a Connection, or asks for a decision, starts without it.
+    if name in _DEVICE_NAMES:
+        from . import device
+
+        value = getattr(device, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tether' has no attribute {name!r}")

@@ -260,12 +260,36 @@ def _inert(name: str) -> Callable[..., Any]:
     return call
 
 
+CACHE_ENV = "TETHER_COMPILE_CACHE"
+
+
+def _causes(err: BaseException) -> str:
+    """wasmtime's message and its causes on one line (``a: b: c``)."""
+    parts = []
+    for line in str(err).splitlines():
+        line = line.strip()
+        if not line or line == "Caused by:" or line.startswith("Stack backtrace"):
+            continue
+        head, sep, rest = line.partition(": ")
+        parts.append(rest if sep and head.isdigit() else line)
+    return ": ".join(parts) if parts else type(err).__name__
+
+
 class Runtime:
-    """The compiled component. Compile once (about 0.2 s), then instantiate cheaply:
-    every :class:`tether.Connection` gets its own instance; the stateless decisions
+    """The compiled component. Compile once, then instantiate cheaply: every
+    :class:`tether.Connection` gets its own instance; the stateless decisions
     (:func:`tether.classify`, :class:`tether.RetrySchedule`) share one.
 
     ``Runtime()`` reads :func:`component_path`; :meth:`default` is the process-wide one.
+    Compiling takes about 0.3-0.5 s, so by default the machine code goes to
+    wasmtime's own compilation cache (in the user's cache folder; ``cache=False`` or
+    ``TETHER_COMPILE_CACHE=0`` turns it off) and later starts load it (about 20 ms).
+    ``Runtime(precompiled=FILE)`` loads a file made by :meth:`precompile` with no
+    compiling at all, for devices with a read-only file system. A precompiled file
+    is machine code the process runs: only your own build may write it (wasmtime
+    refuses one made by another wasmtime version or for another machine, but cannot
+    check what the code does).
+
     Custom-policy plugins run on an engine of their own under ``plugin_limits``
     (:class:`tether.PluginLimits`, the Rust host's defaults), compiled once per path.
     """
@@ -274,17 +298,40 @@ class Runtime:
     _default_lock = threading.Lock()
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *,
+                 precompiled: str | os.PathLike[str] | None = None,
+                 cache: bool | None = None,
                  plugin_limits: PluginLimits | None = None) -> None:
         self.plugins = _plugins.PluginLoader(plugin_limits if plugin_limits is not None
                                              else PluginLimits())
-        self.path = Path(path) if path is not None else component_path()
-        if not self.path.is_file():
-            raise ComponentMissing(
-                f"the tether component {self.path} is missing: build it with "
-                "`cargo build -p tether-host` and copy target/wasm/wasm32-wasip2/release/"
-                f"tether_component.wasm to {_PACKAGED} (or set {WASM_ENV})")
-        self.engine = wasmtime.Engine()
-        self.component = Component.from_file(self.engine, str(self.path))
+        if precompiled is not None:
+            if path is not None:
+                raise TypeError("give path= (a .wasm) or precompiled= (a file from "
+                                "Runtime.precompile), not both")
+            self.path = Path(precompiled)
+            self.engine = wasmtime.Engine()
+            try:
+                self.component = Component.deserialize_file(self.engine, str(self.path))
+            except (wasmtime.WasmtimeError, OSError) as err:
+                raise TetherError(f"the precompiled component {self.path} cannot be "
+                                  f"loaded: {_causes(err)}") from None
+        else:
+            self.path = Path(path) if path is not None else component_path()
+            if not self.path.is_file():
+                raise ComponentMissing(
+                    f"the tether component {self.path} is missing: build it with "
+                    "`cargo build -p tether-host` and copy target/wasm/wasm32-wasip2/"
+                    f"release/tether_component.wasm to {_PACKAGED} (or set {WASM_ENV})")
+            if cache is None:
+                cache = os.environ.get(CACHE_ENV, "1") != "0"
+            config = wasmtime.Config()
+            if cache:
+                config.cache = True
+            self.engine = wasmtime.Engine(config)
+            try:
+                self.component = Component.from_file(self.engine, str(self.path))
+            except wasmtime.WasmtimeError as err:
+                raise TetherError(f"the tether component {self.path} cannot be "
+                                  f"compiled: {_causes(err)}") from None
         ty = self.component.type
         # {name without version: full name}; the versions come from the component.
         self.import_names = {n.split("@", 1)[0]: n for n in ty.imports(self.engine)}
@@ -292,6 +339,16 @@ class Runtime:
                              for n in ty.exports(self.engine)}
         self._shared: Instance | None = None
         self.lock = threading.RLock()
+
+    def precompile(self, out: str | os.PathLike[str]) -> Path:
+        """Write the component compiled for this machine and this wasmtime to ``out``
+        (for ``Runtime(precompiled=out)``); returns the path."""
+        target = Path(out)
+        data = self.component.serialize()
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        return target
 
     @classmethod
     def default(cls) -> Runtime:
