@@ -886,3 +886,125 @@ fn dps_group_enrollment_from_node() {
         delivered.len()
     );
 }
+
+/// An X.509 device (`x509=true` in its connection string, its certificate in TLS,
+/// no password) through the IoT Hub emulator, whose registry holds the
+/// certificate's SHA-256 thumbprint: its stream is delivered; the same identity
+/// with another certificate is refused (`bad-certificate`) and stops.
+#[test]
+fn iot_hub_x509_device_from_node() {
+    use sha2::Digest as _;
+    use tether_emulators::iothub::{Credential, Identity, IdentityId};
+    let _ = installed();
+    let broker = Broker::start().unwrap();
+    let certs = Certificates::generate().unwrap();
+    let dir = broker.dir().to_path_buf();
+    let device_cert = |cn: &str, file: &str| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        let cert = params.self_signed(&key).unwrap();
+        let (c, k) = (
+            dir.join(format!("{file}.pem")),
+            dir.join(format!("{file}.key")),
+        );
+        std::fs::write(&c, cert.pem()).unwrap();
+        std::fs::write(&k, key.serialize_pem()).unwrap();
+        let thumbprint: [u8; 32] = sha2::Sha256::digest(cert.der()).into();
+        (c, k, thumbprint)
+    };
+    let (cert, key, thumbprint) = device_cert("node-cam", "node-cam");
+    let (forged_cert, forged_key, _) = device_cert("node-cam", "node-cam-forged");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut config = tether_emulators::iothub::HubConfig::new(
+        "127.0.0.1",
+        certs.server_cert_pem(),
+        certs.server_key_pem(),
+        broker.address().parse().unwrap(),
+    );
+    config.registry.insert(
+        IdentityId::device("node-cam"),
+        Identity {
+            credential: Credential::Thumbprint(thumbprint),
+            enabled: true,
+        },
+    );
+    let hub = rt
+        .block_on(tether_emulators::iothub::IotHub::start(config))
+        .unwrap();
+    let ca_file = dir.join("hub-ca.pem");
+    std::fs::write(&ca_file, certs.ca_pem()).unwrap();
+    let recorder =
+        Recorder::start(&broker.address(), "devices/node-cam/messages/events/#").unwrap();
+    let args = |cert: &Path, key: &Path| {
+        json!({
+            "connectionString": "HostName=127.0.0.1;DeviceId=node-cam;x509=true",
+            "topic": "devices/node-cam/messages/events/",
+            "port": hub.mqtt_address().port(), "caFile": ca_file,
+            "certFile": cert, "keyFile": key, "intervalMs": 100
+        })
+    };
+    let mut device = NodeDevice::spawn(&args(&cert, &key));
+    device.wait_for("connected and 5 delivered", |l| {
+        l.iter().any(|(_, t)| t == "status connected connection-ok")
+            && numbers(l, "outcome ").len() >= 5
+    });
+    device.stop();
+    let lines = device.snapshot();
+    let delivered: BTreeSet<u64> = lines
+        .iter()
+        .filter(|(_, l)| l.starts_with("outcome ") && l.ends_with(" delivered"))
+        .filter_map(|(_, l)| l.split_whitespace().nth(1)?.parse().ok())
+        .collect();
+    let record = recorder
+        .wait_until(Duration::from_secs(10), |r| {
+            delivered.iter().all(|n| r.counts.contains_key(n))
+        })
+        .unwrap();
+    let accepted = numbers(&lines, "accepted ")
+        .difference(&numbers(&lines, "refused "))
+        .copied()
+        .collect();
+    let account = record.account(&accepted, &BTreeSet::new());
+    assert!(
+        account.lost.is_empty(),
+        "{account}\n{}",
+        device.transcript()
+    );
+    assert_eq!(account.unexpected, 0, "{account}");
+    assert_eq!(hub.counters().refused_total(), 0, "{:?}", hub.counters());
+
+    let forged = NodeDevice::spawn(&args(&forged_cert, &forged_key));
+    forged.wait_for("refused, stopped", |l| {
+        l.iter().any(|(_, t)| t.starts_with("status disconnected "))
+    });
+    let statuses = statuses_since(&forged.snapshot(), Instant::now() - WAIT);
+    assert!(
+        statuses
+            .last()
+            .is_some_and(|(_, s)| s.starts_with("disconnected/")),
+        "{}",
+        forged.transcript()
+    );
+    assert_eq!(
+        hub.counters().refused("bad-certificate"),
+        1,
+        "{:?}",
+        hub.counters()
+    );
+    println!(
+        "| node X.509 | {} delivered with its certificate; another certificate: {} |",
+        delivered.len(),
+        statuses
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    );
+}

@@ -267,3 +267,94 @@ fn dps_group_enrollment_provisions_and_delivers_through_the_assigned_hub() {
     }
     assert!(!everything.contains("sig="), "a token reached the output");
 }
+
+/// A self-signed device certificate for `cn` as PEM files in `dir`, and its SHA-256
+/// thumbprint (what the hub's registry holds for a thumbprint device).
+fn device_certificate(dir: &std::path::Path, cn: &str, file: &str) -> (PathBuf, PathBuf, [u8; 32]) {
+    use sha2::Digest as _;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    let cert = params.self_signed(&key).unwrap();
+    let (c, k) = (
+        dir.join(format!("{file}.pem")),
+        dir.join(format!("{file}.key")),
+    );
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (c, k, sha2::Sha256::digest(cert.der()).into())
+}
+
+/// An X.509 device from Python: `x509=true` in the connection string, its
+/// certificate in TLS and no password; the emulator checks the certificate's
+/// thumbprint. Delivered, lost = 0; another certificate for the same identity is
+/// refused (`bad-certificate`) and the device stops.
+#[test]
+fn iothub_x509_device_with_its_certificate_and_a_wrong_one() {
+    let device_name = "py-hub-cam";
+    let lab = HubLab::start("x509", "py-hub-unused");
+    let (cert, key, thumbprint) = device_certificate(&lab.dir, device_name, "cam");
+    let (forged_cert, forged_key, _) = device_certificate(&lab.dir, device_name, "cam-forged");
+    lab.hub.add_identity(
+        IdentityId::device(device_name),
+        Identity {
+            credential: Credential::Thumbprint(thumbprint),
+            enabled: true,
+        },
+    );
+    let spec = |cert: &std::path::Path, key: &std::path::Path| {
+        let mut spec = lab.spec(device_name, HUB_KEY);
+        spec["connection_string"] = json!(format!(
+            "HostName=127.0.0.1;DeviceId={device_name};x509=true"
+        ));
+        spec["mqtt"]["cert_file"] = json!(cert.display().to_string());
+        spec["mqtt"]["key_file"] = json!(key.display().to_string());
+        spec
+    };
+    let recorder = Recorder::start(
+        &lab.broker.address(),
+        &format!("devices/{device_name}/messages/events/#"),
+    )
+    .unwrap();
+    let mut device = Device::spawn("iothub-x509", &spec(&cert, &key));
+    device.steady();
+    device.stop();
+    let t = &device.transcript;
+    let accepted: BTreeSet<u64> = t
+        .iter()
+        .filter_map(|(_, l)| l.strip_prefix("accepted ")?.parse().ok())
+        .collect();
+    let record = recorder
+        .wait_until(Duration::from_secs(10), |r| {
+            accepted.iter().all(|n| r.counts.contains_key(n))
+        })
+        .unwrap_or_else(|_| recorder.snapshot());
+    let account = record.account(&accepted, &BTreeSet::new());
+    assert!(account.lost.is_empty(), "{account}");
+    assert_eq!(account.unexpected, 0, "{account}");
+    assert!(account.delivered >= 3, "{account}");
+    assert_eq!(
+        lab.hub.counters().refused_total(),
+        0,
+        "{:?}",
+        lab.hub.counters()
+    );
+
+    let mut forged = Device::spawn("iothub-x509-forged", &spec(&forged_cert, &forged_key));
+    forged.wait_for("the device to give up", |t| {
+        last_status(t).is_some_and(|s| s.starts_with("disconnected/"))
+    });
+    forged.stop();
+    assert_eq!(
+        lab.hub.counters().refused("bad-certificate"),
+        1,
+        "{:?}",
+        lab.hub.counters()
+    );
+    eprintln!(
+        "| python X.509 | {account} | another certificate: {} |",
+        all_statuses(&forged.transcript).join(" → ")
+    );
+}

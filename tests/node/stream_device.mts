@@ -22,6 +22,9 @@ interface Args {
   /** The password is read from this file at start and at every renewal. */
   passwordFile?: string;
   caFile?: string;
+  /** A client certificate and its key (PEM files): an X.509 device. */
+  certFile?: string;
+  keyFile?: string;
   port?: number;
   intervalMs?: number;
 }
@@ -34,7 +37,13 @@ const password = (): string => readFileSync(args.passwordFile ?? '', 'utf8').tri
 const mqtt: NonNullable<DeviceOptions['mqtt']> = {
   keepaliveS: 5,
   connectTimeoutMs: 3000,
-  ...(args.caFile ? { tls: { ca: readFileSync(args.caFile, 'utf8') } } : {}),
+  ...(args.caFile ? {
+    tls: {
+      ca: readFileSync(args.caFile, 'utf8'),
+      ...(args.certFile ? { cert: readFileSync(args.certFile, 'utf8') } : {}),
+      ...(args.keyFile ? { key: readFileSync(args.keyFile, 'utf8') } : {}),
+    },
+  } : {}),
   ...(args.port ? { port: args.port } : {}),
 };
 const common = {

@@ -51,6 +51,7 @@ if "dps" in spec:  # provisioned by DPS with a group key: the component derives 
 elif "connection_string" in spec:  # the IoT Hub profile: the component does the identity
     device = tether.Device.from_connection_string(
         spec["connection_string"], ca_file=m.get("ca_file"), port=m.get("port"),
+        cert_file=m.get("cert_file"), key_file=m.get("key_file"),
         config=spec.get("config"), **callbacks)
 else:
     device = tether.Device(spec["config"], mqtt=options, **callbacks)

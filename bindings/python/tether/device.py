@@ -207,13 +207,16 @@ class Device:
     def from_connection_string(cls, connection_string: str, *,
                                token_lifetime_s: int = 3600,
                                ca_file: str | None = None, port: int | None = None,
+                               cert_file: str | None = None, key_file: str | None = None,
                                model_id: str | None = None,
                                config: Mapping[str, Any] | None = None,
                                **kwargs: Any) -> Device:
         """An Azure IoT Hub device from its connection string. The component parses
         it, mints the SAS tokens (renewed at 80% of ``token_lifetime_s``) and gives
         the client id, user name and topic; MQTT 3.1.1 over TLS on 8883 (``port``
-        to override, ``ca_file`` to trust a CA other than the system's)."""
+        to override, ``ca_file`` to trust a CA other than the system's). An X.509
+        device (``x509=true`` in the string) sends no password: give its
+        certificate and key as ``cert_file`` and ``key_file`` (PEM)."""
         if not isinstance(connection_string, str):
             raise TypeError("connection_string: expected a str")
         hub = ident.parse_connection_string(connection_string)
@@ -221,7 +224,11 @@ class Device:
                                "credential": {"token-lifetime-s": token_lifetime_s}}
         if config:
             doc.update(config)
-        options = MqttOptions(version=311, tls=TlsOptions(ca_file=ca_file), port=port,
+        if hub.auth == "x509" and cert_file is None:
+            raise TypeError("the connection string says x509=true: give cert_file= and "
+                            "key_file= (the device's certificate and key, PEM)")
+        tls = TlsOptions(ca_file=ca_file, cert_file=cert_file, key_file=key_file)
+        options = MqttOptions(version=311, tls=tls, port=port,
                               clean_session=False, profile="azure-iot-hub",
                               hub_identity=hub, model_id=model_id, keep_alive_s=60)
         topic = ident.telemetry_topic(hub.device_id, hub.module_id)
