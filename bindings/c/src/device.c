@@ -20,7 +20,6 @@
  * it held. A registry of live devices turns a stale pointer into an error.
  */
 #include "device_internal.h"
-#include "internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -37,6 +36,7 @@
 #include <unistd.h>
 
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 
 #define DEFAULT_KEEP_ALIVE_S 30
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000

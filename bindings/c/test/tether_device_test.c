@@ -119,7 +119,7 @@ static bool each_once(const uint64_t *ids, size_t n) {
 static void config_for(char *buf, size_t cap, int port, const char *extra) {
     snprintf(buf, cap,
              "{\"hub\": \"127.0.0.1:%d\", \"device-id\": \"c-hostile\", \"policy\": {\"kind\": "
-             "\"constant\", \"delay-ms\": 100}, \"queue\": {\"capacity\": 1000, "
+             "\"fixed\", \"interval-ms\": 100}, \"queue\": {\"capacity\": 1000, "
              "\"max-payload-bytes\": 1024}%s}",
              port, extra ? extra : "");
 }
