@@ -41,6 +41,7 @@
 #define DEFAULT_KEEP_ALIVE_S 30
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define MAX_STEP_MS 1000
+#define HANDSHAKE_POLL_MS 10
 #define USER_AGENT "DeviceClientType=tether-c%2F0.1.0"
 #define HOST_MAX 256
 
@@ -426,7 +427,12 @@ static void link_service(tether_device *d, dlink *l) {
     link_report(d, l);
     l = find_link(d, id);
     if (!l) return;
-    uint32_t want = EPOLLIN | ((!l->tcp_up || mosquitto_want_write(l->mosq)) ? EPOLLOUT : 0);
+    /* During a TLS handshake libmosquitto keeps asking to write after OpenSSL has
+     * written (want_write stays set until the next SSL_write): rather than spin on
+     * a writable socket, the handshake is driven every HANDSHAKE_POLL_MS. */
+    bool handshake = d->tls && !l->connacked;
+    uint32_t want =
+        EPOLLIN | ((!l->tcp_up || (!handshake && mosquitto_want_write(l->mosq))) ? EPOLLOUT : 0);
     if (want != l->watching && l->sock >= 0) {
         struct epoll_event ev = {.events = want, .data.u64 = l->id};
         if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, l->sock, &ev) == 0) l->watching = want;
@@ -1098,6 +1104,7 @@ static int timeout_ms(tether_device *d) {
     }
     for (dlink *l = d->links; l; l = l->next) {
         if (l->connacked) continue;
+        if (d->tls && l->tcp_up && ms > HANDSHAKE_POLL_MS) ms = HANDSHAKE_POLL_MS;
         uint64_t end = l->opened_ns + (uint64_t)d->connect_timeout_ms * 1000000u;
         uint64_t left = end > now ? (end - now + 999999u) / 1000000u : 0;
         if (left < ms) ms = left;
