@@ -176,7 +176,7 @@ struct Lab {
 
 impl Lab {
     fn start(row: &'static str) -> Lab {
-                let certs = Certificates::generate().unwrap();
+        let certs = Certificates::generate().unwrap();
         let password = format!("{row}-password");
         let broker = Broker::options()
             .with_user(RECORDER.0, RECORDER.1)
@@ -226,7 +226,7 @@ impl Lab {
         a.extend(["--ca-file".into(), path(&self.ca_file)]);
         a.extend(
             [
-                "--messages", "0", "--interval-ms", "200", "--keep-alive-s", "5",
+                "--log", "--messages", "0", "--interval-ms", "200", "--keep-alive-s", "5",
                 "--connect-timeout-ms", "3000", "--timeout-s", "600", "--policy",
                 r#"{"kind": "exponential", "initial-ms": 100, "multiplier": 2, "max-ms": 500, "reset-after-ms": 5000}"#,
                 "--queue", r#"{"capacity": 1000, "max-in-flight": 16}"#,
@@ -556,7 +556,6 @@ fn broker_graceful_shutdown() {
     assert_drop_and_back(&row, "communication-error", &[]);
 }
 
-
 /// `tether_device_new_from_connection_string` against the IoT Hub emulator, which checks each
 /// SAS token the component minted and the user name it made: a device with its
 /// key delivers its stream; one with another key is refused and stops.
@@ -587,8 +586,7 @@ fn iot_hub_from_a_connection_string() {
         .unwrap();
     let ca_file = broker.dir().join("hub-ca.pem");
     std::fs::write(&ca_file, certs.ca_pem()).unwrap();
-    let recorder =
-        Recorder::start(&broker.address(), "devices/c-dev/messages/events/#").unwrap();
+    let recorder = Recorder::start(&broker.address(), "devices/c-dev/messages/events/#").unwrap();
     let args = |key: &str| -> Vec<String> {
         vec![
             "--connection-string".into(),
@@ -679,7 +677,11 @@ fn the_short_device_builds_against_the_installed_library_and_delivers() {
     let _ = std::fs::remove_dir_all(&dir);
     let prefix = dir.join("prefix");
     c_host::install(&prefix).unwrap_or_else(|e| panic!("{e}"));
-    for file in ["include/tether_device.h", "lib/libtether.a", "lib/pkgconfig/tether.pc"] {
+    for file in [
+        "include/tether_device.h",
+        "lib/libtether.a",
+        "lib/pkgconfig/tether.pc",
+    ] {
         assert!(prefix.join(file).is_file(), "{file} is not installed");
     }
     let app = dir.join("app");
@@ -696,13 +698,21 @@ fn the_short_device_builds_against_the_installed_library_and_delivers() {
         .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
         .output()
         .unwrap();
-    assert!(flags.status.success(), "{}", String::from_utf8_lossy(&flags.stderr));
+    assert!(
+        flags.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flags.stderr)
+    );
     let flags = String::from_utf8_lossy(&flags.stdout).into_owned();
     assert!(flags.contains("-lmosquitto"), "{flags}");
     let exe = app.join("device-pc");
     let mut cc = Command::new("cc");
-    cc.arg(app.join("device.c")).arg("-o").arg(&exe).args(flags.split_whitespace());
-    c_host::run(&mut cc, "cc examples/c/device.c $(pkg-config tether)").unwrap_or_else(|e| panic!("{e}"));
+    cc.arg(app.join("device.c"))
+        .arg("-o")
+        .arg(&exe)
+        .args(flags.split_whitespace());
+    c_host::run(&mut cc, "cc examples/c/device.c $(pkg-config tether)")
+        .unwrap_or_else(|e| panic!("{e}"));
     // find_package(tether), from the installed config only.
     std::fs::write(
         app.join("CMakeLists.txt"),
@@ -713,33 +723,60 @@ fn the_short_device_builds_against_the_installed_library_and_delivers() {
     .unwrap();
     let build = app.join("build");
     let mut configure = Command::new("cmake");
-    configure.arg("-S").arg(&app).arg("-B").arg(&build)
+    configure
+        .arg("-S")
+        .arg(&app)
+        .arg("-B")
+        .arg(&build)
         .arg(format!("-DCMAKE_PREFIX_PATH={}", prefix.display()));
-    c_host::run(&mut configure, "configuring the device with find_package").unwrap_or_else(|e| panic!("{e}"));
+    c_host::run(&mut configure, "configuring the device with find_package")
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut compile = Command::new("cmake");
     compile.arg("--build").arg(&build);
-    c_host::run(&mut compile, "building the device with find_package").unwrap_or_else(|e| panic!("{e}"));
+    c_host::run(&mut compile, "building the device with find_package")
+        .unwrap_or_else(|e| panic!("{e}"));
     let broker = Broker::start().unwrap();
     let recorder = Recorder::start(&broker.address(), "sensors/1").unwrap();
     for exe in [exe, build.join("device")] {
         let before = recorder.snapshot().received();
         let out = Command::new(&exe).arg(broker.address()).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}: {}\n{stdout}\n{}", exe.display(), out.status,
-            String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}: {}\n{stdout}\n{}",
+            exe.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
         let delivered = stdout.lines().filter(|l| l.ends_with(" delivered")).count();
         assert_eq!(delivered, 20, "{stdout}");
-        assert_eq!(stdout.lines().next(), Some("status connected connection-ok"), "{stdout}");
-        assert!(stdout.lines().any(|l| l == "status disabled client-close"), "{stdout}");
+        assert_eq!(
+            stdout.lines().next(),
+            Some("status connected connection-ok"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.lines().any(|l| l == "status disabled client-close"),
+            "{stdout}"
+        );
         let record = recorder
             .wait_until(WAIT, |r| r.received() >= before + 20)
             .unwrap_or_else(|_| recorder.snapshot());
-        assert!(record.received() >= before + 20, "the recorder saw {} messages", record.received() - before);
+        assert!(
+            record.received() >= before + 20,
+            "the recorder saw {} messages",
+            record.received() - before
+        );
         let size = std::fs::metadata(&exe).unwrap().len();
         println!("{}: {size} bytes, 20 delivered", exe.display());
     }
     for lib in ["libtether.a", "libtether_capi.a"] {
-        println!("{lib}: {} bytes", std::fs::metadata(prefix.join("lib").join(lib)).unwrap().len());
+        println!(
+            "{lib}: {} bytes",
+            std::fs::metadata(prefix.join("lib").join(lib))
+                .unwrap()
+                .len()
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -770,8 +807,15 @@ fn hostile(valgrind: bool) -> Output {
     let port = broker.port().to_string();
     let out = if valgrind {
         Command::new("valgrind")
-            .args(["--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=99"])
-            .arg(format!("--suppressions={}", c_host::valgrind_suppressions().display()))
+            .args([
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite",
+                "--error-exitcode=99",
+            ])
+            .arg(format!(
+                "--suppressions={}",
+                c_host::valgrind_suppressions().display()
+            ))
             .arg(&test)
             .arg(&port)
             .output()
@@ -802,7 +846,10 @@ fn hostile_use_gets_clear_errors_and_every_outcome() {
 
 #[test]
 fn hostile_use_has_no_definite_leaks_under_valgrind() {
-    assert!(c_host::has_program("valgrind"), "valgrind is not installed: run scripts/setup");
+    assert!(
+        c_host::has_program("valgrind"),
+        "valgrind is not installed: run scripts/setup"
+    );
     let out = hostile(true);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
