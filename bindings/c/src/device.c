@@ -383,6 +383,10 @@ static void link_report(tether_device *d, dlink *l) {
                 }
             } else {
                 tether_failure f = tether_mosquitto_failure(e->code, e->err_no, d->version);
+                /* EPROTO is OpenSSL failing a read or write: after the handshake
+                 * and the CONNACK that is the stream ending, not a certificate. */
+                if (l->connacked && e->code == MOSQ_ERR_ERRNO && e->err_no == EPROTO)
+                    f = tether_failure_network(TETHER_NET_CLOSED);
                 char why[120];
                 snprintf(why, sizeof why, "libmosquitto: %s%s%s", mosquitto_strerror(e->code),
                          e->code == MOSQ_ERR_ERRNO ? ": " : "",
@@ -412,6 +416,28 @@ static void link_service(tether_device *d, dlink *l) {
             return;
         }
         l->tcp_up = true;
+    }
+    /* A reset leaves its errno on the socket; read it before libmosquitto turns
+     * it into "connection lost" (or, under TLS, into OpenSSL's EPROTO). */
+    int so = 0;
+    socklen_t so_len = sizeof so;
+    if (getsockopt(l->sock, SOL_SOCKET, SO_ERROR, &so, &so_len) == 0 && so != 0) {
+        char why[120];
+        snprintf(why, sizeof why, "socket: %s", strerror(so));
+        link_end(d, l, tether_mosquitto_failure(MOSQ_ERR_ERRNO, so, d->version), why);
+        return;
+    }
+    if (!l->connacked) {
+        /* The server hung up before its CONNACK: libmosquitto would go on waiting
+         * for a TLS handshake on a closed socket (SSL_ERROR_SYSCALL) until the
+         * CONNACK timer; the end of the stream says it now. */
+        struct pollfd p = {.fd = l->sock, .events = POLLIN};
+        char c;
+        if (poll(&p, 1, 0) > 0 && recv(l->sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+            link_end(d, l, tether_failure_network(TETHER_NET_CLOSED),
+                     "the server closed the connection before its CONNACK");
+            return;
+        }
     }
     errno = 0;
     int rc = mosquitto_loop(l->mosq, 0, 1);
