@@ -58,8 +58,13 @@ void tether_set_log_callback(tether_log_fn fn, tether_log_level max_level, void 
 }
 
 const char *tether_log_level_name(tether_log_level level) {
-    static const char *const names[] = {"error", "warn", "info", "debug"};
-    return (unsigned)level < 4 ? names[level] : "";
+    switch (level) {
+    case TETHER_LOG_ERROR: return "error";
+    case TETHER_LOG_WARN: return "warn";
+    case TETHER_LOG_INFO: return "info";
+    case TETHER_LOG_DEBUG: return "debug";
+    }
+    return "";
 }
 
 __attribute__((format(printf, 2, 3))) static void tlog(tether_log_level level, const char *fmt,
