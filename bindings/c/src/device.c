@@ -615,9 +615,9 @@ static void t_open(void *u, uint64_t link, const char *hub, const char *device_i
     }
     if (rc != MOSQ_ERR_NOMEM) f = tether_mosquitto_failure(rc, saved, d->version);
     char buf[64];
-    tlog(TETHER_LOG_DEBUG, "link %" PRIu64 ": failed %s (%s: %s%s%s)", link,
-         failure_text(&f, buf, sizeof buf), why, mosquitto_strerror(rc),
-         rc == MOSQ_ERR_ERRNO ? ": " : "", rc == MOSQ_ERR_ERRNO ? strerror(saved) : "");
+    tlog(TETHER_LOG_DEBUG, "link %" PRIu64 ": failed %s (%s: %s)", link,
+         failure_text(&f, buf, sizeof buf), why,
+         rc == MOSQ_ERR_ERRNO ? strerror(saved) : mosquitto_strerror(rc));
     if (l) {
         if (l->mosq) mosquitto_destroy(l->mosq);
         free(l);
@@ -1027,6 +1027,12 @@ tether_rc tether_device_start(tether_device *d) {
     return rc;
 }
 
+static bool grow_slots(tether_device *d) {
+    outcome_slot *s = grow(d->slots, &d->cap_slots, sizeof *s);
+    if (s) d->slots = s;
+    return s != NULL;
+}
+
 tether_rc tether_device_publish(tether_device *d, const char *topic, const void *payload,
                                 size_t len, tether_device_outcome_fn on_outcome,
                                 void *outcome_user, uint64_t *id) {
@@ -1038,9 +1044,7 @@ tether_rc tether_device_publish(tether_device *d, const char *topic, const void 
         rc = fail_with(d, "publish: no topic (give one, or options.topic)");
     } else if (!payload && len > 0) {
         rc = fail_with(d, "publish: payload is NULL with length %zu", len);
-    } else if (d->n_slots == d->cap_slots &&
-               !(d->slots = grow(d->slots, &d->cap_slots, sizeof *d->slots))) {
-        d->cap_slots = d->n_slots = 0; /* lost the array: nothing was registered */
+    } else if (d->n_slots == d->cap_slots && !grow_slots(d)) {
         rc = fail_with(d, "publish: out of memory");
     } else {
         uint64_t mid = 0;

@@ -364,6 +364,7 @@ static void threads(int port) {
     n = 0;
     for (int i = 0; i < 20; i++)
         if (tether_device_publish(d, NULL, "m", 1, count_outcome, NULL, &ids[n]) == TETHER_OK) n++;
+    usleep(300000); /* the loop is running by now */
     tether_device_free(d);
     pthread_join(t, NULL);
     check(r.rc == TETHER_OK, "free from another thread ends run", tether_rc_name(r.rc));
