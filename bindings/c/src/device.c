@@ -163,6 +163,37 @@ static void mosq_init(void) { mosquitto_lib_init(); }
 
 static void destroy(tether_device *d);
 
+/* libmosquitto writes with write(2): a write to a reset socket raises SIGPIPE,
+ * which would end the process. While a call is inside the device, SIGPIPE is
+ * blocked on the calling thread, and one it raised is taken before unblocking
+ * (the write itself fails with EPIPE, which the transport reports). */
+static __thread int pipe_depth;
+static __thread sigset_t pipe_old;
+static __thread bool pipe_was_pending;
+
+static void pipe_block(void) {
+    if (pipe_depth++ > 0) return;
+    sigset_t set, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &pipe_old);
+    sigpending(&pending);
+    pipe_was_pending = sigismember(&pending, SIGPIPE) == 1;
+}
+
+static void pipe_unblock(void) {
+    if (--pipe_depth > 0) return;
+    sigset_t set, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigpending(&pending);
+    if (!pipe_was_pending && sigismember(&pending, SIGPIPE) == 1) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &pipe_old, NULL);
+}
+
 /* Lock `d` when it is a live device; false (nothing locked) otherwise. */
 static bool acquire(tether_device *d) {
     if (!d) return false;
@@ -173,6 +204,7 @@ static bool acquire(tether_device *d) {
     if (ok) d->refs++;
     pthread_mutex_unlock(&registry);
     if (!ok) return false;
+    pipe_block();
     pthread_mutex_lock(&d->lock);
     d->calls++;
     return true;
@@ -194,6 +226,7 @@ static void release(tether_device *d) {
     }
     pthread_mutex_unlock(&registry);
     if (gone) destroy(d);
+    pipe_unblock();
 }
 
 __attribute__((format(printf, 2, 3))) static tether_rc fail_with(tether_device *d,
