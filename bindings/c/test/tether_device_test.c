@@ -173,7 +173,8 @@ static void bad_arguments(void) {
     snprintf(cs, sizeof cs, "HostName=hub.example;SharedAccessKey=%s", secret);
     tether_device *d = tether_device_new_from_connection_string(cs, NULL, &err);
     check(d == NULL && err && strstr(tether_error_message(err), secret) == NULL &&
-              strstr(tether_error_message(err), "DeviceId") != NULL,
+              strstr(tether_error_field(err), secret) == NULL &&
+              strstr(tether_error_field(err), "DeviceId") != NULL,
           "a connection string without DeviceId is refused naming it, not the key",
           err ? tether_error_message(err) : "no error");
     tether_error_free(err);
