@@ -19,6 +19,8 @@
 #include "tether_device.h"
 
 static int passed, failures;
+/* One compiled component for every device (compiling is the slow part under valgrind). */
+static tether_runtime *rt;
 
 static void check(bool ok, const char *what, const char *detail) {
     if (ok) {
@@ -128,6 +130,7 @@ static tether_device *device_on(int port, tether_device_options *o) {
     static char config[512];
     config_for(config, sizeof config, port, NULL);
     o->config_json = config;
+    o->runtime = rt;
     if (!o->topic) o->topic = "tether/c-hostile";
     tether_error *err = NULL;
     tether_device *d = tether_device_new(o, &err);
@@ -148,18 +151,18 @@ static void bad_arguments(void) {
           "new(NULL) is an argument error", NULL);
     tether_error_free(err);
     err = NULL;
-    tether_device_options o = {.config_json = "{\"hub\": \"127.0.0.1:1\", \"policy\": {\"initial-ms\": \"fast\"}}"};
+    tether_device_options o = {.runtime = rt, .config_json = "{\"hub\": \"127.0.0.1:1\", \"policy\": {\"initial-ms\": \"fast\"}}"};
     check(tether_device_new(&o, &err) == NULL && err &&
               strcmp(tether_error_field(err), "policy.initial-ms") == 0,
           "a bad configuration names its field", err ? tether_error_field(err) : "no error");
     tether_error_free(err);
     err = NULL;
-    o = (tether_device_options){.config_json = "{\"hub\": \"127.0.0.1:1\"}", .tls_ca_file = "/nonexistent/ca.pem"};
+    o = (tether_device_options){.runtime = rt, .config_json = "{\"hub\": \"127.0.0.1:1\"}", .tls_ca_file = "/nonexistent/ca.pem"};
     check(tether_device_new(&o, &err) == NULL && err && strcmp(tether_error_field(err), "tls_ca_file") == 0,
           "an unreadable CA file names tls_ca_file", err ? tether_error_message(err) : "no error");
     tether_error_free(err);
     err = NULL;
-    o = (tether_device_options){.config_json = "{\"hub\": \"127.0.0.1:1\"}", .mqtt_version = 7};
+    o = (tether_device_options){.runtime = rt, .config_json = "{\"hub\": \"127.0.0.1:1\"}", .mqtt_version = 7};
     check(tether_device_new(&o, &err) == NULL && err && strcmp(tether_error_field(err), "mqtt_version") == 0,
           "MQTT version 7 names mqtt_version", NULL);
     tether_error_free(err);
@@ -171,7 +174,7 @@ static void bad_arguments(void) {
     const char *secret = "c2VjcmV0LWtleS1kby1ub3Qtc2hvdw==";
     char cs[256];
     snprintf(cs, sizeof cs, "HostName=hub.example;SharedAccessKey=%s", secret);
-    tether_device *d = tether_device_new_from_connection_string(cs, NULL, &err);
+    tether_device *d = tether_device_new_from_connection_string(cs, &(tether_device_options){.runtime = rt}, &err);
     check(d == NULL && err && strstr(tether_error_message(err), secret) == NULL &&
               strstr(tether_error_field(err), secret) == NULL &&
               strstr(tether_error_field(err), "DeviceId") != NULL,
@@ -180,19 +183,19 @@ static void bad_arguments(void) {
     tether_error_free(err);
     err = NULL;
     snprintf(cs, sizeof cs, "HostName=hub.example;DeviceId=dev;SharedAccessKey=%s", secret);
-    tether_device_options hub = {.client_id = "mine"};
+    tether_device_options hub = {.runtime = rt, .client_id = "mine"};
     check(tether_device_new_from_connection_string(cs, &hub, &err) == NULL && err &&
               strcmp(tether_error_field(err), "client_id") == 0,
           "IoT Hub refuses a client_id of its own", NULL);
     tether_error_free(err);
     err = NULL;
-    hub = (tether_device_options){.config_json = "[1]"};
+    hub = (tether_device_options){.runtime = rt, .config_json = "[1]"};
     check(tether_device_new_from_connection_string(cs, &hub, &err) == NULL && err &&
               strcmp(tether_error_field(err), "config_json") == 0,
           "IoT Hub's extra configuration must be an object", NULL);
     tether_error_free(err);
     err = NULL;
-    d = tether_device_new_from_connection_string(cs, NULL, &err);
+    d = tether_device_new_from_connection_string(cs, &(tether_device_options){.runtime = rt}, &err);
     check(d != NULL && strcmp(tether_device_topic(d), "devices/dev/messages/events/") == 0,
           "a connection string's device has the telemetry topic", d ? tether_device_topic(d) : tether_error_message(err));
     tether_error_free(err);
@@ -237,7 +240,7 @@ static void refusals_and_stop(int dead_port) {
               TETHER_PUBLISH_PAYLOAD_TOO_LARGE &&
               strstr(tether_device_last_error(d), "payload-too-large") != NULL,
           "a payload over the limit is payload-too-large", tether_device_last_error(d));
-    tether_device_options no_topic = {0};
+    tether_device_options no_topic = {.runtime = rt};
     static char config[300];
     snprintf(config, sizeof config, "{\"hub\": \"127.0.0.1:%d\"}", dead_port);
     no_topic.config_json = config;
@@ -390,11 +393,26 @@ int main(int argc, char **argv) {
         return 2;
     }
     int port = atoi(argv[1]);
+    tether_error *err = NULL;
+    rt = tether_runtime_new_embedded(&err);
+    if (!rt) {
+        printf("FAIL the embedded runtime: %s\n", tether_error_message(err));
+        tether_error_free(err);
+        return 1;
+    }
     mapping();
     bad_arguments();
     refusals_and_stop(1); /* port 1: nothing listens, every attempt is refused */
     callbacks(port);
     threads(port);
+    /* The one device that owns its runtime (the embedded component). */
+    tether_device_options own = {.config_json = "{\"hub\": \"127.0.0.1:1\"}", .topic = "t"};
+    tether_device *d = tether_device_new(&own, &err);
+    check(d && tether_device_publish(d, NULL, "x", 1, NULL, NULL, NULL) == TETHER_OK,
+          "a device with the embedded component of its own", err ? tether_error_message(err) : NULL);
+    tether_error_free(err);
+    tether_device_free(d);
+    tether_runtime_free(rt);
     printf("%d passed, %d failed\n", passed, failures);
     return failures ? 1 : 0;
 }
