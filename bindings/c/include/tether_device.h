@@ -165,14 +165,15 @@ tether_rc tether_device_step(tether_device *d, uint32_t wait_ms);
 int tether_device_fd(tether_device *d);
 /** Milliseconds until tether_device_step must run again even if the descriptor
  *  stays quiet (a tether deadline, a CONNACK timeout, libmosquitto's keep-alive):
- *  at most 1000; 0 when something is due; -1 on a bad device or once stopped. */
+ *  at most 1000 (10 while a TLS handshake is under way); 0 when something is due;
+ *  -1 on a bad device or once stopped. */
 int tether_device_next_timeout_ms(tether_device *d);
 
 /**
  * Stop: close the link (DISCONNECT) and fail every message without an outcome
- * with client-close; their outcome callbacks run before this returns (or, when
- * another thread runs the loop, from that loop, which then returns). Calling it
- * again does nothing.
+ * with client-close; their outcome callbacks run on the calling thread before
+ * this returns, and a loop running on another thread returns. Calling it again
+ * does nothing.
  */
 tether_rc tether_device_stop(tether_device *d);
 /** Ask the loop to stop without waiting: only sets a flag and wakes the loop
