@@ -431,6 +431,7 @@ impl ConfigOp {
         });
         Spec {
             seed: self.seed,
+            takeover_retries: None,
             hub,
             device_id: None,
             provisioning,
@@ -791,6 +792,11 @@ fn outcome(o: n::Outcome) -> Outcome {
             n::MessageFailure::Unrecoverable => MessageFailure::Unrecoverable,
             n::MessageFailure::RetryExpired => MessageFailure::RetryExpired,
             n::MessageFailure::ClientClose => MessageFailure::ClientClose,
+            n::MessageFailure::NotAuthorized => MessageFailure::NotAuthorized,
+            n::MessageFailure::TopicInvalid => MessageFailure::TopicInvalid,
+            n::MessageFailure::PayloadInvalid => MessageFailure::PayloadInvalid,
+            n::MessageFailure::QuotaExceeded => MessageFailure::QuotaExceeded,
+            n::MessageFailure::Refused => MessageFailure::Refused,
         }),
     }
 }

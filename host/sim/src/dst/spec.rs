@@ -138,6 +138,7 @@ pub struct Spec {
     pub credential: Option<CredentialSpec>,
     pub policy: Option<PolicySpec>,
     pub queue: Option<QueueSpec>,
+    pub takeover_retries: Option<u32>,
 }
 
 /// The configuration's meaning, every default applied.
@@ -164,6 +165,7 @@ pub struct Effective {
     pub operation_timeout_ms: Option<u64>,
     pub reject_when_full: bool,
     pub max_payload_bytes: u64,
+    pub takeover_retries: u32,
 }
 
 /// The provisioning section's meaning.
@@ -187,6 +189,7 @@ impl Spec {
             credential: None,
             policy: None,
             queue: None,
+            takeover_retries: None,
         }
     }
 
@@ -209,6 +212,9 @@ impl Spec {
         let credential = rng.chance(700).then(|| gen_credential(rng));
         let policy = rng.chance(900).then(|| gen_policy(rng));
         let queue = rng.chance(800).then(|| gen_queue(rng));
+        // Taken from the seed, not drawn, so that the draws of every other field
+        // and of the world stay as they were.
+        let takeover_retries = (seed % 3 == 0).then(|| u32::try_from(seed / 3 % 4).unwrap_or(0));
         Self {
             seed,
             hub,
@@ -217,6 +223,7 @@ impl Spec {
             credential,
             policy,
             queue,
+            takeover_retries,
         }
     }
 
@@ -274,6 +281,9 @@ impl Spec {
             put(&mut o, "max-payload-bytes", q.max_payload_bytes);
             doc.insert("queue".into(), Value::Object(o));
         }
+        if let Some(n) = self.takeover_retries {
+            doc.insert("takeover-retries".into(), n.into());
+        }
         Value::Object(doc).to_string()
     }
 
@@ -325,6 +335,7 @@ impl Spec {
             operation_timeout_ms: queue.operation_timeout_ms,
             reject_when_full: queue.reject.unwrap_or(false),
             max_payload_bytes: u64::from(queue.max_payload_bytes.unwrap_or(262_144)),
+            takeover_retries: self.takeover_retries.unwrap_or(3),
         }
     }
 }

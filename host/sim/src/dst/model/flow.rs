@@ -101,6 +101,16 @@ impl Model {
         if let Some(server) = failure.server_reference.as_ref().filter(|s| !s.is_empty()) {
             self.hub = Some(server.clone());
         }
+        // "A failure whose reason is `session-taken-over` ... counts one takeover
+        // ... a takeover past `takeover-retries` in one outage stops as
+        // unrecoverable."
+        if c.reason == Reason::SessionTakenOver {
+            self.run.takeovers = self.run.takeovers.saturating_add(1);
+            if self.run.takeovers > eff.takeover_retries {
+                self.run.outage_since.get_or_insert(now);
+                return self.give_up(now, c, GiveUpReason::Unrecoverable, cur);
+            }
+        }
         let source = Source::Link {
             failed_open: took.is_some(),
         };
@@ -489,6 +499,8 @@ impl Model {
         // counted".
         if self.run.retries == 0 {
             self.run.outage_since = None;
+            // "The count starts over with every outage".
+            self.run.takeovers = 0;
         }
         // README, "Messages": unacknowledged messages are sent again after a
         // reconnect; they are no longer in flight.

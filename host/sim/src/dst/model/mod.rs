@@ -131,6 +131,8 @@ struct Run {
     failed_reconnects: u32,
     /// The credential was renewed since the last connect.
     renewed: bool,
+    /// Sessions taken over in this outage ("Hub only").
+    takeovers: u32,
 }
 
 /// The commands of one step, consumed in order.
