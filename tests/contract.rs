@@ -628,9 +628,7 @@ fn hostile_publishes_are_refused_with_the_documented_error() {
     assert!(step.commands.is_empty());
     refused(rig.at(3).on_acked(1).unwrap(), InputError::Stopped);
     refused(
-        rig.at(3)
-            .on_refused(1, &failure::mqtt5(0x97))
-            .unwrap(),
+        rig.at(3).on_refused(1, &failure::mqtt5(0x97)).unwrap(),
         InputError::Stopped,
     );
     refused(rig.at(3).on_opened(1).unwrap(), InputError::Stopped);

@@ -701,7 +701,11 @@ async fn tls_wrong_ca_retries_throttled() {
     // The device trusts another CA than the one that signed the broker's
     // certificate: every handshake fails with an unknown issuer.
     let stranger = Certificates::generate().unwrap();
-    let ca_file = lab.ca_file.as_ref().unwrap().with_file_name("stranger-ca.pem");
+    let ca_file = lab
+        .ca_file
+        .as_ref()
+        .unwrap()
+        .with_file_name("stranger-ca.pem");
     std::fs::write(&ca_file, stranger.ca_pem()).unwrap();
     let mut file = lab.device_file(5, None);
     file.mqtt.tls = true;
@@ -995,23 +999,28 @@ async fn stale_connect_takes_the_session_over() {
     })
     .await;
     // ...and the first link's CONNECT arrives late, from a client of its own: the
-    // broker gives it the session and drops the device's live link with 0x8E.
+    // broker gives it the session and drops the device's live link.
     let fault_at = Instant::now();
     let stale_client = block(|| lab.proxy().replay(&stale)).unwrap();
     let (row, tally) = finish(&lab, device, 5, fault_at, Duration::ZERO, true).await;
     drop(stale_client);
+    // mosquitto sends the DISCONNECT 0x8E that MQTT 5 asks for only from 2.0.15;
+    // before, it closes the taken-over link plainly (`net/closed`). Either way the
+    // device comes back, at once, and never stops.
+    let rules = rules(&tally);
+    let takeover = rules.last().cloned().unwrap_or_default();
+    let reason = match takeover.as_str() {
+        "mqtt5/0x8E" => "session-taken-over",
+        "net/closed" => "communication-error",
+        other => panic!("the takeover was classified {other}: {rules:?}"),
+    };
     assert_eq!(
         row.statuses,
         [
-            "disconnected-retrying/session-taken-over",
-            "connected/connection-ok"
-        ]
-    );
-    let rules = rules(&tally);
-    assert_eq!(
-        rules.iter().filter(|r| *r == "mqtt5/0x8E").count(),
-        1,
-        "{rules:?}"
+            format!("disconnected-retrying/{reason}"),
+            "connected/connection-ok".to_string()
+        ],
+        "rules {rules:?}"
     );
     assert!(
         !tally
@@ -1043,7 +1052,11 @@ async fn refusal_row(row: &'static str, code: u8) -> (Row, Tally, Vec<u64>, Lab)
         .map(|p| std::str::from_utf8(p).unwrap().parse().unwrap())
         .collect();
     // 12 s of a message every 200 ms: about six refusals.
-    assert!(refused.len() >= 3, "{row}: refused {refused:?}", row = lab.row);
+    assert!(
+        refused.len() >= 3,
+        "{row}: refused {refused:?}",
+        row = lab.row
+    );
     (row, tally, refused, lab)
 }
 
@@ -1060,11 +1073,19 @@ async fn puback_quota_one_in_ten() {
     for seq in &refused {
         // Resent after the refusal backoff and delivered: the recorder behind the
         // broker has it (the refused send never reached the broker).
-        assert_eq!(outcome_of(&tally, *seq), Some(Outcome::Delivered), "msg {seq}");
+        assert_eq!(
+            outcome_of(&tally, *seq),
+            Some(Outcome::Delivered),
+            "msg {seq}"
+        );
         assert!(record.counts.contains_key(seq), "msg {seq} never arrived");
     }
     assert_eq!(row.failed, 0, "{:?}", row.failed_reasons);
-    assert_eq!(row.statuses, Vec::<String>::new(), "a refusal keeps the link");
+    assert_eq!(
+        row.statuses,
+        Vec::<String>::new(),
+        "a refusal keeps the link"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1081,5 +1102,9 @@ async fn puback_not_authorized_one_in_ten() {
         assert!(!record.counts.contains_key(seq), "msg {seq} arrived");
     }
     assert_eq!(row.failed, refused.len(), "{:?}", row.failed_reasons);
-    assert_eq!(row.statuses, Vec::<String>::new(), "a refusal keeps the link");
+    assert_eq!(
+        row.statuses,
+        Vec::<String>::new(),
+        "a refusal keeps the link"
+    );
 }

@@ -39,8 +39,9 @@
 //! reads the packets it carries, without changing any it does not act on:
 //! - it keeps the CONNECT of the latest connection ([`Proxy::connect_packet`]), so a
 //!   test can [`Proxy::replay`] it later to the broker as a stale second client with
-//!   the device's client id, which makes the broker take the live session over
-//!   (MQTT 5 DISCONNECT 0x8E on the device's link);
+//!   the device's client id, which makes the broker take the live session over and
+//!   close the device's link (MQTT 5 wants a DISCONNECT 0x8E, session taken over,
+//!   first; mosquitto sends it only from 2.0.15 and closes the link plainly before);
 //! - with [`Proxy::refuse_publishes`] it refuses every n-th QoS 1 PUBLISH it has not
 //!   refused before, like a hub: the PUBLISH never reaches the broker, and the
 //!   device gets a PUBACK with the refusal's reason code in its place. A message
@@ -50,7 +51,7 @@
 //! `#[test]` functions and async tests alike can use it; its methods never block on
 //! that runtime. Dropping the proxy closes everything.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::io::{self, ErrorKind, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -478,7 +479,10 @@ impl Packets<'_> {
         if lock(&mqtt.refused).iter().any(|p| p == payload) {
             return Some(packet); // refused once already: it passes now
         }
-        let n = mqtt.candidates.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        let n = mqtt
+            .candidates
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1);
         if n.checked_rem(every) != Some(0) {
             return Some(packet);
         }
@@ -499,6 +503,9 @@ async fn pump(
     mut packets: Packets<'_>,
 ) -> io::Result<()> {
     let (queue, mut queued) = mpsc::channel::<(Instant, Vec<u8>)>(64);
+    // On an MQTT proxy, what was read before an error still goes out first: a
+    // broker's DISCONNECT must reach the device before the reset does.
+    let drain_first = !matches!(packets, Packets::Raw);
     let mut read_faults = faults.clone();
     let mut write_faults = faults;
     let reader = async move {
@@ -509,9 +516,9 @@ async fn pump(
             if read_faults.wait_for(|f| !f.blackhole).await.is_err() {
                 return Ok(()); // the proxy is gone
             }
-            let n = match &mut packets {
-                Packets::Down { injected } => tokio::select! {
-                    n = from.read(&mut buf) => n?,
+            let read = match &mut packets {
+                Packets::Down { injected, .. } => tokio::select! {
+                    n = from.read(&mut buf) => n,
                     Some(p) = injected.recv() => {
                         if queue.send((Instant::now(), p)).await.is_err() {
                             return Ok(());
@@ -519,10 +526,15 @@ async fn pump(
                         continue;
                     }
                 },
-                _ => from.read(&mut buf).await?,
+                _ => from.read(&mut buf).await,
             };
-            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
-                return Ok(()); // end of stream; dropping `queue` tells the writer
+            let chunk = match &read {
+                Ok(n) => buf.get(..*n).filter(|c| !c.is_empty()),
+                Err(_) => None,
+            };
+            let Some(chunk) = chunk else {
+                // End of stream (dropping `queue` tells the writer) or an error.
+                return read.map(|_| ());
             };
             let due = Instant::now()
                 .checked_add(read_faults.borrow().latency)
@@ -554,5 +566,47 @@ async fn pump(
         }
         to.shutdown().await
     };
+    if drain_first {
+        let (read, written) = tokio::join!(reader, writer);
+        return read.and(written);
+    }
     tokio::try_join!(reader, writer).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn packets_are_framed_by_their_remaining_length() {
+        assert_eq!(packet_len(&[0x40]), None);
+        assert_eq!(packet_len(&[0x40, 0x02, 0x00]), None, "one byte short");
+        assert_eq!(packet_len(&[0x40, 0x02, 0x00, 0x01, 0xFF]), Some((4, 2)));
+        // A two-byte remaining length: 200 = 0xC8 0x01.
+        let mut long = vec![0x30, 0xC8, 0x01];
+        long.resize(3 + 200, 0);
+        assert_eq!(packet_len(&long), Some((203, 3)));
+        assert_eq!(
+            packet_len(&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]),
+            None,
+            "5-byte length"
+        );
+    }
+
+    #[test]
+    fn a_qos1_publish_gives_its_packet_id_and_payload() {
+        // PUBLISH QoS 1, topic "t/1", packet id 0x0102, no properties, payload "42".
+        let packet = [
+            0x32, 0x0A, 0x00, 0x03, b't', b'/', b'1', 0x01, 0x02, 0x00, b'4', b'2',
+        ];
+        let (len, header) = packet_len(&packet).unwrap();
+        assert_eq!(len, packet.len());
+        assert_eq!(qos1_publish(&packet, header), Some((0x0102, &b"42"[..])));
+        // QoS 0 has no packet id: never refused.
+        let qos0 = [0x30, 0x06, 0x00, 0x03, b't', b'/', b'1', 0x00];
+        assert_eq!(qos1_publish(&qos0, 2), None);
+        // A PUBACK is not a PUBLISH.
+        assert_eq!(qos1_publish(&[0x40, 0x02, 0x00, 0x01], 2), None);
+    }
 }

@@ -428,6 +428,8 @@ impl ConfigOp {
             operation_timeout_ms: self.op_timeout.map(|t| u64::from(t).max(1)),
             reject: self.reject,
             max_payload_bytes: self.max_payload.map(|p| u32::from(p).max(1)),
+            max_refusals: None,
+            refusal_backoff_ms: None,
         });
         Spec {
             seed: self.seed,
@@ -597,6 +599,9 @@ fn native_step(c: &mut NConnection, now: n::Instant, input: &Input) -> (Answer, 
             unit(c.on_closed(now, *link, &failure_in(failure), &mut out))
         }
         Input::Acked { message } => unit(c.on_acked(now, *message, &mut out)),
+        Input::Refused { message, failure } => {
+            unit(c.on_refused(now, *message, &failure_in(failure), &mut out))
+        }
         Input::Provisioned(r) => unit(c.on_provisioned(now, &provisioning_in(r), &mut out)),
         Input::Credential(r) => {
             let r = match r {

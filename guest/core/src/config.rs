@@ -501,9 +501,7 @@ fn parse_queue(mut q: Obj<'_>) -> Result<QueueConfig, ConfigError> {
         max_payload_bytes: q
             .u32_in("max-payload-bytes", 1, 16 * 1024 * 1024)?
             .unwrap_or(d.max_payload_bytes),
-        max_refusals: q
-            .u32_in("max-refusals", 1, 1000)?
-            .unwrap_or(d.max_refusals),
+        max_refusals: q.u32_in("max-refusals", 1, 1000)?.unwrap_or(d.max_refusals),
         refusal_backoff_ms: q
             .u64_in("refusal-backoff-ms", 0, MAX_REFUSAL_BACKOFF_MS.as_ms())?
             .map_or(d.refusal_backoff_ms, Millis::from_ms),

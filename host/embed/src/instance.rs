@@ -365,12 +365,9 @@ impl Instance {
         failure: &Failure,
     ) -> Result<Step<Result<(), InputError>>> {
         self.input(|d, s| {
-            d.tether_reconnect_connection().connection().call_on_refused(
-                s,
-                conn.handle,
-                message,
-                failure,
-            )
+            d.tether_reconnect_connection()
+                .connection()
+                .call_on_refused(s, conn.handle, message, failure)
         })
     }
 

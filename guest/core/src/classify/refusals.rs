@@ -76,9 +76,8 @@ pub fn table() -> &'static [RefusalRow] {
 
 /// The table as Markdown: `| rule | input | verdict | message failure |`.
 pub fn markdown_table() -> String {
-    let mut out = String::from(
-        "| rule | input | verdict | message failure |\n| --- | --- | --- | --- |\n",
-    );
+    let mut out =
+        String::from("| rule | input | verdict | message failure |\n| --- | --- | --- | --- |\n");
     for row in REFUSALS {
         for cell in [
             row.rule,
@@ -210,6 +209,8 @@ mod tests {
     fn markdown_has_a_line_per_row() {
         let md = markdown_table();
         assert_eq!(md.lines().count(), REFUSALS.len() + 2);
-        assert!(md.contains("| puback/0x97 | PUBACK 0x97 quota exceeded | resend | quota-exceeded |"));
+        assert!(
+            md.contains("| puback/0x97 | PUBACK 0x97 quota exceeded | resend | quota-exceeded |")
+        );
     }
 }

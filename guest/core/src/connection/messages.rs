@@ -199,18 +199,24 @@ impl Connection {
         }
     }
 
-    /// Fail every message past its `operation-timeout-ms`, in flight first.
+    /// Fail every message past its `operation-timeout-ms`, oldest first.
     pub(super) fn expire_messages(&mut self, now: Instant, out: &mut Vec<Command>) {
+        let mut expired: Vec<u64> = Vec::new();
         for list in [&mut self.in_flight, &mut self.queue] {
             list.retain(|m| {
-                let expired = m.deadline.is_some_and(|d| now >= d);
-                if expired {
-                    out.push(Command::Outcome {
-                        message: m.id,
-                        outcome: Outcome::Failed(MessageFailure::OperationTimeout),
-                    });
+                let overdue = m.deadline.is_some_and(|d| now >= d);
+                if overdue {
+                    expired.push(m.id);
                 }
-                !expired
+                !overdue
+            });
+        }
+        // A refused message waiting in the queue can be older than one in flight.
+        expired.sort_unstable();
+        for message in expired {
+            out.push(Command::Outcome {
+                message,
+                outcome: Outcome::Failed(MessageFailure::OperationTimeout),
             });
         }
     }

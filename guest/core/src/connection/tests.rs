@@ -606,7 +606,11 @@ fn a_quota_refusal_resends_the_message_after_the_backoff() {
     assert!(out.contains(&Command::WakeAt(at(1010))), "{out:?}");
     assert_eq!(c.pending_messages(), 2);
     c.on_acked(at(20), b, &mut out).unwrap();
-    assert_eq!(sends(&out), Vec::<u64>::new(), "the wait holds after an ack");
+    assert_eq!(
+        sends(&out),
+        Vec::<u64>::new(),
+        "the wait holds after an ack"
+    );
     out.clear();
     c.on_wake(at(1009), &mut out);
     assert_eq!(sends(&out), Vec::<u64>::new());
@@ -782,8 +786,13 @@ fn refused_messages_keep_the_order_of_acceptance() {
         .map(|_| c.publish(at(2), "t", b"p", &mut out).unwrap())
         .collect();
     out.clear();
-    c.on_refused(at(10), ids[0], &puback(0x97), &mut out).unwrap();
-    assert_eq!(sends(&out), [ids[2]], "the window fills past the waiting one");
+    c.on_refused(at(10), ids[0], &puback(0x97), &mut out)
+        .unwrap();
+    assert_eq!(
+        sends(&out),
+        [ids[2]],
+        "the window fills past the waiting one"
+    );
     // The window is full: its wait's end is no reason to wake.
     assert_eq!(c.next_wake(), None);
     out.clear();

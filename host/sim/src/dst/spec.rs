@@ -125,6 +125,8 @@ pub struct QueueSpec {
     /// `Some(true)`: `reject`; `Some(false)`: `drop-oldest`.
     pub reject: Option<bool>,
     pub max_payload_bytes: Option<u32>,
+    pub max_refusals: Option<u32>,
+    pub refusal_backoff_ms: Option<u64>,
 }
 
 /// A whole configuration document.
@@ -165,6 +167,8 @@ pub struct Effective {
     pub operation_timeout_ms: Option<u64>,
     pub reject_when_full: bool,
     pub max_payload_bytes: u64,
+    pub max_refusals: u32,
+    pub refusal_backoff_ms: u64,
     pub takeover_retries: u32,
 }
 
@@ -279,6 +283,8 @@ impl Spec {
                     .map(|r| if r { "reject" } else { "drop-oldest" }.to_string()),
             );
             put(&mut o, "max-payload-bytes", q.max_payload_bytes);
+            put(&mut o, "max-refusals", q.max_refusals);
+            put(&mut o, "refusal-backoff-ms", q.refusal_backoff_ms);
             doc.insert("queue".into(), Value::Object(o));
         }
         if let Some(n) = self.takeover_retries {
@@ -335,6 +341,8 @@ impl Spec {
             operation_timeout_ms: queue.operation_timeout_ms,
             reject_when_full: queue.reject.unwrap_or(false),
             max_payload_bytes: u64::from(queue.max_payload_bytes.unwrap_or(262_144)),
+            max_refusals: queue.max_refusals.unwrap_or(5),
+            refusal_backoff_ms: queue.refusal_backoff_ms.unwrap_or(1_000),
             takeover_retries: self.takeover_retries.unwrap_or(3),
         }
     }
@@ -590,6 +598,10 @@ fn gen_queue(rng: &mut SimRng) -> QueueSpec {
         max_payload_bytes: rng
             .chance(300)
             .then(|| u32::try_from(rng.range(1, 64)).unwrap_or(1)),
+        max_refusals: rng
+            .chance(400)
+            .then(|| u32::try_from(rng.range(1, 6)).unwrap_or(1)),
+        refusal_backoff_ms: rng.chance(400).then(|| rng.range(0, 5_000)),
     }
 }
 
