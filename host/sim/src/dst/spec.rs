@@ -218,7 +218,9 @@ impl Spec {
         let queue = rng.chance(800).then(|| gen_queue(rng));
         // Taken from the seed, not drawn, so that the draws of every other field
         // and of the world stay as they were.
-        let takeover_retries = (seed % 3 == 0).then(|| u32::try_from(seed / 3 % 4).unwrap_or(0));
+        let takeover_retries = seed
+            .is_multiple_of(3)
+            .then(|| u32::try_from(seed / 3 % 4).unwrap_or(0));
         Self {
             seed,
             hub,
