@@ -467,6 +467,13 @@ fn hostile_link_and_message_ids_are_refused_and_change_nothing() {
     // Unknown message ids.
     for id in [0, 1, 42, u64::MAX] {
         refused(rig.at(30).on_acked(id).unwrap(), InputError::UnknownMessage);
+        for code in [0x00, 0x87, 0x97, 0xFF] {
+            let f = failure::mqtt5(code);
+            refused(
+                rig.at(30).on_refused(id, &f).unwrap(),
+                InputError::UnknownMessage,
+            );
+        }
     }
     // Answers to requests never made.
     let assigned = ProvisioningResult::Assigned(Assignment {
@@ -620,6 +627,10 @@ fn hostile_publishes_are_refused_with_the_documented_error() {
     assert_eq!(step.result, Err(PublishError::Stopped));
     assert!(step.commands.is_empty());
     refused(rig.at(3).on_acked(1).unwrap(), InputError::Stopped);
+    refused(
+        rig.at(3).on_refused(1, &failure::mqtt5(0x97)).unwrap(),
+        InputError::Stopped,
+    );
     refused(rig.at(3).on_opened(1).unwrap(), InputError::Stopped);
     refused(
         rig.at(3)

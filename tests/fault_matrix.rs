@@ -62,24 +62,43 @@ struct Lab {
     proxy: Option<Proxy>,
     emulator: Emulator,
     recorder: Recorder,
-    ca_file: PathBuf,
+    /// The CA the device trusts; `None` for a plain (MQTT-reading) lab.
+    ca_file: Option<PathBuf>,
 }
 
 impl Lab {
     async fn start(row: &'static str, token_lifetime: Duration) -> Lab {
+        Self::start_with(row, token_lifetime, true).await
+    }
+
+    /// A lab without TLS, whose proxy reads the MQTT 5 packets it carries (to
+    /// replay a CONNECT or refuse PUBLISHes): the rows that need that.
+    async fn start_plain(row: &'static str) -> Lab {
+        Self::start_with(row, Duration::from_secs(600), false).await
+    }
+
+    async fn start_with(row: &'static str, token_lifetime: Duration, tls: bool) -> Lab {
         let certs = Certificates::generate().unwrap();
         let broker = block(|| {
             // Durable like a hub: what the broker acknowledged survives a kill.
-            Broker::options()
-                .with_user(RECORDER_USER, RECORDER_PASSWORD)
-                .with_tls(&certs)
-                .durable()
-                .start()
-                .unwrap()
+            let options = Broker::options().with_user(RECORDER_USER, RECORDER_PASSWORD);
+            let options = if tls {
+                options.with_tls(&certs)
+            } else {
+                options
+            };
+            options.durable().start().unwrap()
         });
-        let ca_file = broker.dir().join("device-ca.pem");
-        std::fs::write(&ca_file, certs.ca_pem()).unwrap();
-        let proxy = Proxy::start(&broker.address()).unwrap();
+        let ca_file = tls.then(|| {
+            let ca_file = broker.dir().join("device-ca.pem");
+            std::fs::write(&ca_file, certs.ca_pem()).unwrap();
+            ca_file
+        });
+        let proxy = if tls {
+            Proxy::start(&broker.address()).unwrap()
+        } else {
+            Proxy::start_mqtt5(&broker.address()).unwrap()
+        };
         let address = broker.address();
         let password_file = broker.dir().join("passwords");
         let broker = Arc::new(Mutex::new(broker));
@@ -94,11 +113,13 @@ impl Lab {
         config.reload = Some(reload);
         config.extra_users = vec![(RECORDER_USER.into(), RECORDER_PASSWORD.into())];
         let emulator = Emulator::start(config, 0).await.unwrap();
-        let tls = certs.client_config().unwrap();
+        let tls = tls.then(|| certs.client_config().unwrap());
         let recorder = block(|| {
             Recorder::start_with(&address, &topic(row), |o| {
                 o.set_credentials(RECORDER_USER, RECORDER_PASSWORD);
-                o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+                if let Some(tls) = tls {
+                    o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+                }
             })
             .unwrap()
         });
@@ -129,13 +150,16 @@ impl Lab {
                 "queue": { "capacity": 1000, "max-in-flight": 16 }
             })
         });
+        let mut mqtt = json!({
+            "version": version, "keep-alive-s": 5, "connect-timeout-s": 3,
+            "credential-format": "user:password"
+        });
+        if let Some(ca_file) = &self.ca_file {
+            mqtt["tls"] = json!({ "ca-file": ca_file.display().to_string() });
+        }
         let doc = json!({
             "connection": connection,
-            "mqtt": {
-                "version": version, "keep-alive-s": 5, "connect-timeout-s": 3,
-                "tls": { "ca-file": self.ca_file.display().to_string() },
-                "credential-format": "user:password"
-            },
+            "mqtt": mqtt,
             "provisioning": {
                 "endpoint": self.emulator.endpoint(),
                 "id-scope": self.emulator.id_scope(),
@@ -677,7 +701,11 @@ async fn tls_wrong_ca_retries_throttled() {
     // The device trusts another CA than the one that signed the broker's
     // certificate: every handshake fails with an unknown issuer.
     let stranger = Certificates::generate().unwrap();
-    let ca_file = lab.ca_file.with_file_name("stranger-ca.pem");
+    let ca_file = lab
+        .ca_file
+        .as_ref()
+        .unwrap()
+        .with_file_name("stranger-ca.pem");
     std::fs::write(&ca_file, stranger.ca_pem()).unwrap();
     let mut file = lab.device_file(5, None);
     file.mqtt.tls = true;
@@ -952,4 +980,131 @@ async fn unrecoverable_bad_endpoint_stops() {
     assert_eq!(device.tally().opens.len(), 1);
     let (row, _) = finish(&lab, device, 5, fault_at, Duration::ZERO, false).await;
     assert_eq!(row.statuses, ["disconnected/bad-endpoint"]);
+}
+
+// ---- stale sessions and per-message refusals (plain MQTT 5 labs) ----------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_connect_takes_the_session_over() {
+    let lab = Lab::start_plain("stale-connect").await;
+    let device = lab.spawn(&lab.device_file(5, None));
+    steady(&device).await;
+    // The CONNECT of the device's first link, as the proxy carried it.
+    let stale = lab.proxy().connect_packet().unwrap();
+    // The device moves to a second link, as after an outage...
+    let reset_at = Instant::now();
+    assert!(lab.proxy().reset().unwrap() >= 1);
+    wait_for(&device, "connected on a second link", |t| {
+        connected_since(t, reset_at).is_some() && t.delivered() >= 5
+    })
+    .await;
+    // ...and the first link's CONNECT arrives late, from a client of its own: the
+    // broker gives it the session and drops the device's live link.
+    let fault_at = Instant::now();
+    let stale_client = block(|| lab.proxy().replay(&stale)).unwrap();
+    let (row, tally) = finish(&lab, device, 5, fault_at, Duration::ZERO, true).await;
+    drop(stale_client);
+    // mosquitto sends the DISCONNECT 0x8E that MQTT 5 asks for only from 2.0.15;
+    // before, it closes the taken-over link plainly (`net/closed`). Either way the
+    // device comes back, at once, and never stops.
+    let rules = rules(&tally);
+    let takeover = rules.last().cloned().unwrap_or_default();
+    let reason = match takeover.as_str() {
+        "mqtt5/0x8E" => "session-taken-over",
+        "net/closed" => "communication-error",
+        other => panic!("the takeover was classified {other}: {rules:?}"),
+    };
+    assert_eq!(
+        row.statuses,
+        [
+            format!("disconnected-retrying/{reason}"),
+            "connected/connection-ok".to_string()
+        ],
+        "rules {rules:?}"
+    );
+    assert!(
+        !tally
+            .statuses
+            .iter()
+            .any(|(_, s)| s.status == Status::Disconnected),
+        "the device never stops for its own earlier link"
+    );
+    assert_eq!(row.failed, 0);
+}
+
+/// A lab whose proxy refuses one QoS 1 PUBLISH in ten with `code` for 12 s: the
+/// row, the device's tally, and the stream numbers refused.
+async fn refusal_row(row: &'static str, code: u8) -> (Row, Tally, Vec<u64>, Lab) {
+    let lab = Lab::start_plain(row).await;
+    let device = lab.spawn(&lab.device_file(5, None));
+    steady(&device).await;
+    let fault_at = Instant::now();
+    lab.proxy().refuse_publishes(10, code).unwrap();
+    let window = Duration::from_secs(12);
+    tokio::time::sleep(window).await;
+    lab.proxy().refuse_publishes(0, code).unwrap();
+    let (row, tally) = finish(&lab, device, 5, fault_at, window, false).await;
+    let refused: Vec<u64> = lab
+        .proxy()
+        .refused_payloads()
+        .unwrap()
+        .iter()
+        .map(|p| std::str::from_utf8(p).unwrap().parse().unwrap())
+        .collect();
+    // 12 s of a message every 200 ms: about six refusals.
+    assert!(
+        refused.len() >= 3,
+        "{row}: refused {refused:?}",
+        row = lab.row
+    );
+    (row, tally, refused, lab)
+}
+
+/// The outcome of the stream's message `seq`.
+fn outcome_of(tally: &Tally, seq: u64) -> Option<Outcome> {
+    let (id, _) = tally.accepted.iter().find(|(_, s)| **s == Some(seq))?;
+    tally.outcomes.get(id).copied()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn puback_quota_one_in_ten() {
+    let (row, tally, refused, lab) = refusal_row("puback-quota-1in10", 0x97).await;
+    let record = lab.recorder.snapshot();
+    for seq in &refused {
+        // Resent after the refusal backoff and delivered: the recorder behind the
+        // broker has it (the refused send never reached the broker).
+        assert_eq!(
+            outcome_of(&tally, *seq),
+            Some(Outcome::Delivered),
+            "msg {seq}"
+        );
+        assert!(record.counts.contains_key(seq), "msg {seq} never arrived");
+    }
+    assert_eq!(row.failed, 0, "{:?}", row.failed_reasons);
+    assert_eq!(
+        row.statuses,
+        Vec::<String>::new(),
+        "a refusal keeps the link"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn puback_not_authorized_one_in_ten() {
+    let (row, tally, refused, lab) = refusal_row("puback-not-authorized-1in10", 0x87).await;
+    let record = lab.recorder.snapshot();
+    for seq in &refused {
+        // Ended at once with its reason, never sent again: the broker never saw it.
+        assert_eq!(
+            outcome_of(&tally, *seq),
+            Some(Outcome::Failed(tether_host::MessageFailure::NotAuthorized)),
+            "msg {seq}"
+        );
+        assert!(!record.counts.contains_key(seq), "msg {seq} arrived");
+    }
+    assert_eq!(row.failed, refused.len(), "{:?}", row.failed_reasons);
+    assert_eq!(
+        row.statuses,
+        Vec::<String>::new(),
+        "a refusal keeps the link"
+    );
 }

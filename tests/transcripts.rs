@@ -171,24 +171,37 @@ fn unrecoverable_bad_endpoint_stops_without_further_attempts() {
 }
 
 #[test]
-fn unrecoverable_session_taken_over_on_a_live_link_stops() {
-    // MQTT 5 0x8E arrives as a DISCONNECT on a link that is up: the message still
-    // in flight fails as unrecoverable and the link is not reopened.
-    let hub = ScriptedHub::new().drop_at(5_000, failure::mqtt5(0x8E));
-    let sim = unrecoverable(
-        "unrecoverable-session-taken-over",
-        hub,
-        R::SessionTakenOver,
-        &[1_000],
+fn session_taken_over_is_retried_a_bounded_number_of_times() {
+    // MQTT 5 0x8E arrives as a DISCONNECT on a link that is up. Usually it is the
+    // device's own earlier link, so it is retried on the throttled curve; the
+    // fourth takeover of one outage (`takeover-retries` 3) stops the device, and
+    // the message still in flight fails as unrecoverable.
+    let config = r#"{"hub": "hub-a", "seed": 2, "policy": {"kind": "fixed", "interval-ms": 1000}}"#;
+    let hub = [5_000, 30_000, 60_000, 110_000]
+        .into_iter()
+        .fold(ScriptedHub::new().no_acks(), |hub, at| {
+            hub.drop_at(at, failure::mqtt5(0x8E))
+        });
+    let sim = run_flow(
+        "session-taken-over-bounded",
+        config,
+        |b| b.hub(hub),
+        |sim| {
+            sim.publish_at(1_000, "telemetry", b"reading");
+            sim.publish_at(HOUR_MS / 2, "telemetry", b"late");
+        },
+        HOUR_MS,
     );
-    assert_eq!(sim.hub().opens(), 1);
-    assert_eq!(
-        statuses(&sim),
-        [
-            (S::Connected, R::ConnectionOk),
-            (S::Disconnected, R::SessionTakenOver)
-        ]
-    );
+    assert_eq!(sim.hub().opens(), 4, "and none after the fourth takeover");
+    let mut expected = vec![(S::Connected, R::ConnectionOk)];
+    for _ in 0..3 {
+        expected.push((S::DisconnectedRetrying, R::SessionTakenOver));
+        expected.push((S::Connected, R::ConnectionOk));
+    }
+    expected.push((S::Disconnected, R::SessionTakenOver));
+    assert_eq!(statuses(&sim), expected);
+    assert_eq!(backoffs(&sim).len(), 3);
+    assert_eq!(give_ups(&sim), [GiveUpReason::Unrecoverable]);
 }
 
 /// A hub that refuses every open with `net:timeout`.

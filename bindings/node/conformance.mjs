@@ -198,6 +198,7 @@ function apply(conn, ev) {
     case 'failed': err = conn.failed(ev.link, failure(ev.failure)); break;
     case 'closed': err = conn.closed(ev.link, failure(ev.failure)); break;
     case 'acked': err = conn.acked(ev.message); break;
+    case 'refused': err = conn.refused(ev.message, failure(ev.failure)); break;
     case 'provisioned':
       if (ev.assigned) {
         const a = ev.assigned;

@@ -516,6 +516,11 @@ export class Connection extends EventEmitter {
   closed(link, failure) { const l = u64(link, 'link'); const f = lowerFailure(failure); return this.#input((c) => c.onClosed(l, f)); }
   /** The hub acknowledged message `message`. */
   acked(message) { const m = u64(message, 'message'); return this.#input((c) => c.onAcked(m)); }
+  /**
+   * The hub refused message `message` (an MQTT 5 PUBACK reason from 0x80, as
+   * `Failure.mqttReason(code)`): the component resends it later or ends it.
+   */
+  refused(message, failure) { const m = u64(message, 'message'); const f = lowerFailure(failure); return this.#input((c) => c.onRefused(m, f)); }
 
   /**
    * The answer to `register` / `poll`: `{ assigned: { hub, deviceId, credential? } }`,

@@ -29,7 +29,8 @@ export type GiveUpReason = 'no-retry' | 'max-attempts' | 'retry-timeout' | 'unre
 export type PluginFaultReason =
   | 'trap' | 'out-of-fuel' | 'deadline' | 'memory-limit' | 'unavailable' | 'invalid-answer';
 export type MessageFailure =
-  | 'operation-timeout' | 'no-retry' | 'queue-full' | 'unrecoverable' | 'retry-expired' | 'client-close';
+  | 'operation-timeout' | 'no-retry' | 'queue-full' | 'unrecoverable' | 'retry-expired' | 'client-close'
+  | 'not-authorized' | 'topic-invalid' | 'payload-invalid' | 'quota-exceeded' | 'refused';
 /** Why an input was not taken (returned, not thrown: nothing changed). */
 export type InputError = 'stale-link' | 'unexpected' | 'unknown-message' | 'stopped';
 /** Why `publish` refused a message (thrown as PublishRefused). */
@@ -271,6 +272,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   failed(link: U64, failure: Failure): InputError | undefined;
   closed(link: U64, failure: Failure): InputError | undefined;
   acked(message: U64): InputError | undefined;
+  /** The hub refused `message` (an MQTT 5 PUBACK reason from 0x80). */
+  refused(message: U64, failure: Failure): InputError | undefined;
   provisioned(answer: ProvisioningAnswer): InputError | undefined;
   credential(answer: CredentialAnswer): InputError | undefined;
   /** Early or extra calls do nothing. */

@@ -257,12 +257,13 @@ export class MqttTransport {
 
   #publish(link, st, message, topic, payload) {
     st.client.publish(topic, Buffer.from(payload), { qos: 1 }, (err) => {
-      // At PUBACK. A refusal (MQTT 5 reason from 0x80) stays unacknowledged: its
-      // operation timeout or the next link decides; 'Connection closed' is the
-      // link's end, which 'close' reports.
+      // At PUBACK. A refusal (MQTT 5 reason from 0x80) goes to the component,
+      // whose refusal table resends or ends the message; 'Connection closed' is
+      // the link's end, which 'close' reports.
       if (st.done) return;
       if (err) {
         log('link %s: message %s not acknowledged (%s)', String(link), message, typeof err.code === 'number' ? `reason 0x${err.code.toString(16)}` : 'link ended');
+        if (typeof err.code === 'number' && err.code >= 0x80 && err.code <= 0xff) this.#conn.refused(message, Failure.mqttReason(err.code));
         return;
       }
       this.#conn.acked(message);

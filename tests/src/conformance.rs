@@ -177,6 +177,8 @@ pub enum InputKind {
     Closed,
     /// `on-acked(message)`.
     Acked,
+    /// `on-refused(message, failure)`.
+    Refused,
     /// `on-provisioned(..)`.
     Provisioned,
     /// `on-credential(..)`.
@@ -203,10 +205,10 @@ pub struct Event {
     /// `opened`, `failed`, `closed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<u64>,
-    /// `failed`, `closed`.
+    /// `failed`, `closed`, `refused`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailureJson>,
-    /// `acked`.
+    /// `acked`, `refused`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<u64>,
     /// `provisioned`: the assignment.
@@ -353,6 +355,8 @@ pub enum Input {
     Closed(u64, Failure),
     /// `on-acked(message)`.
     Acked(u64),
+    /// `on-refused(message, failure)`.
+    Refused(u64, Failure),
     /// `on-provisioned(result)`.
     Provisioned(ProvisioningResult),
     /// `on-credential(result)`.
@@ -390,6 +394,7 @@ impl Event {
             InputKind::Opened => &["link"],
             InputKind::Failed | InputKind::Closed => &["link", "failure"],
             InputKind::Acked => &["message"],
+            InputKind::Refused => &["message", "failure"],
             InputKind::Provisioned => &["assigned", "pending", "failed"],
             InputKind::Credential => &["ok", "error"],
             InputKind::Publish => &["topic", "payload"],
@@ -415,6 +420,11 @@ impl Event {
             InputKind::Acked => Input::Acked(
                 self.message
                     .ok_or_else(|| anyhow!("`message` is missing"))?,
+            ),
+            InputKind::Refused => Input::Refused(
+                self.message
+                    .ok_or_else(|| anyhow!("`message` is missing"))?,
+                failure()?,
             ),
             InputKind::Provisioned => {
                 let result = match (&self.assigned, &self.pending, &self.failed) {
@@ -676,6 +686,7 @@ impl Flow {
             Input::Failed(link, f) => input_result(i.on_failed(c, *link, f)?),
             Input::Closed(link, f) => input_result(i.on_closed(c, *link, f)?),
             Input::Acked(message) => input_result(i.on_acked(c, *message)?),
+            Input::Refused(message, f) => input_result(i.on_refused(c, *message, f)?),
             Input::Provisioned(r) => input_result(i.on_provisioned(c, r)?),
             Input::Credential(r) => input_result(i.on_credential(c, r.as_ref())?),
             Input::Wake => no_result(i.on_wake(c)?),

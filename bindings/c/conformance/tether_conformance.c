@@ -417,6 +417,9 @@ static void run_flow(tether_runtime *rt, json_object *v, buf *line) {
             rc = input[0] == 'f' ? tether_on_failed(c, link, &fl) : tether_on_closed(c, link, &fl);
         } else if (strcmp(input, "acked") == 0) {
             rc = tether_on_acked(c, req_u64(ev, "message"));
+        } else if (strcmp(input, "refused") == 0) {
+            tether_failure fl = read_failure(key(ev, "failure"));
+            rc = tether_on_refused(c, req_u64(ev, "message"), &fl);
         } else if (strcmp(input, "provisioned") == 0) {
             tether_provisioning_result r = {0};
             json_object *x;

@@ -202,6 +202,11 @@ typedef enum tether_message_failure {
     TETHER_MESSAGE_UNRECOVERABLE,
     TETHER_MESSAGE_RETRY_EXPIRED,
     TETHER_MESSAGE_CLIENT_CLOSE,
+    TETHER_MESSAGE_NOT_AUTHORIZED,
+    TETHER_MESSAGE_TOPIC_INVALID,
+    TETHER_MESSAGE_PAYLOAD_INVALID,
+    TETHER_MESSAGE_QUOTA_EXCEEDED,
+    TETHER_MESSAGE_REFUSED,
 } tether_message_failure;
 
 typedef enum tether_curve {
@@ -662,6 +667,9 @@ tether_rc tether_on_opened(tether_connection *c, uint64_t link);
 tether_rc tether_on_failed(tether_connection *c, uint64_t link, const tether_failure *failure);
 tether_rc tether_on_closed(tether_connection *c, uint64_t link, const tether_failure *failure);
 tether_rc tether_on_acked(tether_connection *c, uint64_t message);
+/** The hub refused message `message` (an MQTT 5 PUBACK reason from 0x80, as a
+ *  TETHER_FAILURE_MQTT_REASON failure): the component resends it later or ends it. */
+tether_rc tether_on_refused(tether_connection *c, uint64_t message, const tether_failure *failure);
 tether_rc tether_on_provisioned(tether_connection *c, const tether_provisioning_result *answer);
 /** Exactly one of `credential` and `failure` is non-NULL. */
 tether_rc tether_on_credential(tether_connection *c, const tether_credential *credential,

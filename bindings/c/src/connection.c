@@ -234,6 +234,7 @@ tether_rc tether_on_opened(tether_connection *c, uint64_t link) {
     return input(c, F_CONN_ON_OPENED, &l, 1);
 }
 
+/* An input of an id (a link or a message) and a failure. */
 static tether_rc link_failure(tether_connection *c, int fn, uint64_t link,
                               const tether_failure *f) {
     if (!usable(c)) return TETHER_ERR_ARGUMENT;
@@ -258,6 +259,10 @@ tether_rc tether_on_acked(tether_connection *c, uint64_t message) {
     val m;
     set_u64(&m, message);
     return input(c, F_CONN_ON_ACKED, &m, 1);
+}
+
+tether_rc tether_on_refused(tether_connection *c, uint64_t message, const tether_failure *f) {
+    return link_failure(c, F_CONN_ON_REFUSED, message, f);
 }
 
 tether_rc tether_on_provisioned(tether_connection *c, const tether_provisioning_result *r) {

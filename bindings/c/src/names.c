@@ -31,7 +31,10 @@ static const char *const GIVE_UP_REASONS[] = {"no-retry", "max-attempts", "retry
                                               "unrecoverable", "plugin"};
 static const char *const MESSAGE_FAILURES[] = {"operation-timeout", "no-retry",
                                                "queue-full",        "unrecoverable",
-                                               "retry-expired",     "client-close"};
+                                               "retry-expired",     "client-close",
+                                               "not-authorized",    "topic-invalid",
+                                               "payload-invalid",   "quota-exceeded",
+                                               "refused"};
 static const char *const CURVES[] = {"normal", "throttled", "server-hint", "plugin"};
 static const char *const PLUGIN_FAULT_REASONS[] = {"trap",        "out-of-fuel",
                                                    "deadline",    "memory-limit",

@@ -27,6 +27,7 @@ static const struct {
     [F_CONN_ON_FAILED] = {IFACE_CONNECTION, "[method]connection.on-failed"},
     [F_CONN_ON_CLOSED] = {IFACE_CONNECTION, "[method]connection.on-closed"},
     [F_CONN_ON_ACKED] = {IFACE_CONNECTION, "[method]connection.on-acked"},
+    [F_CONN_ON_REFUSED] = {IFACE_CONNECTION, "[method]connection.on-refused"},
     [F_CONN_ON_PROVISIONED] = {IFACE_CONNECTION, "[method]connection.on-provisioned"},
     [F_CONN_ON_CREDENTIAL] = {IFACE_CONNECTION, "[method]connection.on-credential"},
     [F_CONN_ON_WAKE] = {IFACE_CONNECTION, "[method]connection.on-wake"},

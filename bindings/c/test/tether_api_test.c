@@ -618,6 +618,17 @@ int main(int argc, char **argv) {
         check(tether_publish(conn, "t", NULL, 0, &id) == TETHER_OK && id == 1,
               "an empty payload is a message");
         check(tether_on_acked(conn, 99) == TETHER_INPUT_UNKNOWN_MESSAGE, "unknown ack");
+        tether_failure not_authorized = tether_failure_mqtt_reason(0x87);
+        check(tether_on_refused(conn, 99, &not_authorized) == TETHER_INPUT_UNKNOWN_MESSAGE,
+              "unknown refusal");
+        check(tether_on_refused(conn, 1, NULL) == TETHER_ERR_ARGUMENT, "a refusal without failure");
+        uint64_t second = 0;
+        check(tether_publish(conn, "t", (const uint8_t *)"y", 1, &second) == TETHER_OK && second == 2,
+              "a second message");
+        r.log[0] = '\0';
+        check(tether_on_refused(conn, second, &not_authorized) == TETHER_OK &&
+                  strstr(r.log, "outcome 2 not-authorized"),
+              "a refusal resending cannot fix ends the message: %s", r.log);
         check(tether_pending_messages(conn) == 1, "one pending");
         tether_status_change st;
         check(tether_current_status(conn, &st) == TETHER_OK &&

@@ -196,7 +196,7 @@ class Exports:
     """The component's exported functions of one instance, looked up once."""
 
     CONNECTION_METHODS = ("start", "on-opened", "on-failed", "on-closed", "on-acked",
-                          "on-provisioned", "on-credential", "on-wake", "publish",
+                          "on-refused", "on-provisioned", "on-credential", "on-wake", "publish",
                           "subscribe", "subscriptions", "stop", "current-status", "next-wake",
                           "pending-messages")
     SCHEDULE_METHODS = ("next", "attempts", "connected", "dropped", "reset")

@@ -264,6 +264,12 @@ class Connection:
         """The hub acknowledged message ``message``."""
         return self._input("on-acked", message)
 
+    def refused(self, message: int, failure: t.Failure) -> t.InputError | None:
+        """The hub refused message ``message`` (an MQTT 5 PUBACK reason of 0x80 or
+        above, as ``Failure.mqtt_reason(code)``); the component resends it later or ends
+        it, by its refusal table."""
+        return self._input("on-refused", message, c.lower_failure(failure))
+
     def provisioned(self, answer: t.ProvisioningAnswer) -> t.InputError | None:
         """The answer to ``register`` / ``poll``: an :class:`~tether.Assignment`, a
         :class:`~tether.Pending` or a :class:`~tether.Failure`."""

@@ -33,7 +33,8 @@ log = logging.getLogger("tether")
 __all__ = ["MqttOptions", "PahoTransport", "TlsOptions"]
 
 #: What the transport reports: ("opened", link), ("failed", link, failure),
-#: ("closed", link, failure), ("acked", message), ("message", topic, payload).
+#: ("closed", link, failure), ("acked", message), ("refused", message, failure),
+#: ("message", topic, payload).
 Post = Callable[[tuple[Any, ...]], None]
 
 
@@ -340,10 +341,11 @@ class PahoTransport:
         message = st.mids.pop(mid, None)
         if message is None:
             return
-        # A PUBACK refusing the message (MQTT 5, 0x80 and up) leaves it
-        # unacknowledged: its operation timeout or the next link decides its fate.
+        # A PUBACK refusing the message (MQTT 5, 0x80 and up): the component's
+        # refusal table decides whether it is sent again or ends failed.
         if getattr(rc, "is_failure", False):
             log.debug("link %d: PUBACK %s for message %d", st.link, rc, message)
+            self._post(("refused", message, Failure.mqtt_reason(int(rc.value))))
             return
         self._post(("acked", message))
 

@@ -158,6 +158,11 @@ class MessageFailure(StrEnum):
     UNRECOVERABLE = "unrecoverable"
     RETRY_EXPIRED = "retry-expired"
     CLIENT_CLOSE = "client-close"
+    NOT_AUTHORIZED = "not-authorized"
+    TOPIC_INVALID = "topic-invalid"
+    PAYLOAD_INVALID = "payload-invalid"
+    QUOTA_EXCEEDED = "quota-exceeded"
+    REFUSED = "refused"
 
 
 class InputError(StrEnum):

@@ -212,6 +212,8 @@ def apply(conn: t.Connection, ev: dict[str, Any]) -> str | None:
         err = conn.closed(ev["link"], failure(ev["failure"]))
     elif kind == "acked":
         err = conn.acked(ev["message"])
+    elif kind == "refused":
+        err = conn.refused(ev["message"], failure(ev["failure"]))
     elif kind == "provisioned":
         err = conn.provisioned(provisioning_answer(ev))
     elif kind == "credential":

@@ -523,6 +523,8 @@ class Device:
             c.closed(event[1], event[2])
         elif kind == "acked":
             c.acked(event[1])
+        elif kind == "refused":
+            c.refused(event[1], event[2])
         elif kind == "provisioned":
             c.provisioned(event[1])
         elif kind == "message":

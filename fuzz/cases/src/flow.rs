@@ -428,9 +428,12 @@ impl ConfigOp {
             operation_timeout_ms: self.op_timeout.map(|t| u64::from(t).max(1)),
             reject: self.reject,
             max_payload_bytes: self.max_payload.map(|p| u32::from(p).max(1)),
+            max_refusals: None,
+            refusal_backoff_ms: None,
         });
         Spec {
             seed: self.seed,
+            takeover_retries: None,
             hub,
             device_id: None,
             provisioning,
@@ -596,6 +599,9 @@ fn native_step(c: &mut NConnection, now: n::Instant, input: &Input) -> (Answer, 
             unit(c.on_closed(now, *link, &failure_in(failure), &mut out))
         }
         Input::Acked { message } => unit(c.on_acked(now, *message, &mut out)),
+        Input::Refused { message, failure } => {
+            unit(c.on_refused(now, *message, &failure_in(failure), &mut out))
+        }
         Input::Provisioned(r) => unit(c.on_provisioned(now, &provisioning_in(r), &mut out)),
         Input::Credential(r) => {
             let r = match r {
@@ -791,6 +797,11 @@ fn outcome(o: n::Outcome) -> Outcome {
             n::MessageFailure::Unrecoverable => MessageFailure::Unrecoverable,
             n::MessageFailure::RetryExpired => MessageFailure::RetryExpired,
             n::MessageFailure::ClientClose => MessageFailure::ClientClose,
+            n::MessageFailure::NotAuthorized => MessageFailure::NotAuthorized,
+            n::MessageFailure::TopicInvalid => MessageFailure::TopicInvalid,
+            n::MessageFailure::PayloadInvalid => MessageFailure::PayloadInvalid,
+            n::MessageFailure::QuotaExceeded => MessageFailure::QuotaExceeded,
+            n::MessageFailure::Refused => MessageFailure::Refused,
         }),
     }
 }

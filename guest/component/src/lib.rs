@@ -219,6 +219,12 @@ impl conn_x::GuestConnection for Connection {
             .map_err(input_error_out)
     }
 
+    fn on_refused(&self, message: u64, failure: w::Failure) -> Result<(), w::InputError> {
+        let f = failure_in(failure);
+        self.run(|c, now, out| c.on_refused(now, message, &f, out))
+            .map_err(input_error_out)
+    }
+
     fn on_provisioned(&self, result: w::ProvisioningResult) -> Result<(), w::InputError> {
         let r = provisioning_in(result);
         self.run(|c, now, out| c.on_provisioned(now, &r, out))
@@ -563,6 +569,11 @@ fn outcome_out(o: core_t::Outcome) -> w::Outcome {
             core_t::MessageFailure::Unrecoverable => w::MessageFailure::Unrecoverable,
             core_t::MessageFailure::RetryExpired => w::MessageFailure::RetryExpired,
             core_t::MessageFailure::ClientClose => w::MessageFailure::ClientClose,
+            core_t::MessageFailure::NotAuthorized => w::MessageFailure::NotAuthorized,
+            core_t::MessageFailure::TopicInvalid => w::MessageFailure::TopicInvalid,
+            core_t::MessageFailure::PayloadInvalid => w::MessageFailure::PayloadInvalid,
+            core_t::MessageFailure::QuotaExceeded => w::MessageFailure::QuotaExceeded,
+            core_t::MessageFailure::Refused => w::MessageFailure::Refused,
         }),
     }
 }

@@ -37,6 +37,10 @@
 //!   quota resets, and a device that gave up would stay offline until someone
 //!   restarted it. Reprovisioning would not help either, since the quota belongs to
 //!   the hub, not the device's registration.
+//! - **Session taken over** (MQTT 5 0x8E) is retried on the throttled curve, at most
+//!   `takeover-retries` times in one outage (the flow counts them), then the device
+//!   stops. The SDKs that name it stop at once; but the usual cause is the device's
+//!   own earlier link, and stopping for good over that would brick it.
 //! - **Unknown codes** (an AMQP condition, MQTT 5 reason or HTTP status the table does
 //!   not name) are retried on the throttled curve: an unknown answer is more likely a
 //!   newer server than a dead device, and the slow curve bounds the cost of being
@@ -53,7 +57,7 @@ use crate::types::{
 
 /// The version of the table. Bumped whenever a row is added, removed, or changes its
 /// pattern, verdict or reason.
-pub const TABLE_VERSION: u32 = 1;
+pub const TABLE_VERSION: u32 = 2;
 
 /// What a [`Row`] matches. A row matches only failures of its own family; the
 /// `Other*` patterns are the catch-all rows of their family and match anything that
@@ -379,9 +383,11 @@ static TABLE: &[Row] = &[
     mqtt5(0x8B, "mqtt5/0x8B", "MQTT 5 reason 0x8B server shutting down", V::Retry, R::ServerBusy),
     mqtt5(0x8C, "mqtt5/0x8C", "MQTT 5 reason 0x8C bad authentication method", V::Fatal, R::BadCredential),
     mqtt5(0x8D, "mqtt5/0x8D", "MQTT 5 reason 0x8D keep alive timeout", V::Retry, R::NoPingResponse),
-    // Another client holds this identity: fighting it for the session would make
-    // both devices flap.
-    mqtt5(0x8E, "mqtt5/0x8E", "MQTT 5 reason 0x8E session taken over", V::Fatal, R::SessionTakenOver),
+    // Usually the device's own earlier link (a late CONNECT, a hub dropping the
+    // link the device replaced): retried slowly, `takeover-retries` times per
+    // outage, then the flow stops, since a second device with this identity would
+    // otherwise make both flap for good.
+    mqtt5(0x8E, "mqtt5/0x8E", "MQTT 5 reason 0x8E session taken over", V::RetryThrottled, R::SessionTakenOver),
     mqtt5(0x8F, "mqtt5/0x8F", "MQTT 5 reason 0x8F topic filter invalid", V::Fatal, R::ProtocolError),
     mqtt5(0x90, "mqtt5/0x90", "MQTT 5 reason 0x90 topic name invalid", V::Fatal, R::ProtocolError),
     mqtt5(0x93, "mqtt5/0x93", "MQTT 5 reason 0x93 receive maximum exceeded", V::RetryThrottled, R::ProtocolError),
@@ -542,5 +548,6 @@ impl fmt::Display for Reason {
     }
 }
 
+pub mod refusals;
 #[cfg(test)]
 mod tests;

@@ -58,7 +58,22 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// The outgoing-message queue.
     pub queue: QueueConfig,
+    /// `takeover-retries`: sessions taken over (MQTT 5 0x8E) retried within one
+    /// outage before giving up; see [`DEFAULT_TAKEOVER_RETRIES`].
+    pub takeover_retries: u32,
 }
+
+/// Takeovers (MQTT 5 0x8E) retried within one outage by default.
+///
+/// A device meets its own earlier link once or twice after an outage: a CONNECT
+/// of an attempt whose TCP handshake completed just before the path went dark,
+/// delivered after it healed, or a hub dropping the link the device already
+/// replaced. New handshakes cannot complete while the path is dark, so more than
+/// two stale CONNECTs per outage would be unusual; three leaves a margin. Two
+/// devices that really share an identity take each other's session on every
+/// attempt: after three retries on the throttled curve within the outage the
+/// device stops with `session-taken-over`, rather than making both flap for good.
+pub const DEFAULT_TAKEOVER_RETRIES: u32 = 3;
 
 /// The hub-plus-provisioning flow.
 ///
@@ -174,7 +189,8 @@ pub enum WhenFull {
 /// `capacity` 64 messages (queued plus in flight), `max-in-flight` 16,
 /// `operation-timeout-ms` none (a message waits as long as the queue keeps it),
 /// `when-full` `drop-oldest` (telemetry: the newest reading matters most),
-/// `max-payload-bytes` 262144 (IoT Hub's message limit).
+/// `max-payload-bytes` 262144 (IoT Hub's message limit), `max-refusals` 5 and
+/// `refusal-backoff-ms` 1000 (see [`QueueConfig::max_refusals`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueueConfig {
     /// Messages held at most, queued plus in flight.
@@ -187,7 +203,20 @@ pub struct QueueConfig {
     pub when_full: WhenFull,
     /// The largest payload accepted.
     pub max_payload_bytes: u32,
+    /// A message the hub refuses (a PUBACK reason of 0x80 or above) with a
+    /// reason worth resending is sent again at most this many times less one: the
+    /// `max-refusals`th refusal ends it as failed. The default 5 waits 1, 2, 4
+    /// and 8 s between sends (15 s in all): long enough to ride out a throttling
+    /// window of a few seconds, short enough that a message the hub keeps
+    /// refusing frees its place in the queue instead of being resent for good.
+    pub max_refusals: u32,
+    /// The wait before a refused message is sent again; it doubles with each
+    /// refusal of the same message, up to [`MAX_REFUSAL_BACKOFF_MS`].
+    pub refusal_backoff_ms: Millis,
 }
+
+/// The longest wait before a refused message is sent again.
+pub const MAX_REFUSAL_BACKOFF_MS: Millis = Millis::from_secs(60);
 
 impl Default for QueueConfig {
     fn default() -> Self {
@@ -197,6 +226,8 @@ impl Default for QueueConfig {
             operation_timeout_ms: None,
             when_full: WhenFull::DropOldest,
             max_payload_bytes: 262_144,
+            max_refusals: 5,
+            refusal_backoff_ms: Millis::from_secs(1),
         }
     }
 }
@@ -235,6 +266,9 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         None => QueueConfig::default(),
         Some(q) => parse_queue(q)?,
     };
+    let takeover_retries = o
+        .u32_in("takeover-retries", 0, 1000)?
+        .unwrap_or(DEFAULT_TAKEOVER_RETRIES);
     o.finish()?;
     if let Some(cs) = connection_string {
         apply_connection_string(&cs, &mut hub, &mut device_id, &mut credential)?;
@@ -264,6 +298,7 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         credential,
         policy,
         queue,
+        takeover_retries,
     })
 }
 
@@ -466,6 +501,10 @@ fn parse_queue(mut q: Obj<'_>) -> Result<QueueConfig, ConfigError> {
         max_payload_bytes: q
             .u32_in("max-payload-bytes", 1, 16 * 1024 * 1024)?
             .unwrap_or(d.max_payload_bytes),
+        max_refusals: q.u32_in("max-refusals", 1, 1000)?.unwrap_or(d.max_refusals),
+        refusal_backoff_ms: q
+            .u64_in("refusal-backoff-ms", 0, MAX_REFUSAL_BACKOFF_MS.as_ms())?
+            .map_or(d.refusal_backoff_ms, Millis::from_ms),
     };
     q.finish()?;
     Ok(cfg)
@@ -526,5 +565,13 @@ mod tests {
         );
         assert_eq!(field_of(r#"{"hub": "h", "policy": 3}"#), "policy");
         assert_eq!(field_of("[]"), "(document)");
+        assert_eq!(
+            field_of(r#"{"hub": "h", "queue": {"max-refusals": 0}}"#),
+            "queue.max-refusals"
+        );
+        assert_eq!(
+            field_of(r#"{"hub": "h", "takeover-retries": 1001}"#),
+            "takeover-retries"
+        );
     }
 }

@@ -336,6 +336,16 @@ pub enum MessageFailure {
     Unrecoverable,
     RetryExpired,
     ClientClose,
+    /// Refused by the hub: not authorized (PUBACK 0x87).
+    NotAuthorized,
+    /// Refused by the hub: topic name invalid (PUBACK 0x90).
+    TopicInvalid,
+    /// Refused by the hub: payload format invalid (PUBACK 0x99).
+    PayloadInvalid,
+    /// Refused by the hub for quota `max-refusals` times (PUBACK 0x97).
+    QuotaExceeded,
+    /// Refused by the hub for another reason.
+    Refused,
 }
 
 /// The one outcome of an accepted message.

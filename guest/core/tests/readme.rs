@@ -56,6 +56,16 @@ fn classifier_table_is_current() {
 }
 
 #[test]
+fn refusal_table_is_current() {
+    let body = format!(
+        "Refusal table version {}. Rows are tried in order; the first that matches wins.\n\n{}\n",
+        tether_core::classify::refusals::REFUSAL_TABLE_VERSION,
+        tether_core::classify::refusals::markdown_table().trim_end()
+    );
+    check("REFUSALS", body);
+}
+
+#[test]
 fn policy_table_is_current() {
     let body = format!(
         "{}\n",

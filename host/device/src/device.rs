@@ -453,6 +453,10 @@ impl Loop {
                 format!("on-acked msg={message}"),
                 self.device.on_acked(*message)?,
             ),
+            Input::Refused(message, f) => (
+                format!("on-refused msg={message} {}", failure_text(f)),
+                self.device.on_refused(*message, f)?,
+            ),
             Input::Provisioned(result) => (
                 format!("on-provisioned {}", provisioned_text(result)),
                 self.device.on_provisioned(result)?,

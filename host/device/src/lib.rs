@@ -50,6 +50,8 @@ pub(crate) enum Input {
     Closed(u64, Failure),
     /// `on-acked(message)`.
     Acked(u64),
+    /// `on-refused(message, failure)`: a PUBACK with a reason from 0x80.
+    Refused(u64, Failure),
     /// `on-provisioned(result)`.
     Provisioned(ProvisioningResult),
     /// `on-credential(result)`.

@@ -300,13 +300,17 @@ impl Task {
                         packets.insert(pkid, message);
                     }
                 }
-                Ok(LinkEvent::PubAck { pkid, accepted }) => {
-                    // A refused message stays unacknowledged: its operation
-                    // timeout or the next link decides its fate.
-                    if let Some(message) = packets.remove(&pkid)
-                        && accepted
-                    {
-                        self.report(Input::Acked(message));
+                Ok(LinkEvent::PubAck { pkid, refusal }) => {
+                    // A refusal goes to the component, whose refusal table
+                    // resends the message later or ends it.
+                    if let Some(message) = packets.remove(&pkid) {
+                        self.report(match refusal {
+                            None => Input::Acked(message),
+                            Some(code) => Input::Refused(
+                                message,
+                                plain(FailureKind::Protocol(ProtocolError::MqttReason(code))),
+                            ),
+                        });
                     }
                 }
                 Ok(LinkEvent::Disconnected) => return,
@@ -326,11 +330,11 @@ enum LinkEvent {
     ConnAck,
     /// A QoS 1 publish left with this packet id.
     Published(u16),
-    /// The PUBACK of a packet id; `accepted` is false for an MQTT 5 reason code
-    /// from 0x80 (a refusal).
+    /// The PUBACK of a packet id; `refusal` is its MQTT 5 reason code when that
+    /// is 0x80 or above (the hub refused the message).
     PubAck {
         pkid: u16,
-        accepted: bool,
+        refusal: Option<u8>,
     },
     /// Our DISCONNECT went out: the link was closed on purpose.
     Disconnected,
@@ -356,7 +360,7 @@ impl LinkEvents for rumqttc::EventLoop {
             Event::Outgoing(Outgoing::Publish(pkid)) => LinkEvent::Published(pkid),
             Event::Incoming(V4Packet::PubAck(ack)) => LinkEvent::PubAck {
                 pkid: ack.pkid,
-                accepted: true,
+                refusal: None,
             },
             Event::Incoming(V4Packet::Publish(p)) => LinkEvent::Message {
                 topic: p.topic,
@@ -377,7 +381,7 @@ impl LinkEvents for rumqttc::v5::EventLoop {
             Event::Outgoing(Outgoing::Publish(pkid)) => LinkEvent::Published(pkid),
             Event::Incoming(V5Packet::PubAck(ack)) => LinkEvent::PubAck {
                 pkid: ack.pkid,
-                accepted: puback_code(ack.reason) < 0x80,
+                refusal: Some(puback_code(ack.reason)).filter(|code| *code >= 0x80),
             },
             Event::Incoming(V5Packet::Publish(p)) => LinkEvent::Message {
                 topic: String::from_utf8_lossy(&p.topic).into_owned(),

@@ -17,7 +17,8 @@ pub enum Command {
         /// The credential's secret to present, when there is one.
         credential: Option<String>,
     },
-    /// `transport.send`: send a message on an open link, then report `on-acked`.
+    /// `transport.send`: send a message on an open link, then report `on-acked`
+    /// (or `on-refused`).
     Send {
         /// The open link.
         link: u64,

@@ -79,6 +79,15 @@ impl Device {
         self.instance.on_acked(&self.conn, message)
     }
 
+    /// See [`Instance::on_refused`].
+    pub fn on_refused(
+        &mut self,
+        message: u64,
+        failure: &Failure,
+    ) -> Result<Step<Result<(), InputError>>> {
+        self.instance.on_refused(&self.conn, message, failure)
+    }
+
     /// See [`Instance::on_provisioned`].
     pub fn on_provisioned(
         &mut self,

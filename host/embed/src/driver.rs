@@ -16,7 +16,8 @@ use crate::command::Command;
 pub trait Transport {
     /// Open link `link`; report `on_opened(link)` or `on_failed(link, ..)` later.
     fn open(&mut self, link: u64, hub: &str, device_id: Option<&str>, credential: Option<&str>);
-    /// Send message `message` on link `link`; report `on_acked(message)` later.
+    /// Send message `message` on link `link`; report `on_acked(message)` (or
+    /// `on_refused(message, ..)` for a refusal) later.
     fn send(&mut self, link: u64, message: u64, topic: &str, payload: &[u8]);
     /// Close link `link`; no further reports about it.
     fn close(&mut self, link: u64);

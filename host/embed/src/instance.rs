@@ -357,6 +357,20 @@ impl Instance {
         })
     }
 
+    /// The hub refused message `message` (an MQTT 5 PUBACK reason from 0x80).
+    pub fn on_refused(
+        &mut self,
+        conn: &Conn,
+        message: u64,
+        failure: &Failure,
+    ) -> Result<Step<Result<(), InputError>>> {
+        self.input(|d, s| {
+            d.tether_reconnect_connection()
+                .connection()
+                .call_on_refused(s, conn.handle, message, failure)
+        })
+    }
+
     /// The provisioning service answered `register` or `poll`.
     pub fn on_provisioned(
         &mut self,

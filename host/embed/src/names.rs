@@ -130,6 +130,11 @@ pub fn message_failure_name(failure: MessageFailure) -> &'static str {
         MessageFailure::Unrecoverable => "unrecoverable",
         MessageFailure::RetryExpired => "retry-expired",
         MessageFailure::ClientClose => "client-close",
+        MessageFailure::NotAuthorized => "not-authorized",
+        MessageFailure::TopicInvalid => "topic-invalid",
+        MessageFailure::PayloadInvalid => "payload-invalid",
+        MessageFailure::QuotaExceeded => "quota-exceeded",
+        MessageFailure::Refused => "refused",
     }
 }
 

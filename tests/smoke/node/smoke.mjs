@@ -285,6 +285,21 @@ function runScript(root, host) {
     `on-acked: expected message-outcome ${message} delivered, got ${show(outcome)}`,
   );
 
+  // publish, on-refused 0x87 -> message-outcome failed not-authorized, link kept
+  host.say(`> publish ${TOPIC} ${hex(PAYLOAD)}`);
+  const refused = expectOk('publish', () => conn.publish(TOPIC, PAYLOAD));
+  host.say(`= message ${refused}`);
+  host.take();
+  host.say(`> on-refused ${refused} protocol mqtt-reason 0x87`);
+  expectOk('on-refused', () => conn.onRefused(refused, failure({ tag: 'protocol', val: { tag: 'mqtt-reason', val: 0x87 } })));
+  calls = host.take();
+  const refusedOutcome = one(calls, 'outcome', 'on-refused');
+  check(
+    refusedOutcome.message === refused && refusedOutcome.outcome === 'failed not-authorized',
+    `on-refused: expected message-outcome ${refused} failed not-authorized, got ${show(refusedOutcome)}`,
+  );
+  check(!calls.some((c) => c[0] === 'status'), `on-refused: the status changed: ${show(calls)}`);
+
   // stop -> disabled / client-close
   host.say('> stop');
   conn.stop();

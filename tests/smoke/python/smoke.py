@@ -260,7 +260,8 @@ class Exports:
         self.methods = {
             m: lookup("connection", f"[method]connection.{m}")
             for m in (
-                "start", "on-opened", "on-failed", "on-closed", "on-acked", "on-wake",
+                "start", "on-opened", "on-failed", "on-closed", "on-acked", "on-refused",
+                "on-wake",
                 "publish", "stop", "current-status", "next-wake", "pending-messages",
             )
         }
@@ -401,6 +402,26 @@ def run_script(ex, host):
         (outcome["message"], outcome["outcome"]) == (message, "delivered"),
         f"on-acked: expected message-outcome {message} delivered, got {outcome}",
     )
+
+    # publish, on-refused 0x87 -> message-outcome failed not-authorized, link kept
+    host.say(f"> publish {TOPIC} {PAYLOAD.hex()}")
+    published = method("publish", TOPIC, PAYLOAD)
+    if isinstance(published, Variant):
+        check(published.tag == "ok", f"publish: expected ok, got err {published.payload}")
+        published = published.payload
+    refused = published
+    host.say(f"= message {refused}")
+    host.take()
+    host.say(f"> on-refused {refused} protocol mqtt-reason 0x87")
+    expect_ok(method("on-refused", refused, failure("protocol", Variant("mqtt-reason", 0x87))),
+              "on-refused")
+    calls = host.take()
+    outcome = one(calls, "outcome", "on-refused")
+    check(
+        (outcome["message"], outcome["outcome"]) == (refused, "failed not-authorized"),
+        f"on-refused: expected message-outcome {refused} failed not-authorized, got {outcome}",
+    )
+    check(not any(c[0] == "status" for c in calls), f"on-refused: the status changed: {calls}")
 
     # stop -> disabled / client-close
     host.say("> stop")

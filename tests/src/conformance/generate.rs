@@ -375,6 +375,7 @@ enum Do {
     Failed(Link, Value),
     Closed(Link, Value),
     Acked(u64),
+    Refused(u64, Value),
     Provisioned(Value),
     Credential(Value),
     Wake,
@@ -399,6 +400,12 @@ fn closed(after: u64, failure: Value) -> Step {
 }
 fn acked(after: u64, message: u64) -> Step {
     (When::After(after), Do::Acked(message))
+}
+fn refused_msg(after: u64, message: u64, code: u8) -> Step {
+    (
+        When::After(after),
+        Do::Refused(message, json!({ "mqtt-reason": code })),
+    )
 }
 fn publish(after: u64, topic: &'static str, payload: &'static str) -> Step {
     (When::After(after), Do::Publish(topic, payload))
@@ -492,6 +499,7 @@ fn resolve(
             Do::Failed(l, f) => json!({ "input": "failed", "link": link(*l)?, "failure": f }),
             Do::Closed(l, f) => json!({ "input": "closed", "link": link(*l)?, "failure": f }),
             Do::Acked(m) => json!({ "input": "acked", "message": m }),
+            Do::Refused(m, f) => json!({ "input": "refused", "message": m, "failure": f }),
             Do::Provisioned(answer) => {
                 let mut v = json!({ "input": "provisioned" });
                 merge(&mut v, answer);

@@ -122,6 +122,15 @@ impl Connection {
                 .as_ref()
                 .is_some_and(|s| !s.is_empty()),
         };
+        if c.reason == Reason::SessionTakenOver {
+            // Retried as the table says, but only so often per outage: past that
+            // another device is using this identity.
+            self.takeovers = self.takeovers.saturating_add(1);
+            if self.takeovers > self.config.takeover_retries {
+                self.give_up(now, &c, GiveUpReason::Unrecoverable, out);
+                return;
+            }
+        }
         match c.verdict {
             Verdict::Fatal => self.give_up(now, &c, GiveUpReason::Unrecoverable, out),
             Verdict::Reprovision if provisioning => self.reprovision(now, &c, context, out),

@@ -1,12 +1,14 @@
-//! The publish queue: messages waiting for a link, the in-flight window, and the
-//! rule that every accepted message ends as exactly one outcome.
+//! The publish queue: messages waiting for a link, the in-flight window, the hub's
+//! refusals of single messages, and the rule that every accepted message ends as
+//! exactly one outcome.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{Command, Connection, State, deadline};
-use crate::config::WhenFull;
-use crate::types::{InputError, Instant, MessageFailure, Outcome, PublishError};
+use crate::classify::refusals::{MessageVerdict, refusal_row};
+use crate::config::{MAX_REFUSAL_BACKOFF_MS, WhenFull};
+use crate::types::{Failure, InputError, Instant, MessageFailure, Millis, Outcome, PublishError};
 
 /// An accepted message, queued or in flight.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +17,10 @@ pub(super) struct Message {
     topic: String,
     payload: Vec<u8>,
     deadline: Option<Instant>,
+    /// Times the hub refused it so far.
+    refusals: u32,
+    /// A refused message waits in the queue until then before it is sent again.
+    not_before: Option<Instant>,
 }
 
 impl Connection {
@@ -45,7 +51,46 @@ impl Connection {
             });
         }
         self.expire_messages(now, out);
-        self.flush(out);
+        self.flush(now, out);
+        self.finish(now, out);
+        Ok(())
+    }
+
+    /// The hub refused `message`: by the refusal table, queue it to be sent again
+    /// after the refusal backoff (until `max-refusals` refusals), or end it now.
+    pub fn on_refused(
+        &mut self,
+        now: Instant,
+        message: u64,
+        failure: &Failure,
+        out: &mut Vec<Command>,
+    ) -> Result<(), InputError> {
+        if self.state == State::Stopped {
+            return Err(InputError::Stopped);
+        }
+        let pos = self
+            .in_flight
+            .iter()
+            .position(|m| m.id == message)
+            .ok_or(InputError::UnknownMessage)?;
+        let row = refusal_row(failure);
+        if let Some(mut m) = self.in_flight.remove(pos) {
+            m.refusals = m.refusals.saturating_add(1);
+            let spent = m.refusals >= self.config.queue.max_refusals;
+            if row.verdict == MessageVerdict::Fail || spent {
+                out.push(Command::Outcome {
+                    message: m.id,
+                    outcome: Outcome::Failed(row.failure),
+                });
+            } else {
+                m.not_before = Some(deadline(now, refusal_backoff(self, m.refusals)));
+                // The queue stays in the order messages were accepted.
+                let at = self.queue.partition_point(|q| q.id < m.id);
+                self.queue.insert(at, m);
+            }
+        }
+        self.expire_messages(now, out);
+        self.flush(now, out);
         self.finish(now, out);
         Ok(())
     }
@@ -93,22 +138,33 @@ impl Connection {
                 .queue
                 .operation_timeout_ms
                 .map(|t| deadline(now, t)),
+            refusals: 0,
+            not_before: None,
         });
-        self.flush(out);
+        self.flush(now, out);
         self.finish(now, out);
         Ok(id)
     }
 
-    /// Send queued messages while the link is up and the window has room.
-    pub(super) fn flush(&mut self, out: &mut Vec<Command>) {
+    /// Send queued messages, oldest first, while the link is up and the window has
+    /// room; a refused message only once its wait is over.
+    pub(super) fn flush(&mut self, now: Instant, out: &mut Vec<Command>) {
         let State::Connected { link, .. } = self.state else {
             return;
         };
         let window = usize::try_from(self.config.queue.max_in_flight).unwrap_or(usize::MAX);
         while self.in_flight.len() < window {
-            let Some(m) = self.queue.pop_front() else {
+            let Some(next) = self
+                .queue
+                .iter()
+                .position(|m| m.not_before.is_none_or(|t| now >= t))
+            else {
                 break;
             };
+            let Some(mut m) = self.queue.remove(next) else {
+                break;
+            };
+            m.not_before = None;
             out.push(Command::Send {
                 link,
                 message: m.id,
@@ -119,26 +175,48 @@ impl Connection {
         }
     }
 
-    /// Unacknowledged messages go back to the front of the queue, in order, to be
-    /// sent again on the next link (at least once: the hub may see duplicates).
+    /// Unacknowledged messages go back to the queue, which stays in the order the
+    /// messages were accepted, to be sent again on the next link (at least once:
+    /// the hub may see duplicates).
     pub(super) fn requeue_in_flight(&mut self) {
-        while let Some(m) = self.in_flight.pop_back() {
-            self.queue.push_front(m);
+        // A resent refused message may be in flight after newer ones.
+        let mut back: Vec<Message> = self.in_flight.drain(..).collect();
+        back.sort_by_key(|m| m.id);
+        let older = match (back.last(), self.queue.front()) {
+            (Some(newest), Some(first)) => newest.id < first.id,
+            _ => true,
+        };
+        if older {
+            // The usual case: everything in flight was accepted before the queue.
+            while let Some(m) = back.pop() {
+                self.queue.push_front(m);
+            }
+        } else {
+            // Refused messages waiting in the queue are older than some in flight.
+            back.extend(self.queue.drain(..));
+            back.sort_by_key(|m| m.id);
+            self.queue = back.into();
         }
     }
 
-    /// Fail every message past its `operation-timeout-ms`, in flight first.
+    /// Fail every message past its `operation-timeout-ms`, oldest first.
     pub(super) fn expire_messages(&mut self, now: Instant, out: &mut Vec<Command>) {
+        let mut expired: Vec<u64> = Vec::new();
         for list in [&mut self.in_flight, &mut self.queue] {
             list.retain(|m| {
-                let expired = m.deadline.is_some_and(|d| now >= d);
-                if expired {
-                    out.push(Command::Outcome {
-                        message: m.id,
-                        outcome: Outcome::Failed(MessageFailure::OperationTimeout),
-                    });
+                let overdue = m.deadline.is_some_and(|d| now >= d);
+                if overdue {
+                    expired.push(m.id);
                 }
-                !expired
+                !overdue
+            });
+        }
+        // A refused message waiting in the queue can be older than one in flight.
+        expired.sort_unstable();
+        for message in expired {
+            out.push(Command::Outcome {
+                message,
+                outcome: Outcome::Failed(MessageFailure::OperationTimeout),
             });
         }
     }
@@ -154,12 +232,33 @@ impl Connection {
         }
     }
 
-    /// The earliest message deadline, if any message has one.
+    /// The earliest message deadline, if any message has one; while a link is up
+    /// and the window has room, also the end of the earliest refused message's
+    /// wait (then every queued message whose wait is over has been sent).
     pub(super) fn next_message_deadline(&self) -> Option<Instant> {
+        let window = usize::try_from(self.config.queue.max_in_flight).unwrap_or(usize::MAX);
+        let room = matches!(self.state, State::Connected { .. }) && self.in_flight.len() < window;
+        let resend = self
+            .queue
+            .iter()
+            .filter(|_| room)
+            .filter_map(|m| m.not_before);
         self.queue
             .iter()
             .chain(self.in_flight.iter())
             .filter_map(|m| m.deadline)
+            .chain(resend)
             .min()
     }
+}
+
+/// The wait after a message's `refusals`th refusal: `refusal-backoff-ms`, doubled
+/// for each earlier refusal, at most [`MAX_REFUSAL_BACKOFF_MS`].
+fn refusal_backoff(c: &Connection, refusals: u32) -> Millis {
+    let doublings = refusals.saturating_sub(1).min(16);
+    c.config
+        .queue
+        .refusal_backoff_ms
+        .saturating_mul(1u64.checked_shl(doublings).unwrap_or(u64::MAX))
+        .min(MAX_REFUSAL_BACKOFF_MS)
 }

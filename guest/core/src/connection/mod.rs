@@ -168,6 +168,8 @@ pub struct Connection {
     consecutive_failures: u32,
     /// When the current outage began (for the retry timeout).
     outage_start: Option<Instant>,
+    /// Sessions taken over (MQTT 5 0x8E) in the current outage.
+    takeovers: u32,
     next_link: u64,
     next_message: u64,
     queue: VecDeque<Message>,
@@ -212,6 +214,7 @@ impl Connection {
             renew_outstanding: false,
             consecutive_failures: 0,
             outage_start: None,
+            takeovers: 0,
             next_link: 1,
             next_message: 1,
             queue: VecDeque::new(),
@@ -259,6 +262,7 @@ impl Connection {
         }
         self.schedule.reset();
         self.outage_start = None;
+        self.takeovers = 0;
         self.consecutive_failures = 0;
         self.renewed_since_connect = false;
         if self.credential.is_none()
@@ -298,7 +302,7 @@ impl Connection {
             });
         }
         self.expire_messages(now, out);
-        self.flush(out);
+        self.flush(now, out);
         self.finish(now, out);
         Ok(())
     }
@@ -439,7 +443,7 @@ impl Connection {
         self.expire_messages(now, out);
         // An expired message may have freed room in the window: queued messages
         // must not wait for the next publish or ack to be sent.
-        self.flush(out);
+        self.flush(now, out);
         match &self.state {
             State::Backoff { until, next } if now >= *until => match *next {
                 Next::Open => self.proceed(now, out),
@@ -596,6 +600,7 @@ impl Connection {
         if self.schedule.attempts() == 0 {
             // The link held long enough: the next failure starts a new outage.
             self.outage_start = None;
+            self.takeovers = 0;
         }
         self.requeue_in_flight();
     }

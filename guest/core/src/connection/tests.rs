@@ -566,3 +566,248 @@ fn subscriptions_are_restored_on_every_new_link() {
     c.stop(at(3000), &mut out);
     assert_eq!(c.subscribe("late", &mut out), Err(SubscribeError::Stopped));
 }
+
+fn sends(out: &[Command]) -> Vec<u64> {
+    out.iter()
+        .filter_map(|c| match c {
+            Command::Send { message, .. } => Some(*message),
+            _ => None,
+        })
+        .collect()
+}
+
+fn outcomes(out: &[Command]) -> Vec<(u64, Outcome)> {
+    out.iter()
+        .filter_map(|c| match c {
+            Command::Outcome { message, outcome } => Some((*message, *outcome)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn puback(code: u8) -> Failure {
+    Failure::protocol(ProtocolError::MqttReason(code))
+}
+
+#[test]
+fn a_quota_refusal_resends_the_message_after_the_backoff() {
+    let mut c = conn("");
+    let mut out = Vec::new();
+    c.start(at(0), &mut out).unwrap();
+    c.on_opened(at(1), 1, &mut out).unwrap();
+    let a = c.publish(at(2), "t", b"a", &mut out).unwrap();
+    let b = c.publish(at(2), "t", b"b", &mut out).unwrap();
+    out.clear();
+    c.on_refused(at(10), a, &puback(0x97), &mut out).unwrap();
+    // Not resent yet, no outcome, the link untouched; a wake-up at the end of the wait.
+    assert_eq!(sends(&out), Vec::<u64>::new());
+    assert_eq!(outcomes(&out), []);
+    assert_eq!(statuses(&out), []);
+    assert!(out.contains(&Command::WakeAt(at(1010))), "{out:?}");
+    assert_eq!(c.pending_messages(), 2);
+    c.on_acked(at(20), b, &mut out).unwrap();
+    assert_eq!(
+        sends(&out),
+        Vec::<u64>::new(),
+        "the wait holds after an ack"
+    );
+    out.clear();
+    c.on_wake(at(1009), &mut out);
+    assert_eq!(sends(&out), Vec::<u64>::new());
+    c.on_wake(at(1010), &mut out);
+    assert_eq!(sends(&out), [a]);
+    c.on_acked(at(1020), a, &mut out).unwrap();
+    assert_eq!(outcomes(&out), [(a, Outcome::Delivered)]);
+    assert_eq!(c.pending_messages(), 0);
+}
+
+#[test]
+fn a_refusal_resending_cannot_fix_ends_the_message_at_once() {
+    let mut c = conn("");
+    let mut out = Vec::new();
+    c.start(at(0), &mut out).unwrap();
+    c.on_opened(at(1), 1, &mut out).unwrap();
+    let ids: Vec<u64> = (0..5)
+        .map(|_| c.publish(at(2), "t", b"p", &mut out).unwrap())
+        .collect();
+    out.clear();
+    for (id, code) in ids.iter().zip([0x87, 0x90, 0x99, 0x83]) {
+        c.on_refused(at(3), *id, &puback(code), &mut out).unwrap();
+    }
+    c.on_acked(at(4), ids[4], &mut out).unwrap();
+    assert_eq!(
+        outcomes(&out),
+        [
+            (ids[0], Outcome::Failed(MessageFailure::NotAuthorized)),
+            (ids[1], Outcome::Failed(MessageFailure::TopicInvalid)),
+            (ids[2], Outcome::Failed(MessageFailure::PayloadInvalid)),
+            (ids[3], Outcome::Failed(MessageFailure::Refused)),
+            (ids[4], Outcome::Delivered),
+        ]
+    );
+    assert_eq!(statuses(&out), [], "a refusal is not a connection failure");
+    assert_eq!(sends(&out), Vec::<u64>::new(), "nothing is resent");
+    assert_eq!(c.pending_messages(), 0);
+    assert_eq!(
+        c.on_refused(at(5), ids[0], &puback(0x87), &mut out),
+        Err(InputError::UnknownMessage)
+    );
+}
+
+#[test]
+fn refusals_are_bounded_and_the_wait_doubles() {
+    let mut c = conn(r#", "queue": {"max-refusals": 3, "refusal-backoff-ms": 100}"#);
+    let mut out = Vec::new();
+    c.start(at(0), &mut out).unwrap();
+    c.on_opened(at(1), 1, &mut out).unwrap();
+    let id = c.publish(at(2), "t", b"p", &mut out).unwrap();
+    out.clear();
+    c.on_refused(at(10), id, &puback(0x97), &mut out).unwrap();
+    c.on_wake(at(110), &mut out);
+    assert_eq!(sends(&out), [id]);
+    out.clear();
+    c.on_refused(at(120), id, &puback(0x97), &mut out).unwrap();
+    c.on_wake(at(319), &mut out);
+    assert_eq!(sends(&out), Vec::<u64>::new(), "the second wait is 200 ms");
+    c.on_wake(at(320), &mut out);
+    assert_eq!(sends(&out), [id]);
+    out.clear();
+    c.on_refused(at(330), id, &puback(0x97), &mut out).unwrap();
+    assert_eq!(
+        outcomes(&out),
+        [(id, Outcome::Failed(MessageFailure::QuotaExceeded))]
+    );
+    assert_eq!(c.pending_messages(), 0);
+    assert_eq!(c.next_wake(), None);
+}
+
+#[test]
+fn a_refused_message_waits_across_a_reconnect_and_a_stop_fails_it_once() {
+    let mut c = conn("");
+    let mut out = Vec::new();
+    c.start(at(0), &mut out).unwrap();
+    c.on_opened(at(1), 1, &mut out).unwrap();
+    let id = c.publish(at(2), "t", b"p", &mut out).unwrap();
+    c.on_refused(at(3), id, &puback(0x80), &mut out).unwrap();
+    c.on_closed(at(4), 1, &refused(), &mut out).unwrap();
+    c.on_wake(at(1004), &mut out);
+    out.clear();
+    c.on_opened(at(1005), 2, &mut out).unwrap();
+    assert_eq!(sends(&out), [id], "its wait is over by the new link");
+    out.clear();
+    c.stop(at(1006), &mut out);
+    assert_eq!(
+        outcomes(&out),
+        [(id, Outcome::Failed(MessageFailure::ClientClose))]
+    );
+    assert_eq!(
+        c.on_refused(at(1007), id, &puback(0x97), &mut out),
+        Err(InputError::Stopped)
+    );
+}
+
+fn takeover() -> Failure {
+    puback(0x8E)
+}
+
+#[test]
+fn a_taken_over_session_is_retried_a_bounded_number_of_times_per_outage() {
+    let mut c = conn(r#", "takeover-retries": 2"#);
+    let mut out = Vec::new();
+    c.start(at(0), &mut out).unwrap();
+    let id = c.publish(at(0), "t", b"p", &mut out).unwrap();
+    let mut t = 1;
+    for link in 1..=2 {
+        c.on_opened(at(t), link, &mut out).unwrap();
+        out.clear();
+        c.on_closed(at(t + 1), link, &takeover(), &mut out).unwrap();
+        assert_eq!(
+            statuses(&out),
+            [(Status::DisconnectedRetrying, Reason::SessionTakenOver)]
+        );
+        let wait = backoffs(&out)[0];
+        t += 1 + wait;
+        c.on_wake(at(t), &mut out);
+        assert_eq!(opens(&out), [link + 1]);
+    }
+    c.on_opened(at(t), 3, &mut out).unwrap();
+    out.clear();
+    c.on_closed(at(t + 1), 3, &takeover(), &mut out).unwrap();
+    assert_eq!(
+        statuses(&out),
+        [(Status::Disconnected, Reason::SessionTakenOver)]
+    );
+    assert_eq!(
+        outcomes(&out),
+        [(id, Outcome::Failed(MessageFailure::Unrecoverable))]
+    );
+}
+
+#[test]
+fn a_link_that_held_starts_the_takeover_count_over() {
+    let mut c = conn(r#", "takeover-retries": 1"#);
+    let mut out = Vec::new();
+    c.start(at(0), &mut out).unwrap();
+    c.on_opened(at(1), 1, &mut out).unwrap();
+    c.on_closed(at(2), 1, &takeover(), &mut out).unwrap();
+    let wait = backoffs(&out)[0];
+    c.on_wake(at(2 + wait), &mut out);
+    c.on_opened(at(3 + wait), 2, &mut out).unwrap();
+    out.clear();
+    // Held past reset-after-ms (30 s by default): a new outage, a new count.
+    c.on_closed(at(40_000), 2, &takeover(), &mut out).unwrap();
+    assert_eq!(
+        statuses(&out),
+        [(Status::DisconnectedRetrying, Reason::SessionTakenOver)]
+    );
+}
+
+#[test]
+fn no_takeover_retries_stops_at_the_first_takeover() {
+    let mut c = conn(r#", "takeover-retries": 0"#);
+    let mut out = Vec::new();
+    c.start(at(0), &mut out).unwrap();
+    c.on_opened(at(1), 1, &mut out).unwrap();
+    out.clear();
+    c.on_closed(at(2), 1, &takeover(), &mut out).unwrap();
+    assert_eq!(
+        statuses(&out),
+        [(Status::Disconnected, Reason::SessionTakenOver)]
+    );
+}
+
+#[test]
+fn refused_messages_keep_the_order_of_acceptance() {
+    let mut c = conn(r#", "queue": {"max-in-flight": 2}"#);
+    let mut out = Vec::new();
+    c.start(at(0), &mut out).unwrap();
+    c.on_opened(at(1), 1, &mut out).unwrap();
+    let ids: Vec<u64> = (0..4)
+        .map(|_| c.publish(at(2), "t", b"p", &mut out).unwrap())
+        .collect();
+    out.clear();
+    c.on_refused(at(10), ids[0], &puback(0x97), &mut out)
+        .unwrap();
+    assert_eq!(
+        sends(&out),
+        [ids[2]],
+        "the window fills past the waiting one"
+    );
+    // The window is full: its wait's end is no reason to wake.
+    assert_eq!(c.next_wake(), None);
+    out.clear();
+    c.on_acked(at(2000), ids[1], &mut out).unwrap();
+    assert_eq!(sends(&out), [ids[0]], "the oldest ready message goes first");
+    c.on_closed(at(2001), 1, &refused(), &mut out).unwrap();
+    let wait = backoffs(&out)[0];
+    c.on_wake(at(2001 + wait), &mut out);
+    out.clear();
+    c.on_opened(at(2002 + wait), 2, &mut out).unwrap();
+    assert_eq!(sends(&out), [ids[0], ids[2]]);
+    out.clear();
+    c.stop(at(2003 + wait), &mut out);
+    assert_eq!(
+        outcomes(&out),
+        [ids[0], ids[2], ids[3]].map(|id| (id, Outcome::Failed(MessageFailure::ClientClose)))
+    );
+}

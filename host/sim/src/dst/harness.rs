@@ -284,6 +284,7 @@ impl Harness {
             Input::Failed { link, failure } => unit(d.on_failed(*link, failure)?),
             Input::Closed { link, failure } => unit(d.on_closed(*link, failure)?),
             Input::Acked { message } => unit(d.on_acked(*message)?),
+            Input::Refused { message, failure } => unit(d.on_refused(*message, failure)?),
             Input::Provisioned(result) => unit(d.on_provisioned(result)?),
             Input::Credential(result) => unit(d.on_credential(result.as_ref())?),
         })
@@ -389,7 +390,9 @@ impl Harness {
             ));
         }
         if let Phase::Connected { .. } = m.phase {
-            let held = u64::try_from(m.pending.len()).unwrap_or(u64::MAX);
+            // Refused messages waiting for their resend are not ready to go.
+            let held =
+                u64::try_from(m.pending.len().saturating_sub(m.waiting_now())).unwrap_or(u64::MAX);
             if in_flight < held.min(self.eff.max_in_flight) {
                 return Err(format!(
                     "connected with {in_flight} of {held} messages in flight and room for {}: queued messages wait although the window has room",

@@ -15,6 +15,7 @@ pub enum Input {
     Failed { link: u64, failure: Failure },
     Closed { link: u64, failure: Failure },
     Acked { message: u64 },
+    Refused { message: u64, failure: Failure },
     Provisioned(ProvisioningResult),
     Credential(Result<Credential, Failure>),
     Wake,
@@ -37,6 +38,9 @@ impl Input {
                 format!("on-closed link={link} {}", failure_text(failure))
             }
             Input::Acked { message } => format!("on-acked msg={message}"),
+            Input::Refused { message, failure } => {
+                format!("on-refused msg={message} {}", failure_text(failure))
+            }
             Input::Provisioned(result) => format!("on-provisioned {}", provisioning_text(result)),
             Input::Credential(Ok(c)) => match c.lifetime_ms {
                 Some(ms) => format!("on-credential {} lifetime={ms}ms", c.secret),

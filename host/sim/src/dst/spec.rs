@@ -125,6 +125,8 @@ pub struct QueueSpec {
     /// `Some(true)`: `reject`; `Some(false)`: `drop-oldest`.
     pub reject: Option<bool>,
     pub max_payload_bytes: Option<u32>,
+    pub max_refusals: Option<u32>,
+    pub refusal_backoff_ms: Option<u64>,
 }
 
 /// A whole configuration document.
@@ -138,6 +140,7 @@ pub struct Spec {
     pub credential: Option<CredentialSpec>,
     pub policy: Option<PolicySpec>,
     pub queue: Option<QueueSpec>,
+    pub takeover_retries: Option<u32>,
 }
 
 /// The configuration's meaning, every default applied.
@@ -164,6 +167,9 @@ pub struct Effective {
     pub operation_timeout_ms: Option<u64>,
     pub reject_when_full: bool,
     pub max_payload_bytes: u64,
+    pub max_refusals: u32,
+    pub refusal_backoff_ms: u64,
+    pub takeover_retries: u32,
 }
 
 /// The provisioning section's meaning.
@@ -187,6 +193,7 @@ impl Spec {
             credential: None,
             policy: None,
             queue: None,
+            takeover_retries: None,
         }
     }
 
@@ -209,6 +216,11 @@ impl Spec {
         let credential = rng.chance(700).then(|| gen_credential(rng));
         let policy = rng.chance(900).then(|| gen_policy(rng));
         let queue = rng.chance(800).then(|| gen_queue(rng));
+        // Taken from the seed, not drawn, so that the draws of every other field
+        // and of the world stay as they were.
+        let takeover_retries = seed
+            .is_multiple_of(3)
+            .then(|| u32::try_from(seed / 3 % 4).unwrap_or(0));
         Self {
             seed,
             hub,
@@ -217,6 +229,7 @@ impl Spec {
             credential,
             policy,
             queue,
+            takeover_retries,
         }
     }
 
@@ -272,7 +285,12 @@ impl Spec {
                     .map(|r| if r { "reject" } else { "drop-oldest" }.to_string()),
             );
             put(&mut o, "max-payload-bytes", q.max_payload_bytes);
+            put(&mut o, "max-refusals", q.max_refusals);
+            put(&mut o, "refusal-backoff-ms", q.refusal_backoff_ms);
             doc.insert("queue".into(), Value::Object(o));
+        }
+        if let Some(n) = self.takeover_retries {
+            doc.insert("takeover-retries".into(), n.into());
         }
         Value::Object(doc).to_string()
     }
@@ -325,6 +343,9 @@ impl Spec {
             operation_timeout_ms: queue.operation_timeout_ms,
             reject_when_full: queue.reject.unwrap_or(false),
             max_payload_bytes: u64::from(queue.max_payload_bytes.unwrap_or(262_144)),
+            max_refusals: queue.max_refusals.unwrap_or(5),
+            refusal_backoff_ms: queue.refusal_backoff_ms.unwrap_or(1_000),
+            takeover_retries: self.takeover_retries.unwrap_or(3),
         }
     }
 }
@@ -579,6 +600,10 @@ fn gen_queue(rng: &mut SimRng) -> QueueSpec {
         max_payload_bytes: rng
             .chance(300)
             .then(|| u32::try_from(rng.range(1, 64)).unwrap_or(1)),
+        max_refusals: rng
+            .chance(400)
+            .then(|| u32::try_from(rng.range(1, 6)).unwrap_or(1)),
+        refusal_backoff_ms: rng.chance(400).then(|| rng.range(0, 5_000)),
     }
 }
 

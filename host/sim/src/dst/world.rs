@@ -79,6 +79,12 @@ enum Ev {
     DupAck {
         message: u64,
     },
+    /// The hub refuses the message (a PUBACK reason from 0x80).
+    Refused {
+        link: u64,
+        message: u64,
+        failure: Failure,
+    },
     Provisioned(ProvisioningResult),
     Credential(Result<Credential, Failure>),
     Jump {
@@ -260,6 +266,9 @@ impl World {
                 Ev::Failed { link, failure } => Input::Failed { link, failure },
                 Ev::Closed { link, failure } => Input::Closed { link, failure },
                 Ev::Acked { message, .. } | Ev::DupAck { message } => Input::Acked { message },
+                Ev::Refused {
+                    message, failure, ..
+                } => Input::Refused { message, failure },
                 Ev::Provisioned(r) => Input::Provisioned(r),
                 Ev::Credential(r) => Input::Credential(r),
                 Ev::Publish { topic, payload } => Input::Publish { topic, payload },
@@ -374,6 +383,19 @@ impl World {
             Ev::DupAck { message } => {
                 self.h.note(format!("note duplicate ack msg={message}"));
                 self.apply(Input::Acked { message })?;
+            }
+            Ev::Refused {
+                link,
+                message,
+                failure,
+            } => {
+                if self.links.get(&link) == Some(&LinkState::Open) {
+                    self.apply(Input::Refused { message, failure })?;
+                } else {
+                    self.h.note(format!(
+                        "note refusal of msg={message} lost: link={link} is closed"
+                    ));
+                }
             }
             Ev::Provisioned(result) => {
                 if let ProvisioningResult::Assigned(Assignment {
@@ -566,6 +588,24 @@ impl World {
         if self.rng.chance(p.ack_loss) {
             self.h
                 .note(format!("note ack of msg={message} will be lost"));
+        } else if self.rng.chance(60) {
+            // The hub refuses it: a code of every kind the refusal table has, and
+            // some it does not name.
+            let code = *self
+                .rng
+                .pick(&[
+                    0x80, 0x83, 0x87, 0x89, 0x90, 0x91, 0x96, 0x97, 0x97, 0x99, 0x8E, 0x00, 0xFF,
+                ])
+                .unwrap_or(&0x97);
+            let failure = proto(ProtocolError::MqttReason(code));
+            self.after(
+                latency,
+                Ev::Refused {
+                    link,
+                    message,
+                    failure,
+                },
+            );
         } else {
             self.after(latency, Ev::Acked { link, message });
         }

@@ -500,5 +500,46 @@ pub(super) fn flow_specs() -> anyhow::Result<Vec<Spec>> {
             subscribe(10, "late"),
         ],
     ));
+    specs.push(flow_with_input_errors(
+        "refusals-resend-or-fail",
+        "PUBACK refusals: 0x97 is resent after 500 ms then 1000 ms and ends quota-exceeded at its third refusal; 0x87 and 0x99 end at once; 0x80 is resent and delivered; the link and the status stay; a refusal of a message not in flight is unknown-message",
+        r#"{"hub": "hub-a", "seed": 32, "queue": {"max-refusals": 3, "refusal-backoff-ms": 500}}"#,
+        vec![
+            start(),
+            opened(100),
+            publish(10, "telemetry", "quota"),
+            publish(0, "telemetry", "forbidden"),
+            publish(0, "telemetry", "bad-payload"),
+            publish(0, "telemetry", "unspecified"),
+            refused_msg(20, 1, 0x97),
+            refused_msg(0, 2, 0x87),
+            refused_msg(0, 3, 0x99),
+            refused_msg(0, 4, 0x80),
+            refused_msg(0, 2, 0x87),
+            wake(),
+            refused_msg(20, 1, 0x97),
+            acked(0, 4),
+            wake_early(),
+            wake(),
+            refused_msg(20, 1, 0x97),
+        ],
+    ));
+    specs.push(flow(
+        "session-taken-over-bounded",
+        "MQTT 5 0x8E: retried on the throttled curve takeover-retries (2) times in one outage, then disconnected / session-taken-over and the queue failed unrecoverable",
+        r#"{"hub": "hub-a", "seed": 33, "takeover-retries": 2}"#,
+        vec![
+            start(),
+            opened(100),
+            publish(10, "telemetry", "waiting"),
+            closed(100, json!({ "mqtt-reason": 0x8E })),
+            wake(),
+            opened(100),
+            closed(100, json!({ "mqtt-reason": 0x8E })),
+            wake(),
+            opened(100),
+            closed(100, json!({ "mqtt-reason": 0x8E })),
+        ],
+    ));
     Ok(specs)
 }

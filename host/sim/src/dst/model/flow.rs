@@ -101,6 +101,16 @@ impl Model {
         if let Some(server) = failure.server_reference.as_ref().filter(|s| !s.is_empty()) {
             self.hub = Some(server.clone());
         }
+        // "A failure whose reason is `session-taken-over` ... counts one takeover
+        // ... a takeover past `takeover-retries` in one outage stops as
+        // unrecoverable."
+        if c.reason == Reason::SessionTakenOver {
+            self.run.takeovers = self.run.takeovers.saturating_add(1);
+            if self.run.takeovers > eff.takeover_retries {
+                self.run.outage_since.get_or_insert(now);
+                return self.give_up(now, c, GiveUpReason::Unrecoverable, cur);
+            }
+        }
         let source = Source::Link {
             failed_open: took.is_some(),
         };
@@ -392,20 +402,24 @@ impl Model {
         Ok(())
     }
 
-    pub(super) fn flush(&mut self, eff: &Effective, cur: &mut Cursor<'_>) -> Check {
+    pub(super) fn flush(&mut self, eff: &Effective, now: u64, cur: &mut Cursor<'_>) -> Check {
         let Phase::Connected { link, .. } = self.phase else {
             return Ok(());
         };
         let window = usize::try_from(eff.max_in_flight).unwrap_or(usize::MAX);
         while self.in_flight.len() < window {
+            // "the oldest messages not in flight (and not waiting after a refusal)"
             let Some(id) = self
                 .pending
                 .keys()
-                .find(|id| !self.in_flight.contains(id))
+                .find(|id| {
+                    !self.in_flight.contains(id) && self.waiting.get(id).is_none_or(|t| now >= *t)
+                })
                 .copied()
             else {
                 break;
             };
+            self.waiting.remove(&id);
             match cur.next(&format!("a send of message {id}"))? {
                 Command::Send {
                     link: l, message, ..
@@ -475,7 +489,20 @@ impl Model {
             _ => None,
         };
         let message = self.pending.values().flatten().min().copied();
-        [wait_end, renewal, message].into_iter().flatten().min()
+        // "while connected with room in the window, the end of the earliest refused
+        // message's wait"
+        let window = usize::try_from(eff.max_in_flight).unwrap_or(usize::MAX);
+        let room = matches!(self.phase, Phase::Connected { .. }) && self.in_flight.len() < window;
+        let resend = self
+            .waiting
+            .iter()
+            .filter(|(id, _)| room && self.pending.contains_key(id) && !self.in_flight.contains(id))
+            .map(|(_, t)| *t)
+            .min();
+        [wait_end, renewal, message, resend]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// A link that was up (since `since`) is gone.
@@ -489,6 +516,8 @@ impl Model {
         // counted".
         if self.run.retries == 0 {
             self.run.outage_since = None;
+            // "The count starts over with every outage".
+            self.run.takeovers = 0;
         }
         // README, "Messages": unacknowledged messages are sent again after a
         // reconnect; they are no longer in flight.

@@ -116,6 +116,10 @@ pub(in crate::dst) struct Model {
     /// Accepted messages without an outcome, by id, with their deadline.
     pub(in crate::dst) pending: BTreeMap<u64, Option<u64>>,
     pub(in crate::dst) in_flight: BTreeSet<u64>,
+    /// Refused messages waiting to be sent again, until when.
+    waiting: BTreeMap<u64, u64>,
+    /// Refusals of each message so far.
+    refusals: BTreeMap<u64, u32>,
     pub(in crate::dst) announced: Option<u64>,
 }
 
@@ -131,6 +135,8 @@ struct Run {
     failed_reconnects: u32,
     /// The credential was renewed since the last connect.
     renewed: bool,
+    /// Sessions taken over in this outage ("Hub only").
+    takeovers: u32,
 }
 
 /// The commands of one step, consumed in order.
@@ -221,8 +227,18 @@ impl Model {
             next_message: 1,
             pending: BTreeMap::new(),
             in_flight: BTreeSet::new(),
+            waiting: BTreeMap::new(),
+            refusals: BTreeMap::new(),
             announced: None,
         }
+    }
+
+    /// Queued refused messages still waiting for their resend (not in flight).
+    pub(in crate::dst) fn waiting_now(&self) -> usize {
+        self.waiting
+            .keys()
+            .filter(|id| self.pending.contains_key(id) && !self.in_flight.contains(id))
+            .count()
     }
 
     pub(in crate::dst) fn stopped(&self) -> bool {
@@ -289,8 +305,8 @@ impl Model {
             Input::Failed { link, .. } | Input::Closed { link, .. } => {
                 (self.open_link() != Some(*link)).then(|| self.other_link(*link))
             }
-            // "`on-acked` of a message not in flight"
-            Input::Acked { message } => {
+            // "`on-acked` and `on-refused` of a message not in flight"
+            Input::Acked { message } | Input::Refused { message, .. } => {
                 (!self.in_flight.contains(message)).then_some(InputError::UnknownMessage)
             }
             // "`on-provisioned` while no registration or poll is out"
@@ -425,11 +441,11 @@ impl Model {
                 self.pending
                     .insert(id, eff.operation_timeout_ms.map(|t| deadline(now, t)));
                 let _ = (topic, payload);
-                self.flush(eff, cur)?;
+                self.flush(eff, now, cur)?;
             }
             Input::Wake => {
                 self.expire(now, cur)?;
-                self.flush(eff, cur)?;
+                self.flush(eff, now, cur)?;
                 match self.phase.clone() {
                     Phase::Backoff { until, next } if now >= until => match next {
                         Next::Open => self.next_step(eff, now, cur)?,
@@ -480,7 +496,7 @@ impl Model {
                 self.run.renewed = false;
                 self.set_status(now, Status::Connected, Reason::ConnectionOk, cur)?;
                 self.expire(now, cur)?;
-                self.flush(eff, cur)?;
+                self.flush(eff, now, cur)?;
             }
             Input::Failed { failure, .. } | Input::Closed { failure, .. } => {
                 let c = c.ok_or("no classification")?;
@@ -506,7 +522,35 @@ impl Model {
                 self.in_flight.remove(message);
                 self.pending.remove(message);
                 self.expire(now, cur)?;
-                self.flush(eff, cur)?;
+                self.flush(eff, now, cur)?;
+            }
+            // README, "Messages": "`on-refused` of a message in flight takes it out
+            // of the window and looks the refusal up in the refusal table".
+            Input::Refused { message, failure } => {
+                self.in_flight.remove(message);
+                let count = self.refusals.entry(*message).or_insert(0);
+                *count = count.saturating_add(1);
+                let count = *count;
+                let (resend, why) = rules::refusal(failure);
+                if !resend || count >= eff.max_refusals {
+                    cur.exact(&Command::Outcome {
+                        message: *message,
+                        outcome: Outcome::Failed(why),
+                    })
+                    .map_err(|e| format!("refusal: {e}"))?;
+                    self.pending.remove(message);
+                } else {
+                    // "not sent before `refusal-backoff-ms` x 2^(refusals - 1) (at
+                    // most 60 s) has passed"
+                    let doublings = count.saturating_sub(1).min(16);
+                    let wait = eff
+                        .refusal_backoff_ms
+                        .saturating_mul(1u64.checked_shl(doublings).unwrap_or(u64::MAX))
+                        .min(60_000);
+                    self.waiting.insert(*message, deadline(now, wait));
+                }
+                self.expire(now, cur)?;
+                self.flush(eff, now, cur)?;
             }
             Input::Provisioned(result) => self.on_provisioned(eff, now, result, c, cur)?,
             Input::Credential(result) => self.on_credential(eff, now, result, c, cur)?,

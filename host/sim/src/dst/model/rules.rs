@@ -136,6 +136,25 @@ pub(super) fn give_up_report(why: GiveUpReason, cause: Reason) -> (Reason, Messa
     }
 }
 
+/// README, "Refusals of single messages": whether a refused message is sent again
+/// (`true`) or ends at once, and the failure it ends with. The codes the refusal
+/// table names, and *resend* / `refused` for anything else.
+pub(super) fn refusal(failure: &tether_host::Failure) -> (bool, MessageFailure) {
+    use tether_host::{FailureKind, ProtocolError};
+    let code = match failure.kind {
+        FailureKind::Protocol(ProtocolError::MqttReason(code)) => Some(code),
+        _ => None,
+    };
+    match code {
+        Some(0x83) => (false, MessageFailure::Refused),
+        Some(0x87) => (false, MessageFailure::NotAuthorized),
+        Some(0x90) => (false, MessageFailure::TopicInvalid),
+        Some(0x99) => (false, MessageFailure::PayloadInvalid),
+        Some(0x97) => (true, MessageFailure::QuotaExceeded),
+        _ => (true, MessageFailure::Refused),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
