@@ -397,14 +397,17 @@ static void link_report(tether_device *d, dlink *l) {
                     if (l->mids[k].mid != e->mid) continue;
                     uint64_t message = l->mids[k].message;
                     l->mids[k] = l->mids[--l->n_mids];
-                    /* A refusal (MQTT 5, 0x80 or more) is no acknowledgement: the
-                     * operation timeout or the next link decides. */
-                    if (e->code < 0x80)
+                    /* A refusal (MQTT 5, 0x80 or more) goes to the component,
+                     * which resends the message later or ends it, per its table. */
+                    if (e->code < 0x80) {
                         report_rc(d, "on-acked", tether_on_acked(d->conn, message));
-                    else
+                    } else {
                         tlog(TETHER_LOG_DEBUG,
                              "link %" PRIu64 ": message %" PRIu64 " refused, reason 0x%02X", id,
                              message, e->code);
+                        tether_failure f = tether_failure_mqtt_reason((uint8_t)e->code);
+                        report_rc(d, "on-refused", tether_on_refused(d->conn, message, &f));
+                    }
                     break;
                 }
             } else if (e->kind == EV_CONNACK) {
