@@ -87,12 +87,18 @@ impl Runtime {
     /// `aarch64-unknown-linux-gnu`), or for this host with `None`. The same engine
     /// settings as [`Runtime::from_precompiled`] uses; a target this build's
     /// compiler has no backend for is an error that names it.
+    ///
+    /// 32-bit ARM (`armv7-unknown-linux-gnueabihf`, any `arm*` or `thumb*` triple)
+    /// has no Cranelift backend: wasmtime runs Pulley bytecode there, so the file is
+    /// made for [`pulley_target`]'s `pulley32` (what wasmtime on such a device
+    /// expects). `pulley32` / `pulley64` may also be given as they are.
     #[cfg(feature = "compiler")]
     pub fn precompile_for(bytes: &[u8], triple: Option<&str>) -> Result<Vec<u8>> {
         let mut config = config();
         if let Some(triple) = triple {
+            let target = pulley_target(triple).unwrap_or(triple);
             config
-                .target(triple)
+                .target(target)
                 .map_err(Error::wasm(format!("the target `{triple}`")))?;
         }
         let target = triple.unwrap_or("this host");
@@ -281,6 +287,22 @@ impl Runtime {
     /// The compiled component.
     pub fn component(&self) -> &Component {
         &self.component
+    }
+}
+
+/// The Pulley target wasmtime uses on a device whose architecture Cranelift does not
+/// emit code for, when `triple` is such a device's: 32-bit ARM (`arm*`, `thumb*`),
+/// `pulley32be` for its big-endian variants (`armeb*`, `thumbeb*`). `None` for
+/// every other triple (their own backend compiles for them, or none does).
+pub fn pulley_target(triple: &str) -> Option<&'static str> {
+    let arch = triple.split('-').next().unwrap_or(triple);
+    if !(arch.starts_with("arm") || arch.starts_with("thumb")) {
+        return None;
+    }
+    if arch.starts_with("armeb") || arch.starts_with("thumbeb") {
+        Some("pulley32be")
+    } else {
+        Some("pulley32")
     }
 }
 
