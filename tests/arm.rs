@@ -239,19 +239,24 @@ enum Host {
     C,
 }
 
-fn conformance_on(arm: &Arm, host: Host) {
-    let reference = x86_64_output();
-    let dir = scratch(&format!("vectors-{}-{}", arm.triple, host == Host::C));
-    let file = precompile(&dir, Some(arm.triple));
-    let runner = match host {
+/// The conformance runner of `host` built for `arm`, under qemu, before its
+/// `FILE DIR` arguments.
+fn runner(arm: &Arm, host: Host) -> Command {
+    match host {
         Host::Rust => under_qemu(arm, &arm_binaries(arm).join("tether-conformance")),
         Host::C => {
             let mut cmd = under_qemu(arm, &c_binaries(arm).join("tether_conformance"));
             cmd.arg("--precompiled");
             cmd
         }
-    };
-    let output = conformance_output(runner, &file, arm.triple);
+    }
+}
+
+fn conformance_on(arm: &Arm, host: Host) {
+    let reference = x86_64_output();
+    let dir = scratch(&format!("vectors-{}-{}", arm.triple, host == Host::C));
+    let file = precompile(&dir, Some(arm.triple));
+    let output = conformance_output(runner(arm, host), &file, arm.triple);
     assert_eq!(
         output.lines().count(),
         load_dir(&vectors_dir()).unwrap().len(),
@@ -267,15 +272,11 @@ fn conformance_on(arm: &Arm, host: Host) {
     } else {
         precompile(&dir, Some(AARCH64.triple))
     };
-    let mut runner = match host {
-        Host::Rust => under_qemu(arm, &arm_binaries(arm).join("tether-conformance")),
-        Host::C => {
-            let mut cmd = under_qemu(arm, &c_binaries(arm).join("tether_conformance"));
-            cmd.arg("--precompiled");
-            cmd
-        }
-    };
-    let out = runner.arg(&other).arg(vectors_dir()).output().unwrap();
+    let out = runner(arm, host)
+        .arg(&other)
+        .arg(vectors_dir())
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("compatibility header does not match"), "{text}");
@@ -505,7 +506,10 @@ fn through_a_restart(arm: &Arm) {
     assert!(
         lines
             .iter()
-            .any(|l| l == "messages: accepted 40 delivered 40 failed 0 refused 0 pending 0"),
+            .any(|l| l
+                == &format!(
+                    "messages: accepted {COUNT} delivered {COUNT} failed 0 refused 0 pending 0"
+                )),
         "{output}"
     );
     let accepted: BTreeSet<u64> = stream.seq.values().copied().collect();
