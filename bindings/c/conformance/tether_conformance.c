@@ -670,7 +670,8 @@ int main(int argc, char **argv) {
     char **files = NULL;
     size_t nfiles = 0, cap = 0;
     struct dirent *de;
-    while ((de = readdir(d))) {
+    /* errno tells the end of the listing from a failure (readdir returns NULL for both). */
+    for (errno = 0; (de = readdir(d)); errno = 0) {
         size_t len = strlen(de->d_name);
         if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0) continue;
         if (nfiles == cap) {
@@ -680,6 +681,14 @@ int main(int argc, char **argv) {
             files = nf;
         }
         files[nfiles++] = strdup(de->d_name);
+    }
+    if (errno != 0) {
+        /* Not an empty run: a listing that failed part-way (EOVERFLOW for a 64-bit
+         * inode in a 32-bit build without large-file support, for one). */
+        fprintf(stderr, "tether_conformance: cannot list %s: %s\n", dir, strerror(errno));
+        closedir(d);
+        tether_runtime_free(rt);
+        return 2;
     }
     closedir(d);
     if (nfiles) qsort(files, nfiles, sizeof *files, by_name);
