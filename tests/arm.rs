@@ -116,7 +116,11 @@ fn arm_binaries(arm: &Arm) -> &'static Path {
             .join(arm.triple)
             .join("arm-test");
         for bin in ["tether-device", "tether-conformance"] {
-            assert!(dir.join(bin).is_file(), "{bin} missing in {}", dir.display());
+            assert!(
+                dir.join(bin).is_file(),
+                "{bin} missing in {}",
+                dir.display()
+            );
         }
         dir
     })
@@ -279,7 +283,10 @@ fn conformance_on(arm: &Arm, host: Host) {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{text}");
-    assert!(text.contains("compatibility header does not match"), "{text}");
+    assert!(
+        text.contains("compatibility header does not match"),
+        "{text}"
+    );
     assert!(!text.contains("panicked"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -435,7 +442,9 @@ impl Stream {
     }
 
     fn seqs(&self, ids: &BTreeSet<u64>) -> BTreeSet<u64> {
-        ids.iter().filter_map(|m| self.seq.get(m).copied()).collect()
+        ids.iter()
+            .filter_map(|m| self.seq.get(m).copied())
+            .collect()
     }
 }
 
@@ -504,12 +513,10 @@ fn through_a_restart(arm: &Arm) {
     assert_eq!(stream.seq.len() as u64, COUNT, "{output}");
     assert_eq!(stream.delivered.len() as u64, COUNT, "{output}");
     assert!(
-        lines
-            .iter()
-            .any(|l| l
-                == &format!(
-                    "messages: accepted {COUNT} delivered {COUNT} failed 0 refused 0 pending 0"
-                )),
+        lines.iter().any(|l| l
+            == &format!(
+                "messages: accepted {COUNT} delivered {COUNT} failed 0 refused 0 pending 0"
+            )),
         "{output}"
     );
     let accepted: BTreeSet<u64> = stream.seq.values().copied().collect();

@@ -181,7 +181,10 @@ pub fn build_cross(triple: &str, toolchain: &str) -> Result<PathBuf, String> {
         ))
         .arg("-DTETHER_PRECOMPILED_ONLY=ON")
         .arg("-DTETHER_CAPI_PROFILE=arm-test");
-    run(&mut configure, &format!("configuring bindings/c for {triple}"))?;
+    run(
+        &mut configure,
+        &format!("configuring bindings/c for {triple}"),
+    )?;
     let mut compile = Command::new("cmake");
     compile
         .arg("--build")

@@ -39,9 +39,7 @@ pub const ITEM_SEPARATOR: &str = " ; ";
 ///
 /// # Errors
 /// The host failure: anything but the component's configuration error.
-pub fn config_verdict<T>(
-    result: tether_host::Result<T>,
-) -> anyhow::Result<Result<T, ConfigError>> {
+pub fn config_verdict<T>(result: tether_host::Result<T>) -> anyhow::Result<Result<T, ConfigError>> {
     match result {
         Ok(value) => Ok(Ok(value)),
         Err(tether_host::Error::Config(e)) => Ok(Err(e)),
