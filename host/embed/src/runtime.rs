@@ -296,7 +296,8 @@ impl Runtime {
 /// every other triple (their own backend compiles for them, or none does).
 pub fn pulley_target(triple: &str) -> Option<&'static str> {
     let arch = triple.split('-').next().unwrap_or(triple);
-    if !(arch.starts_with("arm") || arch.starts_with("thumb")) {
+    // `arm64` (Apple's spelling) is aarch64, which has its own backend.
+    if arch.starts_with("arm64") || !(arch.starts_with("arm") || arch.starts_with("thumb")) {
         return None;
     }
     if arch.starts_with("armeb") || arch.starts_with("thumbeb") {
@@ -331,6 +332,28 @@ impl std::fmt::Debug for Runtime {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn only_32_bit_arm_triples_map_to_pulley() {
+        assert_eq!(
+            pulley_target("armv7-unknown-linux-gnueabihf"),
+            Some("pulley32")
+        );
+        assert_eq!(
+            pulley_target("thumbv7neon-unknown-linux-gnueabihf"),
+            Some("pulley32")
+        );
+        assert_eq!(pulley_target("armebv7r-none-eabi"), Some("pulley32be"));
+        for other in [
+            "aarch64-unknown-linux-gnu",
+            "arm64-apple-darwin",
+            "x86_64-unknown-linux-gnu",
+            "riscv32imac-unknown-none-elf",
+            "pulley32",
+        ] {
+            assert_eq!(pulley_target(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn the_component_imports_only_what_the_contract_names() {
