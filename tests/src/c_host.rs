@@ -136,6 +136,73 @@ pub fn install(prefix: &Path) -> Result<(), String> {
     run(&mut cmd, "installing bindings/c")
 }
 
+/// `target/c-precompiled-<triple>`: the compiler-free C build for an ARM device.
+pub fn cross_dir(triple: &str) -> PathBuf {
+    workspace_root()
+        .join("target")
+        .join(format!("c-precompiled-{triple}"))
+}
+
+/// Cross-build `bindings/c` without a compiler for `triple` with the CMake
+/// toolchain file `bindings/c/cmake/<toolchain>.cmake` (Debian's cross compiler,
+/// the target's json-c and libmosquitto) and the wasmtime C API in the light
+/// `arm-test` profile; returns [`cross_dir`]. Once per build folder at a time, as
+/// [`build`].
+///
+/// # Errors
+/// As [`build`].
+pub fn build_cross(triple: &str, toolchain: &str) -> Result<PathBuf, String> {
+    let root = workspace_root();
+    let out = cross_dir(triple);
+    fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let lock_path = out.join(".build-lock");
+    let lock = File::create(&lock_path)
+        .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let toolchain = root
+        .join("bindings")
+        .join("c")
+        .join("cmake")
+        .join(format!("{toolchain}.cmake"));
+    let mut configure = Command::new("cmake");
+    configure
+        .arg("-S")
+        .arg(root.join("bindings").join("c"))
+        .arg("-B")
+        .arg(out.join("build"))
+        .arg("-DCMAKE_BUILD_TYPE=Release")
+        .arg(format!("-DCMAKE_TOOLCHAIN_FILE={}", toolchain.display()))
+        .arg(format!("-DCARGO={cargo}"))
+        .arg(format!(
+            "-DTETHER_COMPONENT={}",
+            super::component_path().display()
+        ))
+        .arg("-DTETHER_PRECOMPILED_ONLY=ON")
+        .arg("-DTETHER_CAPI_PROFILE=arm-test");
+    run(
+        &mut configure,
+        &format!("configuring bindings/c for {triple}"),
+    )?;
+    let mut compile = Command::new("cmake");
+    compile
+        .arg("--build")
+        .arg(out.join("build"))
+        .arg("--parallel")
+        .arg("2");
+    run(&mut compile, &format!("building bindings/c for {triple}"))?;
+    for name in ["tether_conformance", "tether_device"] {
+        if !out.join(name).is_file() {
+            return Err(format!(
+                "the C build for {triple} finished without producing {name}"
+            ));
+        }
+    }
+    drop(lock);
+    Ok(out)
+}
+
 /// Run a build step, without the outer cargo's flags leaking into the nested one.
 pub fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     for var in [

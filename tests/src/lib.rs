@@ -464,17 +464,7 @@ pub mod rig {
     }
 }
 
-/// Splits the component's verdict on a configuration or policy (the inner result)
-/// from a host failure (the outer one).
-pub fn config_verdict<T>(
-    result: tether_host::Result<T>,
-) -> anyhow::Result<Result<T, tether_host::ConfigError>> {
-    match result {
-        Ok(value) => Ok(Ok(value)),
-        Err(tether_host::Error::Config(e)) => Ok(Err(e)),
-        Err(e) => Err(e.into()),
-    }
-}
+pub use tether_conformance::config_verdict;
 
 /// [`config_verdict`] for tests: a host failure fails the test (it is a bug, not a
 /// verdict).

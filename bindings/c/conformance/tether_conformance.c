@@ -2,7 +2,10 @@
  * tether_conformance: the C host's conformance runner.
  *
  *   tether_conformance <tether.wasm> <vectors-dir> [--check]
+ *   tether_conformance --precompiled <tether.cwasm> <vectors-dir> [--check]
  *
+ * The second form loads a component precompiled by `tether compile` (what the
+ * compiler-free TETHER_PRECOMPILED_ONLY build and ARM devices run).
  * Replays every *.json vector of <vectors-dir> (tests/conformance/FORMAT.md)
  * through the component, in file-name order, and prints one canonical line per
  * vector: `<name>: <line>`. It decides nothing: inputs go in at their virtual
@@ -632,11 +635,13 @@ static uint64_t zero_clock(void *u) {
 }
 
 int main(int argc, char **argv) {
-    bool check = false;
+    bool check = false, precompiled = false;
     const char *wasm = NULL, *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--check") == 0)
             check = true;
+        else if (strcmp(argv[i], "--precompiled") == 0 && !wasm)
+            precompiled = true;
         else if (!wasm)
             wasm = argv[i];
         else if (!dir)
@@ -645,11 +650,13 @@ int main(int argc, char **argv) {
             wasm = NULL, i = argc; /* too many arguments */
     }
     if (!wasm || !dir) {
-        fprintf(stderr, "usage: tether_conformance <tether.wasm> <vectors-dir> [--check]\n");
+        fprintf(stderr, "usage: tether_conformance [--precompiled] <tether.wasm | tether.cwasm> "
+                        "<vectors-dir> [--check]\n");
         return 2;
     }
     tether_error *err = NULL;
-    tether_runtime *rt = tether_runtime_new(wasm, &err);
+    tether_runtime *rt = precompiled ? tether_runtime_new_precompiled_file(wasm, &err)
+                                     : tether_runtime_new(wasm, &err);
     if (!rt) {
         fprintf(stderr, "tether_conformance: %s\n", tether_error_message(err));
         tether_error_free(err);
@@ -666,7 +673,8 @@ int main(int argc, char **argv) {
     char **files = NULL;
     size_t nfiles = 0, cap = 0;
     struct dirent *de;
-    while ((de = readdir(d))) {
+    /* errno tells the end of the listing from a failure (readdir returns NULL for both). */
+    for (errno = 0; (de = readdir(d)); errno = 0) {
         size_t len = strlen(de->d_name);
         if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0) continue;
         if (nfiles == cap) {
@@ -676,6 +684,14 @@ int main(int argc, char **argv) {
             files = nf;
         }
         files[nfiles++] = strdup(de->d_name);
+    }
+    if (errno != 0) {
+        /* Not an empty run: a listing that failed part-way (EOVERFLOW for a 64-bit
+         * inode in a 32-bit build without large-file support, for one). */
+        fprintf(stderr, "tether_conformance: cannot list %s: %s\n", dir, strerror(errno));
+        closedir(d);
+        tether_runtime_free(rt);
+        return 2;
     }
     closedir(d);
     if (nfiles) qsort(files, nfiles, sizeof *files, by_name);

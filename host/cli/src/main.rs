@@ -170,8 +170,10 @@ enum Cmd {
         /// Where to write the precompiled component (for example `tether.cwasm`).
         #[arg(short, long, value_name = "OUT")]
         out: PathBuf,
-        /// The target triple, for example `x86_64-unknown-linux-gnu` (default: this
-        /// host). Only targets whose Cranelift backend is in this build.
+        /// The target triple, for example `aarch64-unknown-linux-gnu` (default: this
+        /// host): x86-64 and aarch64 get machine code; 32-bit ARM
+        /// (`armv7-unknown-linux-gnueabihf`) gets Pulley bytecode, which wasmtime
+        /// interprets there (`pulley32` names it directly).
         #[arg(long, value_name = "TRIPLE")]
         target: Option<String>,
     },

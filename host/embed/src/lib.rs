@@ -74,7 +74,9 @@ pub use driver::{
 };
 pub use error::{BoxError, Error, Result};
 pub use instance::{Conn, Instance, RetrySchedule, Step};
-pub use runtime::{CLOCK_IMPORT, COMPONENT, RANDOM_IMPORT, Runtime, WALL_CLOCK_IMPORT};
+pub use runtime::{
+    CLOCK_IMPORT, COMPONENT, RANDOM_IMPORT, Runtime, WALL_CLOCK_IMPORT, pulley_target,
+};
 pub use state::HostState;
 
 pub use bindings::types::{

@@ -87,12 +87,18 @@ impl Runtime {
     /// `aarch64-unknown-linux-gnu`), or for this host with `None`. The same engine
     /// settings as [`Runtime::from_precompiled`] uses; a target this build's
     /// compiler has no backend for is an error that names it.
+    ///
+    /// 32-bit ARM (`armv7-unknown-linux-gnueabihf`, any `arm*` or `thumb*` triple)
+    /// has no Cranelift backend: wasmtime runs Pulley bytecode there, so the file is
+    /// made for [`pulley_target`]'s `pulley32` (what wasmtime on such a device
+    /// expects). `pulley32` / `pulley64` may also be given as they are.
     #[cfg(feature = "compiler")]
     pub fn precompile_for(bytes: &[u8], triple: Option<&str>) -> Result<Vec<u8>> {
         let mut config = config();
         if let Some(triple) = triple {
+            let target = pulley_target(triple).unwrap_or(triple);
             config
-                .target(triple)
+                .target(target)
                 .map_err(Error::wasm(format!("the target `{triple}`")))?;
         }
         let target = triple.unwrap_or("this host");
@@ -284,6 +290,23 @@ impl Runtime {
     }
 }
 
+/// The Pulley target wasmtime uses on a device whose architecture Cranelift does not
+/// emit code for, when `triple` is such a device's: 32-bit ARM (`arm*`, `thumb*`),
+/// `pulley32be` for its big-endian variants (`armeb*`, `thumbeb*`). `None` for
+/// every other triple (their own backend compiles for them, or none does).
+pub fn pulley_target(triple: &str) -> Option<&'static str> {
+    let arch = triple.split('-').next().unwrap_or(triple);
+    // `arm64` (Apple's spelling) is aarch64, which has its own backend.
+    if arch.starts_with("arm64") || !(arch.starts_with("arm") || arch.starts_with("thumb")) {
+        return None;
+    }
+    if arch.starts_with("armeb") || arch.starts_with("thumbeb") {
+        Some("pulley32be")
+    } else {
+        Some("pulley32")
+    }
+}
+
 /// The engine every tether component runs on. `precompile` and `from_precompiled`
 /// must agree on these settings, so both come from here.
 fn engine() -> Result<Engine> {
@@ -309,6 +332,28 @@ impl std::fmt::Debug for Runtime {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn only_32_bit_arm_triples_map_to_pulley() {
+        assert_eq!(
+            pulley_target("armv7-unknown-linux-gnueabihf"),
+            Some("pulley32")
+        );
+        assert_eq!(
+            pulley_target("thumbv7neon-unknown-linux-gnueabihf"),
+            Some("pulley32")
+        );
+        assert_eq!(pulley_target("armebv7r-none-eabi"), Some("pulley32be"));
+        for other in [
+            "aarch64-unknown-linux-gnu",
+            "arm64-apple-darwin",
+            "x86_64-unknown-linux-gnu",
+            "riscv32imac-unknown-none-elf",
+            "pulley32",
+        ] {
+            assert_eq!(pulley_target(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn the_component_imports_only_what_the_contract_names() {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use tether_host::{COMPONENT, Runtime};
+use tether_host::{COMPONENT, Runtime, pulley_target};
 
 use crate::input::bad_input;
 
@@ -20,11 +20,18 @@ pub fn compile(component: Option<&Path>, out: &Path, target: Option<&str>) -> an
         None => bad_input(format!("{e:#}")),
     })?;
     std::fs::write(out, &code).map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+    // 32-bit ARM gets Pulley bytecode (Cranelift emits no 32-bit ARM): say so.
+    let target = match target {
+        None => "this host".to_string(),
+        Some(t) => match pulley_target(t) {
+            Some(pulley) if pulley != t => format!("{t} (Pulley bytecode, {pulley})"),
+            _ => t.to_string(),
+        },
+    };
     println!(
-        "{}: {} bytes, precompiled for {}",
+        "{}: {} bytes, precompiled for {target}",
         out.display(),
         code.len(),
-        target.unwrap_or("this host")
     );
     Ok(())
 }
