@@ -333,13 +333,19 @@ fn a_small_grid_runs_every_point_and_compares_the_default_with_the_presets() {
 /// `--charts`: three SVG files, each with a series per policy, written from the
 /// small grid's report.
 fn charts_are_drawn(report: &GridReport) {
-    let worst = report.worst.as_ref().expect("the worst point's series are kept");
+    let worst = report
+        .worst
+        .as_ref()
+        .expect("the worst point's series are kept");
     let highest = report
         .verdicts()
         .iter()
         .map(|v| v.default_peak)
         .fold(0.0_f64, f64::max);
-    assert_eq!(worst.default_peak, highest, "the worst point is the default's highest peak");
+    assert_eq!(
+        worst.default_peak, highest,
+        "the worst point is the default's highest peak"
+    );
     assert_eq!(worst.series.len(), 3);
     assert!(worst.series.iter().all(|(_, s)| s.iter().any(|&a| a > 0)));
     let dir = std::env::temp_dir().join(format!("tether-charts-{}", std::process::id()));
@@ -361,7 +367,10 @@ fn charts_are_drawn(report: &GridReport) {
         assert!(lines >= 4, "{}: {lines} lines", path.display());
     }
     let peak = std::fs::read_to_string(&written[0]).unwrap();
-    assert!(peak.contains("hub 0s 1k@100/s none"), "the points are labelled");
+    assert!(
+        peak.contains("hub 0s 1k@100/s none"),
+        "the points are labelled"
+    );
     let worst_svg = std::fs::read_to_string(&written[2]).unwrap();
     assert!(worst_svg.contains(&worst.label), "the worst point is named");
     std::fs::remove_dir_all(&dir).unwrap();

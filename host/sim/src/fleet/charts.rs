@@ -75,7 +75,8 @@ pub fn write_grid_charts(report: &GridReport, dir: &Path) -> anyhow::Result<Vec<
     let mut written = Vec::new();
     for (name, svg) in grid_charts(report)? {
         let path = dir.join(name);
-        std::fs::write(&path, svg).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+        std::fs::write(&path, svg)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
         written.push(path);
     }
     Ok(written)
@@ -161,7 +162,9 @@ fn per_point(
                 .enumerate()
                 .filter_map(|(x, p)| {
                     let r = p.results.iter().find(|r| r.policy == policy)?;
-                    let v = value(r).filter(|v| v.is_finite() && *v > 0.0).unwrap_or(y_hi);
+                    let v = value(r)
+                        .filter(|v| v.is_finite() && *v > 0.0)
+                        .unwrap_or(y_hi);
                     Some((i32::try_from(x).ok()?, v.clamp(y_lo, y_hi)))
                 })
                 .collect();
@@ -236,7 +239,10 @@ fn worst_point(report: &GridReport) -> anyhow::Result<String> {
                 .label("hub down")
                 .legend(|(x, y)| {
                     Rectangle::new(
-                        [(x, y.saturating_sub(5)), (x.saturating_add(20), y.saturating_add(5))],
+                        [
+                            (x, y.saturating_sub(5)),
+                            (x.saturating_add(20), y.saturating_add(5)),
+                        ],
                         RGBColor(0xee, 0xee, 0xee).filled(),
                     )
                 });
@@ -250,7 +256,8 @@ fn worst_point(report: &GridReport) -> anyhow::Result<String> {
             .map_err(draw_err)?
             .label(format!("capacity {}/s", worst.capacity_per_s))
             .legend(|(x, y)| PathElement::new([(x, y), (x.saturating_add(20), y)], BLACK));
-        let mut order: Vec<(usize, &(String, Vec<u32>))> = worst.series.iter().enumerate().collect();
+        let mut order: Vec<(usize, &(String, Vec<u32>))> =
+            worst.series.iter().enumerate().collect();
         order.sort_by_key(|(_, (p, _))| p == DEFAULT_POLICY_NAME);
         for (i, (policy, per_s)) in order {
             let style = style_of(i, policy);
