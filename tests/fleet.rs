@@ -13,6 +13,7 @@
 
 use serde_json::{Value, json};
 use tether_host::Runtime;
+use tether_sim::fleet::charts::{CHART_FILES, write_grid_charts};
 use tether_sim::fleet::grid::{DropKind, Grid, GridReport};
 use tether_sim::fleet::report::Report;
 use tether_sim::fleet::{
@@ -326,4 +327,51 @@ fn a_small_grid_runs_every_point_and_compares_the_default_with_the_presets() {
     assert_eq!(json["points"].as_array().unwrap().len(), 24);
     // The per-second series stay out of the grid's document.
     assert_eq!(json["points"][0]["results"][0]["attempts_per_s"], json!([]));
+    charts_are_drawn(&report);
+}
+
+/// `--charts`: three SVG files, each with a series per policy, written from the
+/// small grid's report.
+fn charts_are_drawn(report: &GridReport) {
+    let worst = report
+        .worst
+        .as_ref()
+        .expect("the worst point's series are kept");
+    let highest = report
+        .verdicts()
+        .iter()
+        .map(|v| v.default_peak)
+        .fold(0.0_f64, f64::max);
+    assert_eq!(
+        worst.default_peak, highest,
+        "the worst point is the default's highest peak"
+    );
+    assert_eq!(worst.series.len(), 3);
+    assert!(worst.series.iter().all(|(_, s)| s.iter().any(|&a| a > 0)));
+    let dir = std::env::temp_dir().join(format!("tether-charts-{}", std::process::id()));
+    let written = write_grid_charts(report, &dir).unwrap();
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, CHART_FILES);
+    for path in &written {
+        let svg = std::fs::read_to_string(path).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", path.display());
+        for policy in [DEFAULT_POLICY_NAME, "aws-crt", "azure-node"] {
+            assert!(svg.contains(policy), "{} has no {policy:?}", path.display());
+        }
+        // One line per policy (plotters draws a series as a polyline), plus the
+        // line at 1x capacity or floor.
+        let lines = svg.matches("<polyline").count();
+        assert!(lines >= 4, "{}: {lines} lines", path.display());
+    }
+    let peak = std::fs::read_to_string(&written[0]).unwrap();
+    assert!(
+        peak.contains("hub 0s 1k@100/s none"),
+        "the points are labelled"
+    );
+    let worst_svg = std::fs::read_to_string(&written[2]).unwrap();
+    assert!(worst_svg.contains(&worst.label), "the worst point is named");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -29,6 +29,7 @@
 //! given. Unknown fields are refused; every error names the field's path.
 #![forbid(unsafe_code)]
 
+use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 
 use crate::identity::{AuthMethod, ConnectionString};
@@ -54,8 +55,8 @@ pub struct Config {
     pub provisioning: Option<ProvisioningConfig>,
     /// How credentials are handled.
     pub credential: CredentialConfig,
-    /// The retry policy.
-    pub policy: PolicyConfig,
+    /// The retry policy, shared with the connection's schedule.
+    pub policy: Rc<PolicyConfig>,
     /// The outgoing-message queue.
     pub queue: QueueConfig,
     /// `takeover-retries`: sessions taken over (MQTT 5 0x8E) retried within one
@@ -296,7 +297,7 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         device_id,
         provisioning,
         credential,
-        policy,
+        policy: Rc::new(policy),
         queue,
         takeover_retries,
     })

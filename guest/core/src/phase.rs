@@ -24,6 +24,8 @@
 //! `log2` by repeated squaring and `exp2` from a table of `2^(2^-j)`.
 #![forbid(unsafe_code)]
 
+use core::cell::OnceCell;
+
 use crate::types::Millis;
 
 /// 1.0 in Q32.
@@ -304,35 +306,54 @@ pub(crate) fn delay(initial_ms: u64, multiplier_permille: u32, max_ms: u64, k: u
     .as_ms()
 }
 
-/// A schedule's phase state: the outage's phase, drawn at its first delay, and
-/// the constants of the last phase curve used.
+/// A schedule's phase state: the outage's phase, drawn at its first delay.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PhaseState {
     pub(crate) u: Option<u32>,
-    pub(crate) curve: Option<PhaseCurve>,
+}
+
+/// The constants of one of a policy's phase curves, worked out at first use. They
+/// depend on the curve alone, so they live with the policy, shared by every
+/// schedule that runs it, rather than in each connection.
+#[derive(Clone, Default)]
+pub(crate) struct CurveCache(OnceCell<PhaseCurve>);
+
+// A cache is not part of what a policy is: two policies with the same curves are
+// equal whether or not either has been used.
+impl PartialEq for CurveCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for CurveCache {}
+
+impl core::fmt::Debug for CurveCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("..")
+    }
 }
 
 impl PhaseState {
     /// The delay before retry `k` on the curve, with this outage's phase (drawn
-    /// by `draw` if there is none yet).
+    /// by `draw` if there is none yet); `cache` holds the curve's constants.
     pub(crate) fn delay(
         &mut self,
-        initial_ms: Millis,
-        multiplier_permille: u32,
-        max_ms: Millis,
+        cache: &CurveCache,
+        curve: (Millis, u32, Millis),
         k: u32,
         draw: impl FnOnce() -> u32,
     ) -> Millis {
         let u = *self.u.get_or_insert_with(draw);
-        let curve = match self.curve {
-            Some(c) if c.is_for(initial_ms, multiplier_permille, max_ms) => c,
-            _ => {
-                let c = PhaseCurve::new(initial_ms, multiplier_permille, max_ms);
-                self.curve = Some(c);
-                c
-            }
+        let (initial_ms, multiplier_permille, max_ms) = curve;
+        let c = match cache.0.get() {
+            Some(c) if c.is_for(initial_ms, multiplier_permille, max_ms) => *c,
+            Some(_) => PhaseCurve::new(initial_ms, multiplier_permille, max_ms),
+            None => *cache
+                .0
+                .get_or_init(|| PhaseCurve::new(initial_ms, multiplier_permille, max_ms)),
         };
-        curve.delay(k, u)
+        c.delay(k, u)
     }
 }
 

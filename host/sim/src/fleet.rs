@@ -23,6 +23,7 @@
 //!   devices are back, against the floor `outage + N / C`, and reprovisions.
 //!   [`report`] renders results as a table, JSON and an SVG chart.
 
+pub mod charts;
 pub mod grid;
 pub mod report;
 mod scenario;

@@ -32,7 +32,9 @@ mod mint_tests;
 #[cfg(test)]
 mod tests;
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -153,7 +155,8 @@ enum State {
 /// One device link's reconnection flow.
 #[derive(Debug)]
 pub struct Connection {
-    config: Config,
+    /// Shared by the connections of one configuration (see [`Connection::new`]).
+    config: Rc<Config>,
     schedule: Schedule,
     state: State,
     hub: Option<String>,
@@ -176,8 +179,8 @@ pub struct Connection {
     in_flight: VecDeque<Message>,
     status: StatusChange,
     announced_wake: Option<Instant>,
-    /// The custom policy's plugin, when the policy is `custom`.
-    plugin: Option<PluginState>,
+    /// The custom policy's plugin, when the policy is `custom` (boxed: rare).
+    plugin: Option<Box<PluginState>>,
     /// Who runs the plugin (the `policy-plugins` import in the component).
     plugin_host: Option<alloc::boxed::Box<dyn PluginHost>>,
     /// The time of day, for minted tokens' expiry.
@@ -192,13 +195,16 @@ pub struct Connection {
 pub const MAX_SUBSCRIPTIONS: usize = 32;
 
 impl Connection {
-    /// A connection for `config`, with `seed` for the jitter.
-    pub fn new(config: Config, seed: u64) -> Self {
-        let schedule = Schedule::new(config.policy.clone(), seed);
+    /// A connection for `config`, with `seed` for the jitter. `config.seed` is not
+    /// read: a host running many connections of one configuration (a fleet) can
+    /// pass one shared `Rc<Config>` for them all, each with its own `seed`.
+    pub fn new(config: impl Into<Rc<Config>>, seed: u64) -> Self {
+        let config: Rc<Config> = config.into();
+        let schedule = Schedule::new(Rc::clone(&config.policy), seed);
         let plugin = config
             .policy
             .plugin()
-            .map(|spec| PluginState::new(spec.clone(), seed));
+            .map(|spec| Box::new(PluginState::new(spec.clone(), seed)));
         Self {
             plugin,
             plugin_host: None,

@@ -1,7 +1,7 @@
 //! The curves: the plain kinds' formulas with their defaults, the dispatch to the
 //! presets, and the saturating integer maths they share.
 
-use crate::phase::PhaseState;
+use crate::phase::{CurveCache, PhaseState};
 use crate::rng::Rng;
 use crate::types::Millis;
 
@@ -95,7 +95,7 @@ impl Exponential {
         exponential_base(self.initial_ms, self.multiplier_permille, self.max_ms, n)
     }
 
-    fn delay(&self, k: u32, rng: &mut Rng, phase: &mut PhaseState) -> Millis {
+    fn delay(&self, k: u32, rng: &mut Rng, phase: &mut PhaseState, cache: &CurveCache) -> Millis {
         if self.jitter == Jitter::Phase {
             let k = if self.first_immediate {
                 if k <= 1 {
@@ -107,9 +107,8 @@ impl Exponential {
             };
             // The phase is drawn once per outage, shared by both curves.
             return phase.delay(
-                self.initial_ms,
-                self.multiplier_permille,
-                self.max_ms,
+                cache,
+                (self.initial_ms, self.multiplier_permille, self.max_ms),
                 k,
                 || (rng.next_u64() >> 32) as u32,
             );
@@ -221,17 +220,18 @@ impl Formula {
     }
 
     /// The delay for attempt `k`. `prev` is this curve's previous delay, kept
-    /// only by decorrelated jitter.
+    /// only by decorrelated jitter; `cache` the phase curve's constants.
     pub(super) fn delay(
         &self,
         k: u32,
         rng: &mut Rng,
         prev: &mut Option<Millis>,
         phase: &mut PhaseState,
+        cache: &CurveCache,
     ) -> Millis {
         let n = k.saturating_sub(1);
         match *self {
-            Formula::Exponential(e) => e.delay(k, rng, phase),
+            Formula::Exponential(e) => e.delay(k, rng, phase, cache),
             Formula::Fixed {
                 interval_ms,
                 first_ms,

@@ -35,6 +35,7 @@ pub use schedule::{CurveSel, Schedule};
 
 use alloc::string::String;
 
+use crate::phase::CurveCache;
 use crate::types::Millis;
 use presets::{AWS_CRT_MAX_MS, AZURE_DOTNET_MIN_INTERVAL_MS, GRPC_MAX_DELAY_MS};
 
@@ -140,6 +141,8 @@ pub struct PolicyConfig {
     throttled: Formula,
     limits: Limits,
     plugin: Option<PluginSpec>,
+    /// The phase constants of the normal and the throttled curve.
+    curves: [CurveCache; 2],
 }
 
 /// The plugin of a `custom` policy.
@@ -180,6 +183,7 @@ impl Default for PolicyConfig {
             throttled: Formula::Exponential(Exponential::THROTTLED_DEFAULT),
             limits: Limits::DEFAULT,
             plugin: None,
+            curves: Default::default(),
         }
     }
 }
@@ -205,6 +209,15 @@ impl PolicyConfig {
         match self.plugin {
             Some(_) => "custom",
             None => self.kind.name(),
+        }
+    }
+
+    /// The cache of the phase constants of `curve`.
+    fn curve_cache(&self, curve: CurveSel) -> &CurveCache {
+        let [normal, throttled] = &self.curves;
+        match curve {
+            CurveSel::Normal => normal,
+            CurveSel::Throttled => throttled,
         }
     }
 

@@ -168,6 +168,7 @@ pub fn parse_policy(v: &Value, path: &str) -> Result<PolicyConfig, ConfigError> 
         throttled,
         limits,
         plugin: None,
+        curves: Default::default(),
     })
 }
 
@@ -246,6 +247,7 @@ fn parse_custom(mut o: Obj) -> Result<PolicyConfig, ConfigError> {
             params,
             quarantine_after,
         }),
+        curves: Default::default(),
     })
 }
 

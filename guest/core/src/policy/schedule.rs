@@ -1,6 +1,8 @@
 //! The stateful side of a policy: a [`Schedule`] counts the attempts of one
 //! outage and turns each failure into a decision.
 
+use alloc::rc::Rc;
+
 use crate::phase::PhaseState;
 use crate::rng::Rng;
 use crate::types::{Curve, Decision, GiveUpReason, Millis};
@@ -24,22 +26,23 @@ pub enum CurveSel {
 /// over. The same configuration, seed and calls give the same decisions everywhere.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schedule {
-    cfg: PolicyConfig,
+    /// Shared by every schedule of the same policy (a fleet in one instance runs
+    /// one policy): the policy is a third of a connection's size.
+    cfg: Rc<PolicyConfig>,
     rng: Rng,
     attempts: u32,
     prev_normal: Option<Millis>,
     prev_throttled: Option<Millis>,
-    /// The outage's phase, for `phase` jitter (drawn at its first delay), and the
-    /// constants of the phase curve last used.
+    /// The outage's phase, for `phase` jitter (drawn at its first delay).
     phase: PhaseState,
     waited_ms: Millis,
 }
 
 impl Schedule {
     /// A schedule at the start of an outage; `seed` fixes its jitter.
-    pub fn new(cfg: PolicyConfig, seed: u64) -> Self {
+    pub fn new(cfg: impl Into<Rc<PolicyConfig>>, seed: u64) -> Self {
         Self {
-            cfg,
+            cfg: cfg.into(),
             rng: Rng::new(seed),
             attempts: 0,
             prev_normal: None,
@@ -88,14 +91,19 @@ impl Schedule {
             (Some(h), _) => h
                 .max(limits.retry_after_min_ms)
                 .min(limits.retry_after_max_ms),
-            (None, CurveSel::Normal) => {
-                formula.delay(k, &mut self.rng, &mut self.prev_normal, &mut self.phase)
-            }
+            (None, CurveSel::Normal) => formula.delay(
+                k,
+                &mut self.rng,
+                &mut self.prev_normal,
+                &mut self.phase,
+                self.cfg.curve_cache(CurveSel::Normal),
+            ),
             (None, CurveSel::Throttled) => self.cfg.throttled.delay(
                 k,
                 &mut self.rng,
                 &mut self.prev_throttled,
                 &mut self.phase,
+                self.cfg.curve_cache(CurveSel::Throttled),
             ),
         };
         let floor = limits

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant as WallClock};
 use anyhow::Context as _;
 
 use tether_host::Runtime;
+use tether_sim::fleet::charts::write_grid_charts;
 use tether_sim::fleet::grid::{Grid, GridReport};
 use tether_sim::fleet::report::Report;
 use tether_sim::fleet::{
@@ -71,6 +72,11 @@ pub struct SimulateArgs {
     /// With --grid: multiply every fleet size (0.1: a tenth of the scale).
     #[arg(long, value_name = "F", requires = "grid")]
     pub scale: Option<f64>,
+    /// With --grid: write charts into this folder (SVG): the peak and the t99 of
+    /// every policy at every point, and attempts per second at the default's
+    /// worst point.
+    #[arg(long, value_name = "DIR", requires = "grid")]
+    pub charts: Option<PathBuf>,
 }
 
 /// Apply the command line's overrides to `scenario`.
@@ -198,6 +204,11 @@ fn simulate_grid(args: &SimulateArgs, path: &std::path::Path) -> anyhow::Result<
             results.push(result);
         }
         report.push(point, results);
+    }
+    if let Some(dir) = &args.charts {
+        for path in write_grid_charts(&report, dir)? {
+            eprintln!("wrote {}", path.display());
+        }
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

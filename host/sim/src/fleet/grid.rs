@@ -219,6 +219,28 @@ impl Grid {
 pub struct GridReport {
     /// The points in order, each with one result per policy.
     pub points: Vec<GridPoint>,
+    /// The per-second series of the point where tether's default peaked highest
+    /// (for the charts; not in the JSON document).
+    #[serde(skip)]
+    pub worst: Option<WorstPoint>,
+}
+
+/// The point of a grid where tether's default peaked highest over the whole run
+/// (the later point on a tie), with every policy's attempts per second there.
+#[derive(Clone, Debug)]
+pub struct WorstPoint {
+    /// The point's label.
+    pub label: String,
+    /// Its outage.
+    pub outage_ms: u64,
+    /// Its hub's admissions per second.
+    pub capacity_per_s: u32,
+    /// Its floor, in seconds.
+    pub floor_s: f64,
+    /// The default's peak there, x capacity.
+    pub default_peak: f64,
+    /// Each policy's name and attempts in each second from the drop.
+    pub series: Vec<(String, Vec<u32>)>,
 }
 
 /// One point's results.
@@ -272,6 +294,25 @@ fn best(results: &[&PolicyResult], key: fn(&PolicyResult) -> f64) -> (f64, Strin
 impl GridReport {
     /// Keep `result` for `point`, without its per-second series.
     pub fn push(&mut self, point: Point, mut results: Vec<PolicyResult>) {
+        let default_peak = results
+            .iter()
+            .find(|r| r.policy == super::DEFAULT_POLICY_NAME)
+            .map(peak);
+        if let Some(p) = default_peak
+            && self.worst.as_ref().is_none_or(|w| p >= w.default_peak)
+        {
+            self.worst = Some(WorstPoint {
+                label: point.label.clone(),
+                outage_ms: point.outage_ms,
+                capacity_per_s: point.capacity_per_s,
+                floor_s: point.scenario.floor_s(),
+                default_peak: p,
+                series: results
+                    .iter()
+                    .map(|r| (r.policy.clone(), r.attempts_per_s.clone()))
+                    .collect(),
+            });
+        }
         for r in &mut results {
             r.attempts_per_s = Vec::new();
         }
