@@ -250,11 +250,20 @@ fn a_device_killed_in_an_outage_resends_what_it_accepted_and_loses_nothing() {
         .wait_until(WAIT, |r| r.counts.len() >= 5)
         .unwrap_or_else(|e| panic!("{e}; output:\n{}", run.seen.join("\n")));
     proxy.blackhole();
-    let last = recorder.snapshot().counts.keys().max().copied().unwrap_or(0);
+    let last = recorder
+        .snapshot()
+        .counts
+        .keys()
+        .max()
+        .copied()
+        .unwrap_or(0);
     // Two seconds of messages past the last one delivered: sent without a PUBACK,
     // and queued behind the in-flight window.
     run.wait_until("publishes during the outage", |seen| {
-        Stream::read(seen).accepted().iter().any(|&n| n >= last + 20)
+        Stream::read(seen)
+            .accepted()
+            .iter()
+            .any(|&n| n >= last + 20)
     });
     run.signal("KILL");
     let (status, lines_1, _) = run.finish();
@@ -350,7 +359,11 @@ fn three_records(path: &Path) {
     assert!(records.is_empty());
     for seq in 1..=3u64 {
         outbox
-            .store("tether/outbox/damaged", seq.to_string().as_bytes(), Some(seq))
+            .store(
+                "tether/outbox/damaged",
+                seq.to_string().as_bytes(),
+                Some(seq),
+            )
             .unwrap();
     }
 }
@@ -407,11 +420,18 @@ fn a_damaged_outbox_stops_the_start_with_a_clear_error() {
     std::fs::write(&store, &intact).unwrap();
     let out = run("2");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
     let s = Stream::read(&lines);
     assert_eq!(s.resent, BTreeSet::from([1, 2, 3]), "{stdout}");
-    assert!(s.accepted().contains(&4), "the stream goes on at 4: {stdout}");
+    assert!(
+        s.accepted().contains(&4),
+        "the stream goes on at 4: {stdout}"
+    );
     assert_eq!(s.kept.len(), s.seq.len(), "every message kept: {stdout}");
     assert!(s.outcome.is_empty(), "no outcome at the stop: {stdout}");
     assert_eq!(summary(&lines, "messages: ")["pending"], 0, "{stdout}");

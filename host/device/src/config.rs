@@ -614,8 +614,14 @@ mod tests {
             ),
             (r#"{"connection": {}, "extra": 1}"#, "extra"),
             (r#"{"connection": {}, "outbox": {}}"#, "outbox.path"),
-            (r#"{"connection": {}, "outbox": {"path": ""}}"#, "outbox.path"),
-            (r#"{"connection": {}, "outbox": {"path": 3}}"#, "outbox.path"),
+            (
+                r#"{"connection": {}, "outbox": {"path": ""}}"#,
+                "outbox.path",
+            ),
+            (
+                r#"{"connection": {}, "outbox": {"path": 3}}"#,
+                "outbox.path",
+            ),
             (
                 r#"{"connection": {}, "outbox": {"path": "o", "sync": 1}}"#,
                 "outbox.sync",

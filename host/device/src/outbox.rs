@@ -32,8 +32,7 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 /// The records: durable key to (topic, payload, stream sequence number).
-const MESSAGES: TableDefinition<u64, (&str, &[u8], Option<u64>)> =
-    TableDefinition::new("messages");
+const MESSAGES: TableDefinition<u64, (&str, &[u8], Option<u64>)> = TableDefinition::new("messages");
 /// Counters that outlive a run: the next key, the stream's next number.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const NEXT_KEY: &str = "next-key";
@@ -288,9 +287,7 @@ impl Outbox {
             });
         }
         // Never hand out a key a record still has, whatever the counter says.
-        let after_last = records
-            .last()
-            .map_or(1, |r| r.key.saturating_add(1));
+        let after_last = records.last().map_or(1, |r| r.key.saturating_add(1));
         self.next_key = next_key.max(after_last);
         Ok(records)
     }
@@ -435,7 +432,17 @@ mod tests {
         let damaged = path.with_extension("damaged");
         let mut refused = 0;
         let mut cases = Vec::new();
-        for len in [0, 1, 100, 511, 512, 4095, 4096, whole.len() / 2, whole.len() - 1] {
+        for len in [
+            0,
+            1,
+            100,
+            511,
+            512,
+            4095,
+            4096,
+            whole.len() / 2,
+            whole.len() - 1,
+        ] {
             cases.push(whole[..len.min(whole.len())].to_vec());
         }
         for at in (0..whole.len().min(16_384)).step_by(97) {
@@ -463,7 +470,11 @@ mod tests {
                 }
             }
         }
-        assert!(refused >= 9, "every cut is refused ({refused} of {})", cases.len());
+        assert!(
+            refused >= 9,
+            "every cut is refused ({refused} of {})",
+            cases.len()
+        );
     }
 
     #[test]
