@@ -370,7 +370,7 @@ fn three_records(path: &Path) {
 
 #[test]
 fn a_damaged_outbox_stops_the_start_with_a_clear_error() {
-    let dir = std::env::temp_dir().join(format!("tether-outbox-damaged-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("tether-outbox-cut-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let store = dir.join("outbox.redb");
@@ -402,7 +402,7 @@ fn a_damaged_outbox_stops_the_start_with_a_clear_error() {
         let out = run("1");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{case}: {stderr}");
-        assert!(stderr.contains("damaged"), "{case}: {stderr}");
+        assert!(stderr.contains("the store is damaged"), "{case}: {stderr}");
         assert!(
             stderr.contains(&store.display().to_string()),
             "{case}: {stderr}"

@@ -135,8 +135,16 @@ impl Outbox {
     /// [`OutboxError::InUse`] when another process has it, and
     /// [`OutboxError::Storage`] when it cannot be read or made.
     pub fn open(path: &Path) -> Result<(Outbox, Vec<Record>), OutboxError> {
-        if !path.exists() {
-            create(path)?;
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path)?,
+            // Never an empty file of our own making (see `create`): a cut store.
+            Ok(m) if m.len() == 0 => {
+                return Err(OutboxError::Damaged {
+                    path: path.to_path_buf(),
+                    detail: "the file is empty".into(),
+                });
+            }
+            _ => {}
         }
         let db = Database::builder()
             // Every page checked on open: an altered file is refused, not trusted.
