@@ -379,7 +379,12 @@ fn classify(path: &Path, e: redb::Error) -> OutboxError {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )]
     use super::*;
 
     fn temp(name: &str) -> PathBuf {

@@ -429,7 +429,10 @@ impl World for Soak {
             }
             SoakEvent::NextFault => {
                 let every = self.plan.fault_every_ms.max(3);
-                let next = self.rng.range(every - every / 3, every + every / 3);
+                let third = every / 3;
+                let next = self
+                    .rng
+                    .range(every.saturating_sub(third), every.saturating_add(third));
                 self.queue
                     .push(at_ms.saturating_add(next), SoakEvent::NextFault);
                 self.fault(at_ms);
