@@ -9,7 +9,8 @@
 //!   "provisioning": { "endpoint": "http://127.0.0.1:8080", "id-scope": "0ne0001",
 //!                     "registration-id": "sensor-1" },
 //!   "credentials": { "endpoint": "http://127.0.0.1:8080" },
-//!   "publish": { "topic": "tether/sensor-1/telemetry", "interval-ms": 1000 }
+//!   "publish": { "topic": "tether/sensor-1/telemetry", "interval-ms": 1000 },
+//!   "outbox": { "path": "outbox.redb" }
 //! }
 //! ```
 //!
@@ -26,6 +27,8 @@ use serde_json::{Map, Value};
 use super::profile::{self, Profile};
 use super::settings::err;
 pub use super::settings::{ClientCert, CredentialFormat, FileError, MqttSettings, MqttVersion};
+
+pub use crate::outbox::OutboxSettings;
 
 /// The `provisioning` section (read by [`crate::provisioning::parse_settings`]).
 pub use crate::provisioning::ProvisioningSettings;
@@ -74,6 +77,9 @@ pub struct DeviceFile {
     pub credentials: Option<CredentialSettings>,
     /// `publish`.
     pub publish: Option<PublishSettings>,
+    /// `outbox`: the persistent outbox ([`crate::outbox`]); none: messages live
+    /// in memory only.
+    pub outbox: Option<OutboxSettings>,
 }
 
 impl DeviceFile {
@@ -99,6 +105,9 @@ impl DeviceFile {
             if let Some(c) = &mut file.mqtt.client_cert {
                 rebase(&mut c.cert_file);
                 rebase(&mut c.key_file);
+            }
+            if let Some(o) = &mut file.outbox {
+                rebase(&mut o.path);
             }
         }
         if let (Some(p), Some(dir)) = (&mut file.provisioning, path.parent()) {
@@ -128,6 +137,7 @@ impl DeviceFile {
                 "provisioning",
                 "credentials",
                 "publish",
+                "outbox",
             ],
         )?;
         let mut profile = profile::parse_name(root.get("profile"))?;
@@ -166,6 +176,7 @@ impl DeviceFile {
                 .get("publish")
                 .map(|v| publish(v, publish_needs_topic))
                 .transpose()?,
+            outbox: root.get("outbox").map(outbox).transpose()?,
         })
     }
 }
@@ -382,6 +393,21 @@ fn publish(v: &Value, needs_topic: bool) -> Result<PublishSettings, FileError> {
     })
 }
 
+fn outbox(v: &Value) -> Result<OutboxSettings, FileError> {
+    let m = object(v, "outbox")?;
+    only(m, "outbox.", &["path"])?;
+    let path = string(required(m, "outbox.", "path")?, "outbox.path")?;
+    if path.is_empty() || path.ends_with('/') {
+        return Err(err(
+            "outbox.path",
+            format!("expected a file name, got \"{}\"", path.escape_debug()),
+        ));
+    }
+    Ok(OutboxSettings {
+        path: PathBuf::from(path),
+    })
+}
+
 fn timeout(m: &Map<String, Value>, field: &str) -> Result<u64, FileError> {
     let key = field.rsplit('.').next().unwrap_or(field);
     match m.get(key) {
@@ -587,6 +613,19 @@ mod tests {
                 "publish.interval-ms",
             ),
             (r#"{"connection": {}, "extra": 1}"#, "extra"),
+            (r#"{"connection": {}, "outbox": {}}"#, "outbox.path"),
+            (
+                r#"{"connection": {}, "outbox": {"path": ""}}"#,
+                "outbox.path",
+            ),
+            (
+                r#"{"connection": {}, "outbox": {"path": 3}}"#,
+                "outbox.path",
+            ),
+            (
+                r#"{"connection": {}, "outbox": {"path": "o", "sync": 1}}"#,
+                "outbox.sync",
+            ),
         ];
         for (text, field) in cases {
             let e = DeviceFile::parse(text).unwrap_err();

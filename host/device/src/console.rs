@@ -65,13 +65,14 @@ pub async fn interrupted() {
     }
 }
 
-/// Whether a line is printed: status changes and plugin faults (the custom policy
-/// fell back) always; everything with `verbose`.
+/// Whether a line is printed: status changes, plugin faults (the custom policy
+/// fell back) and what the outbox could not do always; everything with `verbose`.
 fn shown(event: &DeviceEvent, verbose: bool) -> bool {
     verbose
         || matches!(
             event,
             DeviceEvent::Command(Command::Status(_) | Command::PluginFault(_))
+                | DeviceEvent::Outbox(_)
         )
 }
 
@@ -95,6 +96,13 @@ pub fn print_summary(tally: &Tally) {
         tally.refused,
         tally.pending()
     );
+    if tally.outbox {
+        println!(
+            "outbox: resent {} kept {}",
+            tally.resent.len(),
+            tally.kept.len()
+        );
+    }
     let failed = tally.outcomes.iter().filter_map(|(id, o)| match o {
         Outcome::Delivered => None,
         Outcome::Failed(_) => Some(command_text(&Command::Outcome {

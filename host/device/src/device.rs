@@ -29,15 +29,16 @@ use tokio::sync::{mpsc, oneshot};
 use super::config::{DeviceFile, PublishSettings};
 use super::credentials::TokenSource;
 use super::mqtt::{MqttTransport, tls_config};
+use super::outbox::{Outbox, Record};
 use super::profile::{self, Profile};
 use super::provisioning::DpsClient;
 use super::{Input, InputSender};
 use tether_host::names::command_text;
 use tether_host::syntax::failure_text;
 use tether_host::{
-    Command, ConfigError, CredentialSource, DecisionEvent, Device, Driver, Entropy, NoCredentials,
-    NoProvisioning, Observer, Outcome, PluginFaultReport, Provisioner, ProvisioningResult,
-    PublishError, Runtime, StatusChange, SubscribeError, SystemClock,
+    Command, ConfigError, CredentialSource, DecisionEvent, Device, Driver, Entropy, MessageFailure,
+    NoCredentials, NoProvisioning, Observer, Outcome, PluginFaultReport, Provisioner,
+    ProvisioningResult, PublishError, Runtime, StatusChange, SubscribeError, SystemClock,
 };
 
 /// Something the loop did, for printing (`tether run`) or logging.
@@ -63,6 +64,26 @@ pub enum DeviceEvent {
         /// The message id, or why it was refused.
         result: Result<u64, PublishError>,
     },
+    /// A message the outbox held from an earlier run, published again at the
+    /// start. `Err` when the component refused it (its record is removed).
+    Resent {
+        /// Its durable key in the outbox.
+        key: u64,
+        /// The stream's sequence number, if it came from the stream.
+        seq: Option<u64>,
+        /// This run's message id, or why it was refused.
+        result: Result<u64, PublishError>,
+    },
+    /// A message the stop would have failed with `client-close`, kept in the
+    /// outbox for the next run instead: it has no outcome yet.
+    Kept {
+        /// Its durable key.
+        key: u64,
+        /// This run's message id.
+        message: u64,
+    },
+    /// Something the outbox could not do, and what follows for the message.
+    Outbox(String),
 }
 
 /// What happened so far, for tests and the final summary.
@@ -93,14 +114,21 @@ pub struct Tally {
     pub renewals: u32,
     /// Messages received on subscriptions: when, topic, payload.
     pub received: Vec<(Instant, String, Vec<u8>)>,
+    /// Whether the device has a persistent outbox.
+    pub outbox: bool,
+    /// Messages an earlier run left in the outbox, published again: this run's
+    /// id to the durable key. They are in `accepted` too.
+    pub resent: BTreeMap<u64, u64>,
+    /// Messages kept in the outbox at the stop (no outcome): id to durable key.
+    pub kept: BTreeMap<u64, u64>,
 }
 
 impl Tally {
-    /// Accepted messages without an outcome yet.
+    /// Accepted messages without an outcome yet, and not kept in the outbox.
     pub fn pending(&self) -> usize {
         self.accepted
             .keys()
-            .filter(|id| !self.outcomes.contains_key(id))
+            .filter(|id| !self.outcomes.contains_key(id) && !self.kept.contains_key(id))
             .count()
     }
 
@@ -160,6 +188,14 @@ impl RunningDevice {
         } else {
             None
         };
+        // Before anything starts: a damaged store stops the device here.
+        let (outbox, recovered) = match &file.outbox {
+            Some(o) => {
+                let (outbox, records) = Outbox::open(&o.path)?;
+                (Some(outbox), records)
+            }
+            None => (None, Vec::new()),
+        };
         let clock = SystemClock::new();
         // The transport's own instance, for the identity functions.
         let mut identity = runtime.instantiate_real()?;
@@ -210,7 +246,12 @@ impl RunningDevice {
             )),
             None => Box::new(NoCredentials::default()),
         };
-        let tally = Arc::new(Mutex::new(Tally::default()));
+        let tally = Arc::new(Mutex::new(Tally {
+            outbox: outbox.is_some(),
+            ..Tally::default()
+        }));
+        // The stream goes on after the last number an earlier run stored.
+        let stream_next = outbox.as_ref().and_then(Outbox::stream_next);
         let event_loop = Loop {
             device,
             clock,
@@ -231,12 +272,14 @@ impl RunningDevice {
                 .clone()
                 .zip(topic)
                 .map(|(settings, topic)| Stream {
-                    next: settings.first,
+                    next: stream_next.map_or(settings.first, |n| n.max(settings.first)),
                     published: 0,
                     on: true,
                     topic,
                     settings,
                 }),
+            outbox,
+            recovered,
             _inputs: input_tx,
         };
         let task = tokio::spawn(event_loop.run(input_rx, request_rx));
@@ -345,6 +388,10 @@ struct Loop {
     tally: Arc<Mutex<Tally>>,
     events: mpsc::UnboundedSender<(Instant, DeviceEvent)>,
     stream: Option<Stream>,
+    /// The persistent outbox, if configured.
+    outbox: Option<Outbox>,
+    /// What the outbox held at the start, published again after `start`.
+    recovered: Vec<Record>,
     /// Keeps the input channel open for as long as the loop runs.
     _inputs: InputSender,
 }
@@ -389,7 +436,10 @@ impl Loop {
         let _ = self.events.send((Instant::now(), event));
     }
 
-    fn handle(&mut self, commands: Vec<Command>) {
+    fn handle(&mut self, mut commands: Vec<Command>) {
+        if self.outbox.is_some() {
+            commands = self.settle_outbox(commands);
+        }
         let now = Instant::now();
         if let Ok(mut t) = self.tally.lock() {
             for c in &commands {
@@ -422,6 +472,86 @@ impl Loop {
             observer: &mut recorder,
         }
         .dispatch(commands);
+    }
+
+    /// The outbox's side of a step's outcomes, before anyone hears of them: an
+    /// outcome removes the message's record (committed first, so a restart never
+    /// reports it again); `client-close` at a stop keeps it for the next run, and
+    /// its outcome is taken out of the step.
+    fn settle_outbox(&mut self, commands: Vec<Command>) -> Vec<Command> {
+        let Some(outbox) = &mut self.outbox else {
+            return commands;
+        };
+        let mut notes = Vec::new();
+        let mut kept = Vec::new();
+        let commands = commands
+            .into_iter()
+            .filter(|c| {
+                let Command::Outcome { message, outcome } = c else {
+                    return true;
+                };
+                if *outcome == Outcome::Failed(MessageFailure::ClientClose) {
+                    if let Some(key) = outbox.keep(*message) {
+                        kept.push((*message, key));
+                        return false;
+                    }
+                    return true;
+                }
+                if let Err(e) = outbox.finish(*message) {
+                    notes.push(format!(
+                        "{e}; msg={message} stays in the outbox and is sent again after a restart"
+                    ));
+                }
+                true
+            })
+            .collect();
+        if let Ok(mut t) = self.tally.lock() {
+            t.kept.extend(kept.iter().map(|&(id, key)| (id, key)));
+        }
+        for (message, key) in kept {
+            self.emit(DeviceEvent::Kept { key, message });
+        }
+        for note in notes {
+            self.emit(DeviceEvent::Outbox(note));
+        }
+        commands
+    }
+
+    /// Publish what an earlier run left in the outbox, in key order.
+    fn resend(&mut self) -> anyhow::Result<()> {
+        for record in std::mem::take(&mut self.recovered) {
+            let step = self.device.publish(&record.topic, &record.payload)?;
+            let (result, commands) = step.into_parts();
+            match result {
+                Ok(id) => {
+                    if let Some(o) = &mut self.outbox {
+                        o.bind(record.key, id);
+                    }
+                    if let Ok(mut t) = self.tally.lock() {
+                        t.accepted.insert(id, record.seq);
+                        t.accepted_at.insert(id, Instant::now());
+                        t.resent.insert(id, record.key);
+                    }
+                }
+                Err(_) => {
+                    // It can never be sent (a payload over a new, lower limit, say):
+                    // reported, and not kept to be refused at every start.
+                    if let Ok(mut t) = self.tally.lock() {
+                        t.refused = t.refused.saturating_add(1);
+                    }
+                    if let Some(Err(e)) = self.outbox.as_mut().map(|o| o.remove(record.key)) {
+                        self.emit(DeviceEvent::Outbox(e.to_string()));
+                    }
+                }
+            }
+            self.emit(DeviceEvent::Resent {
+                key: record.key,
+                seq: record.seq,
+                result,
+            });
+            self.handle(commands);
+        }
+        Ok(())
     }
 
     fn input(&mut self, input: Input) -> anyhow::Result<()> {
@@ -500,8 +630,24 @@ impl Loop {
         payload: &[u8],
         seq: Option<u64>,
     ) -> anyhow::Result<Result<u64, PublishError>> {
+        // Stored before the component sees it: accepted means durable.
+        let key = match &mut self.outbox {
+            Some(o) => Some(o.store(topic, payload, seq)?),
+            None => None,
+        };
         let step = self.device.publish(topic, payload)?;
         let (result, commands) = step.into_parts();
+        if let (Some(key), Some(o)) = (key, &mut self.outbox) {
+            match result {
+                Ok(id) => o.bind(key, id),
+                Err(_) => {
+                    if let Err(e) = o.remove(key) {
+                        let note = format!("{e}; a refused message is sent after a restart");
+                        self.emit(DeviceEvent::Outbox(note));
+                    }
+                }
+            }
+        }
         if let Ok(mut t) = self.tally.lock() {
             match result {
                 Ok(id) => {
@@ -524,8 +670,19 @@ impl Loop {
         s.next = s.next.saturating_add(1);
         s.published = s.published.saturating_add(1);
         // A refusal is tallied and reported; the stream goes on with the next number.
-        let _accepted = self.publish(&topic, seq.to_string().as_bytes(), Some(seq))?;
-        Ok(())
+        match self.publish(&topic, seq.to_string().as_bytes(), Some(seq)) {
+            Ok(_accepted) => Ok(()),
+            // The outbox could not store it: not published, reported, and the
+            // stream goes on (the store may have room again later).
+            Err(e) if e.is::<super::outbox::OutboxError>() => {
+                if let Ok(mut t) = self.tally.lock() {
+                    t.refused = t.refused.saturating_add(1);
+                }
+                self.emit(DeviceEvent::Outbox(format!("{e}; seq={seq} not published")));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn run(
@@ -538,6 +695,7 @@ impl Loop {
             anyhow::bail!("the connection did not start: {e:?}");
         }
         self.handle(step.commands);
+        self.resend()?;
         let interval = self
             .stream
             .as_ref()
@@ -734,5 +892,14 @@ pub fn event_text(event: &DeviceEvent) -> String {
             (Some(seq), Err(e)) => format!("publish seq={seq} refused {e:?}"),
             (None, Err(e)) => format!("publish refused {e:?}"),
         },
+        DeviceEvent::Resent { key, seq, result } => {
+            let seq = seq.map(|s| format!(" seq={s}")).unwrap_or_default();
+            match result {
+                Ok(id) => format!("publish{seq} msg={id} resent key={key}"),
+                Err(e) => format!("publish{seq} resent key={key} refused {e:?}"),
+            }
+        }
+        DeviceEvent::Kept { key, message } => format!("kept msg={message} key={key}"),
+        DeviceEvent::Outbox(text) => text.clone(),
     }
 }

@@ -30,6 +30,7 @@ pub mod credentials;
 pub mod device;
 pub(crate) mod http;
 pub mod mqtt;
+pub mod outbox;
 pub mod profile;
 pub mod provisioning;
 pub mod settings;

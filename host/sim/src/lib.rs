@@ -51,6 +51,7 @@ mod event;
 pub mod fleet;
 pub mod kernel;
 pub mod preview;
+pub mod soak;
 mod transcript;
 mod world;
 

@@ -63,7 +63,6 @@ impl OpenAnswer {
 enum LinkState {
     Opening,
     Open,
-    Closed,
 }
 
 type OpenRule = Box<dyn FnMut(&OpenRequest) -> OpenAnswer + Send>;
@@ -199,6 +198,12 @@ impl ScriptedHub {
         self.sends
     }
 
+    /// How many links the hub keeps a state for (opening or open: a closed link
+    /// is forgotten, since nothing about it is admitted any more).
+    pub fn links_remembered(&self) -> usize {
+        self.links.len()
+    }
+
     /// The link the hub holds open, if any.
     pub fn open_link(&self) -> Option<u64> {
         self.links
@@ -242,11 +247,11 @@ impl ScriptedHub {
                 true
             }
             Event::Failed { link, .. } if state(&self.links, link) == Some(LinkState::Opening) => {
-                self.links.insert(*link, LinkState::Closed);
+                self.links.remove(link);
                 true
             }
             Event::Closed { link, .. } if state(&self.links, link) == Some(LinkState::Open) => {
-                self.links.insert(*link, LinkState::Closed);
+                self.links.remove(link);
                 true
             }
             Event::Acked { link, .. } => state(&self.links, link) == Some(LinkState::Open),
@@ -293,7 +298,8 @@ impl Transport for ScriptedHub {
     }
 
     fn close(&mut self, link: u64) {
-        self.links.insert(link, LinkState::Closed);
+        // Forgotten: a link not held admits nothing, as a closed one.
+        self.links.remove(&link);
     }
 }
 
