@@ -37,6 +37,7 @@ function reports() {
     failed: (link, f) => push(`failed ${link} ${fmt(f)}`),
     closed: (link, f) => push(`closed ${link} ${fmt(f)}`),
     acked: (m) => push(`acked ${m}`),
+    refused: (m, f) => push(`refused ${m} ${fmt(f)}`),
   };
 }
 
@@ -206,7 +207,7 @@ test('keep-alive loss: no PINGRESP', async () => {
   await s.close();
 });
 
-test('PUBACKs come back as message ids, in the order the server sends them; refusals do not', async () => {
+test('PUBACKs come back as message ids, in the order the server sends them; a refusal as refused', async () => {
   const held = [];
   const s = await server(broker({ reasonCode: 0 }, (socket, p) => {
     if (p.cmd !== 'publish') return;
@@ -223,7 +224,7 @@ test('PUBACKs come back as message ids, in the order the server sends them; refu
   t.send(1n, 102n, 't', new Uint8Array([2]));
   t.send(1n, 103n, 't', new Uint8Array([3]));
   await conn.until(/acked 101/);
-  assert.deepEqual(conn.log, ['opened 1', 'acked 103', 'acked 101']);
+  assert.deepEqual(conn.log, ['opened 1', 'acked 103', 'refused 102 mqtt5:0x87', 'acked 101']);
   t.close(1n);
   await s.close();
 });
