@@ -406,22 +406,9 @@ async fn a_dps_group_enrollment_connects_to_the_assigned_hub_and_never_shows_a_k
     );
 }
 
-/// A self-signed device certificate for `cn`, as PEM files in `dir`, and its
-/// SHA-256 thumbprint (what the hub's registry holds for a thumbprint device).
+/// A self-signed device certificate for `cn` in `dir` (file names carry the pid).
 fn device_certificate(dir: &Path, cn: &str) -> (PathBuf, PathBuf, [u8; 32]) {
-    use sha2::Digest as _;
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, cn);
-    let cert = params.self_signed(&key).unwrap();
-    let cert_file = dir.join(format!("{cn}-{}.pem", std::process::id()));
-    let key_file = dir.join(format!("{cn}-{}.key", std::process::id()));
-    std::fs::write(&cert_file, cert.pem()).unwrap();
-    std::fs::write(&key_file, key.serialize_pem()).unwrap();
-    let thumbprint: [u8; 32] = sha2::Sha256::digest(cert.der()).into();
-    (cert_file, key_file, thumbprint)
+    tether_tests::tls::self_signed_device(dir, cn, &format!("{cn}-{}", std::process::id())).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

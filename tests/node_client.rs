@@ -893,28 +893,13 @@ fn dps_group_enrollment_from_node() {
 /// with another certificate is refused (`bad-certificate`) and stops.
 #[test]
 fn iot_hub_x509_device_from_node() {
-    use sha2::Digest as _;
     use tether_emulators::iothub::{Credential, Identity, IdentityId};
     let _ = installed();
     let broker = Broker::start().unwrap();
     let certs = Certificates::generate().unwrap();
     let dir = broker.dir().to_path_buf();
-    let device_cert = |cn: &str, file: &str| {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, cn);
-        let cert = params.self_signed(&key).unwrap();
-        let (c, k) = (
-            dir.join(format!("{file}.pem")),
-            dir.join(format!("{file}.key")),
-        );
-        std::fs::write(&c, cert.pem()).unwrap();
-        std::fs::write(&k, key.serialize_pem()).unwrap();
-        let thumbprint: [u8; 32] = sha2::Sha256::digest(cert.der()).into();
-        (c, k, thumbprint)
-    };
+    let device_cert =
+        |cn: &str, stem: &str| tether_tests::tls::self_signed_device(&dir, cn, stem).unwrap();
     let (cert, key, thumbprint) = device_cert("node-cam", "node-cam");
     let (forged_cert, forged_key, _) = device_cert("node-cam", "node-cam-forged");
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -268,25 +268,6 @@ fn dps_group_enrollment_provisions_and_delivers_through_the_assigned_hub() {
     assert!(!everything.contains("sig="), "a token reached the output");
 }
 
-/// A self-signed device certificate for `cn` as PEM files in `dir`, and its SHA-256
-/// thumbprint (what the hub's registry holds for a thumbprint device).
-fn device_certificate(dir: &std::path::Path, cn: &str, file: &str) -> (PathBuf, PathBuf, [u8; 32]) {
-    use sha2::Digest as _;
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, cn);
-    let cert = params.self_signed(&key).unwrap();
-    let (c, k) = (
-        dir.join(format!("{file}.pem")),
-        dir.join(format!("{file}.key")),
-    );
-    std::fs::write(&c, cert.pem()).unwrap();
-    std::fs::write(&k, key.serialize_pem()).unwrap();
-    (c, k, sha2::Sha256::digest(cert.der()).into())
-}
-
 /// An X.509 device from Python: `x509=true` in the connection string, its
 /// certificate in TLS and no password; the emulator checks the certificate's
 /// thumbprint. Delivered, lost = 0; another certificate for the same identity is
@@ -295,8 +276,10 @@ fn device_certificate(dir: &std::path::Path, cn: &str, file: &str) -> (PathBuf, 
 fn iothub_x509_device_with_its_certificate_and_a_wrong_one() {
     let device_name = "py-hub-cam";
     let lab = HubLab::start("x509", "py-hub-unused");
-    let (cert, key, thumbprint) = device_certificate(&lab.dir, device_name, "cam");
-    let (forged_cert, forged_key, _) = device_certificate(&lab.dir, device_name, "cam-forged");
+    let (cert, key, thumbprint) =
+        tether_tests::tls::self_signed_device(&lab.dir, device_name, "cam").unwrap();
+    let (forged_cert, forged_key, _) =
+        tether_tests::tls::self_signed_device(&lab.dir, device_name, "cam-forged").unwrap();
     lab.hub.add_identity(
         IdentityId::device(device_name),
         Identity {

@@ -169,6 +169,31 @@ impl std::fmt::Debug for DeviceCa {
     }
 }
 
+/// A self-signed device certificate for `cn`, written as `{stem}.pem` and
+/// `{stem}.key` in `dir`, with its SHA-256 thumbprint (what an IoT Hub registry
+/// holds for a thumbprint device).
+///
+/// # Errors
+/// When `rcgen` cannot make a key or sign, or a file cannot be written.
+pub fn self_signed_device(
+    dir: &Path,
+    cn: &str,
+    stem: &str,
+) -> io::Result<(PathBuf, PathBuf, [u8; 32])> {
+    use sha2::Digest as _;
+    let key = KeyPair::generate().map_err(cert_error)?;
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(cert_error)?;
+    params.distinguished_name.push(DnType::CommonName, cn);
+    let cert = params.self_signed(&key).map_err(cert_error)?;
+    let (cert_file, key_file) = (
+        dir.join(format!("{stem}.pem")),
+        dir.join(format!("{stem}.key")),
+    );
+    fs::write(&cert_file, cert.pem())?;
+    fs::write(&key_file, key.serialize_pem())?;
+    Ok((cert_file, key_file, sha2::Sha256::digest(cert.der()).into()))
+}
+
 impl DeviceCa {
     /// A fresh CA named `name`.
     ///
