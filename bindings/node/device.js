@@ -55,6 +55,42 @@ function payloadBytes(payload) {
   throw new TypeError(`payload must be a string, Uint8Array or ArrayBuffer, got ${typeName(payload)}`);
 }
 
+/**
+ * The options of an IoT Hub device (`fromConnectionString`, `fromDps`): no `hub`,
+ * `deviceId` or `credential` (`given` says where they come from instead), and none
+ * of the MQTT settings the IoT Hub profile decides.
+ */
+function hubProfileOptions(options, given) {
+  const o = checkKeys(options, DEVICE_OPTIONS, 'options');
+  for (const k of ['hub', 'deviceId', 'credential']) {
+    if (o[k] !== undefined) throw new ConfigError(k, given);
+  }
+  const m = checkKeys(o.mqtt, MQTT_OPTIONS, 'mqtt');
+  for (const k of ['version', 'clientId', 'username', 'clean']) {
+    if (m[k] !== undefined) throw new ConfigError(`mqtt.${k}`, 'the IoT Hub profile decides it');
+  }
+  return { o, m };
+}
+
+/**
+ * The CONNECT fields of an IoT Hub link from the component's `hub-mqtt-settings`
+ * for `identityOf(host, deviceId)`. X.509 devices send no password: the
+ * certificate is in TLS.
+ */
+function hubSession(identityOf, keepAliveS, runtime) {
+  return (host, deviceId, credential) => {
+    const id = identityOf(host, deviceId);
+    const s = hubMqttSettings(id, { userAgent: USER_AGENT, keepAliveS }, { runtime });
+    return {
+      clientId: s.clientId,
+      username: s.userName,
+      password: id.auth === 'x509' ? undefined : credential,
+      keepaliveS: s.keepAliveS,
+      clean: s.cleanSession,
+    };
+  };
+}
+
 /** The CONNECT fields of each link, set by `fromConnectionString` (not an option). */
 const SESSION = Symbol('session');
 /** The provisioning client, set by `fromDps` (not an option). */
@@ -139,34 +175,18 @@ export class Device extends EventEmitter {
     if (typeof connectionString !== 'string' || connectionString === '') {
       throw new ConfigError('connectionString', `expected a connection string, got ${connectionString === '' ? 'an empty string' : typeName(connectionString).replace(/the string .*/, 'a string')}`);
     }
-    const o = checkKeys(options, DEVICE_OPTIONS, 'options');
-    for (const k of ['hub', 'deviceId', 'credential']) {
-      if (o[k] !== undefined) throw new ConfigError(k, 'the connection string gives it; leave it out');
-    }
+    const { o, m } = hubProfileOptions(options, 'the connection string gives it; leave it out');
     const runtime = o.runtime;
     const identity = parseConnectionString(connectionString, { runtime }); // names the bad key, never its value
-    const m = checkKeys(o.mqtt, MQTT_OPTIONS, 'mqtt');
-    for (const k of ['version', 'clientId', 'username', 'clean']) {
-      if (m[k] !== undefined) throw new ConfigError(`mqtt.${k}`, 'the IoT Hub profile decides it');
-    }
     const keepAliveS = m.keepaliveS ?? 60;
     const settings = hubMqttSettings(identity, { userAgent: USER_AGENT, keepAliveS }, { runtime });
-    const session = (host, deviceId, credential) => {
-      // The string's identity when the link goes where it says (its gateway or its
-      // hub); a hub assigned by provisioning is an identity of its own.
-      const id = deviceId === identity.deviceId && host === (identity.gatewayHostName ?? identity.hostName)
+    // The string's identity when the link goes where it says (its gateway or its
+    // hub); a hub assigned by provisioning is an identity of its own.
+    const session = hubSession((host, deviceId) => (
+      deviceId === identity.deviceId && host === (identity.gatewayHostName ?? identity.hostName)
         ? identity
-        : { hostName: host, deviceId: deviceId ?? identity.deviceId, auth: identity.auth };
-      const s = hubMqttSettings(id, { userAgent: USER_AGENT, keepAliveS }, { runtime });
-      return {
-        clientId: s.clientId,
-        username: s.userName,
-        // X.509 devices send no password: the certificate is in TLS.
-        password: identity.auth === 'x509' ? undefined : credential,
-        keepaliveS: s.keepAliveS,
-        clean: s.cleanSession,
-      };
-    };
+        : { hostName: host, deviceId: deviceId ?? identity.deviceId, auth: identity.auth }
+    ), keepAliveS, runtime);
     const connection = { ...(o.connection ?? {}), 'connection-string': connectionString };
     return new Device({
       ...o,
@@ -191,14 +211,7 @@ export class Device extends EventEmitter {
     const d = checkKeys(dps, DPS_OPTIONS, 'dps');
     for (const k of ['idScope', 'registrationId', 'endpoint']) optString(d[k] ?? null, `dps.${k}`);
     if ((d.key === undefined) === (d.groupKey === undefined)) throw new ConfigError('dps', 'give exactly one of key and groupKey');
-    const o = checkKeys(options, DEVICE_OPTIONS, 'options');
-    for (const k of ['hub', 'deviceId', 'credential']) {
-      if (o[k] !== undefined) throw new ConfigError(k, 'DPS assigns it; leave it out');
-    }
-    const m = checkKeys(o.mqtt, MQTT_OPTIONS, 'mqtt');
-    for (const k of ['version', 'clientId', 'username', 'clean']) {
-      if (m[k] !== undefined) throw new ConfigError(`mqtt.${k}`, 'the IoT Hub profile decides it');
-    }
+    const { o, m } = hubProfileOptions(options, 'DPS assigns it; leave it out');
     const runtime = o.runtime;
     const key = d.key !== undefined
       ? optString(d.key, 'dps.key')
@@ -207,14 +220,9 @@ export class Device extends EventEmitter {
       endpoint: d.endpoint, idScope: d.idScope, registrationId: d.registrationId, key, ca: d.ca, runtime, timeoutMs: d.timeoutMs,
     });
     const keepAliveS = m.keepaliveS ?? 60;
-    const session = (host, deviceId, credential) => {
-      const s = hubMqttSettings(
-        { hostName: host, deviceId: deviceId ?? d.registrationId, auth: 'shared-access-key' },
-        { userAgent: USER_AGENT, keepAliveS },
-        { runtime },
-      );
-      return { clientId: s.clientId, username: s.userName, password: credential, keepaliveS: s.keepAliveS, clean: s.cleanSession };
-    };
+    const session = hubSession((host, deviceId) => (
+      { hostName: host, deviceId: deviceId ?? d.registrationId, auth: 'shared-access-key' }
+    ), keepAliveS, runtime);
     const extra = o.connection ?? {};
     const connection = { ...extra, provisioning: extra.provisioning ?? {}, credential: { ...(extra.credential ?? {}), sas: { key } } };
     return new Device({
