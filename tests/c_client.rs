@@ -452,7 +452,10 @@ fn network_blackhole_then_heal() {
     let device = lab.steady(&lab.args(4));
     let fault_at = Instant::now();
     lab.proxy.blackhole();
-    let blackhole = Duration::from_secs(10);
+    // Longer than the client's worst keep-alive detection (a ping after 4 s
+    // unheard, then 4 s more, counted in whole seconds: up to 10 s), so the drop
+    // is seen as a lost ping before the heal, not as the close the heal delivers.
+    let blackhole = Duration::from_secs(14);
     thread::sleep(blackhole);
     lab.proxy.heal();
     let row = finish(&lab, device, fault_at, blackhole, true);

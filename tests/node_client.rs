@@ -565,7 +565,10 @@ fn network_blackhole_then_heal() {
     let device = lab.steady(&lab.args(4));
     let fault_at = Instant::now();
     lab.proxy.blackhole();
-    let blackhole = Duration::from_secs(10);
+    // Well past the client's keep-alive detection (a ping after 4 s unheard, then
+    // up to 4 s for the answer), so the drop is seen as a lost ping before the
+    // heal, never as the close the heal delivers.
+    let blackhole = Duration::from_secs(14);
     thread::sleep(blackhole);
     lab.proxy.heal();
     let row = finish(&lab, device, fault_at, blackhole, true);
