@@ -165,9 +165,12 @@ unsafe impl Sync for LastConfig {}
 static LAST_CONFIG: LastConfig = LastConfig(RefCell::new(None));
 
 /// `cfg`, or the configuration of the last connection if that is the same apart
-/// from the seed (read before this is called).
+/// from the seed and the fleet index (both read before this is called).
 fn shared_config(mut cfg: config::Config) -> Rc<config::Config> {
     cfg.seed = None;
+    if let Some(fleet) = &mut cfg.fleet {
+        fleet.index = None;
+    }
     let mut last = LAST_CONFIG.0.borrow_mut();
     if let Some(prev) = last.as_ref().and_then(Weak::upgrade)
         && *prev == cfg
@@ -212,7 +215,9 @@ impl conn_x::GuestConnection for Connection {
         let seed = cfg
             .seed
             .unwrap_or_else(wasi::random::random::get_random_u64);
+        let index = cfg.fleet.and_then(|f| f.index);
         let inner = connection::Connection::new(shared_config(cfg), seed)
+            .with_fleet_index(index)
             .with_plugin_host(alloc::boxed::Box::new(ImportedPlugins))
             .with_wall_clock(alloc::boxed::Box::new(WasiWallClock));
         Ok(conn_x::Connection::new(Connection {

@@ -32,6 +32,7 @@
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 
+use crate::fleet::{FleetConfig, parse_fleet};
 use crate::identity::{AuthMethod, ConnectionString};
 use crate::json::{self, Obj};
 use crate::policy::{self, PolicyConfig};
@@ -62,6 +63,9 @@ pub struct Config {
     /// `takeover-retries`: sessions taken over (MQTT 5 0x8E) retried within one
     /// outage before giving up; see [`DEFAULT_TAKEOVER_RETRIES`].
     pub takeover_retries: u32,
+    /// What the operator knows about the fleet: its devices retry in slots
+    /// spread over the hub's admission rate (see [`crate::fleet`]).
+    pub fleet: Option<FleetConfig>,
 }
 
 /// Takeovers (MQTT 5 0x8E) retried within one outage by default.
@@ -270,6 +274,10 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
     let takeover_retries = o
         .u32_in("takeover-retries", 0, 1000)?
         .unwrap_or(DEFAULT_TAKEOVER_RETRIES);
+    let fleet = match o.object("fleet")? {
+        None => None,
+        Some(f) => Some(parse_fleet(f, policy.limits().max_delay_ms)?),
+    };
     o.finish()?;
     if let Some(cs) = connection_string {
         apply_connection_string(&cs, &mut hub, &mut device_id, &mut credential)?;
@@ -300,6 +308,7 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         policy: Rc::new(policy),
         queue,
         takeover_retries,
+        fleet,
     })
 }
 

@@ -26,6 +26,7 @@ extern crate alloc;
 pub mod classify;
 pub mod config;
 pub mod connection;
+pub mod fleet;
 pub mod identity;
 pub mod json;
 mod phase;

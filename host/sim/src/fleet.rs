@@ -37,8 +37,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use scenario::{
-    DEFAULT_POLICY_NAME, Hints, HubModel, Outage, PolicySpec, Provisioning, RetryAfter, Scenario,
-    comparison,
+    DEFAULT_POLICY_NAME, FleetSpec, Hints, HubModel, Outage, PolicySpec, Provisioning, RetryAfter,
+    Scenario, comparison,
 };
 
 use shard::{Due, NEVER, Shard, ShardTotals, SliceOut, What};
@@ -168,7 +168,7 @@ pub fn run_policy(
         for &(first, count) in &ranges {
             let (to_tx, to_rx) = mpsc::channel::<ToShard>();
             let (from_tx, from_rx) = mpsc::channel::<anyhow::Result<SliceOut>>();
-            let policy = &spec.policy;
+            let policy = spec;
             handles.push(scope.spawn(move || -> anyhow::Result<ShardTotals> {
                 let mut shard = match Shard::new(runtime, scenario, policy, first, count) {
                     Ok(s) => s,

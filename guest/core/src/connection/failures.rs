@@ -9,8 +9,9 @@ use crate::classify::classify;
 use crate::plugin::{PluginAnswer, PluginDecision, PluginInput};
 use crate::policy::CurveSel;
 use crate::types::{
-    Action, BackoffPlan, Classification, Curve, Decision, Failure, GiveUpReason, Instant,
-    MessageFailure, Millis, PluginFault, PluginFaultReason, Reason, Status, Verdict,
+    Action, BackoffPlan, Classification, Curve, Decision, Failure, FailureKind, GiveUpReason,
+    Instant, MessageFailure, Millis, NetworkError, PluginFault, PluginFaultReason, ProtocolError,
+    Reason, Status, Verdict,
 };
 
 /// What failed: an attempt to open a link, or a link that was up.
@@ -36,6 +37,10 @@ pub(super) struct FailureContext {
     pub(super) connected_ms: Option<Millis>,
     /// The failure named another server.
     pub(super) server_reference: bool,
+    /// The failure looks like the device's own network (a timeout, an
+    /// unreachable network, a failed lookup, a lost keep-alive): only a `fleet`
+    /// section's slots treat it differently.
+    pub(super) local: bool,
 }
 
 /// One request for a backoff wait: the failure, how to wait, and what follows.
@@ -121,6 +126,12 @@ impl Connection {
                 .server_reference
                 .as_ref()
                 .is_some_and(|s| !s.is_empty()),
+            local: matches!(
+                failure.kind,
+                FailureKind::Network(
+                    NetworkError::Timeout | NetworkError::Unreachable | NetworkError::Dns
+                ) | FailureKind::Protocol(ProtocolError::KeepAliveLost)
+            ),
         };
         if c.reason == Reason::SessionTakenOver {
             // Retried as the table says, but only so often per outage: past that
@@ -185,7 +196,9 @@ impl Connection {
         } = retry;
         let c = &retry.cause;
         let elapsed = now.saturating_since(self.outage_start.unwrap_or(now));
-        let (fallback, source) = self.schedule.next(curve, hint, elapsed, attempt_took);
+        let (fallback, source) =
+            self.schedule
+                .next_after(curve, hint, elapsed, attempt_took, retry.context.local);
         let (decision, used) = self.consult_plugin(now, &retry, elapsed, (fallback, source), out);
         match decision {
             Decision::RetryAfter(delay) => {

@@ -40,6 +40,7 @@ use alloc::vec::Vec;
 
 use crate::classify::classify;
 use crate::config::Config;
+use crate::fleet::Slots;
 use crate::plugin::{PluginHost, PluginState};
 use crate::policy::{CurveSel, Schedule};
 use crate::types::{
@@ -200,7 +201,8 @@ impl Connection {
     /// pass one shared `Rc<Config>` for them all, each with its own `seed`.
     pub fn new(config: impl Into<Rc<Config>>, seed: u64) -> Self {
         let config: Rc<Config> = config.into();
-        let schedule = Schedule::new(Rc::clone(&config.policy), seed);
+        let schedule = Schedule::new(Rc::clone(&config.policy), seed)
+            .with_slots(config.fleet.as_ref().map(Slots::new));
         let plugin = config
             .policy
             .plugin()
@@ -233,6 +235,17 @@ impl Connection {
             announced_wake: None,
             config,
         }
+    }
+
+    /// This device's number in its fleet, for a host that shares one
+    /// configuration among a fleet's connections (as with the seed, the
+    /// configuration's own `fleet.index` is then not read).
+    pub fn with_fleet_index(mut self, index: Option<u32>) -> Self {
+        if let Some(mut fleet) = self.config.fleet {
+            fleet.index = index;
+            self.schedule = self.schedule.with_slots(Some(Slots::new(&fleet)));
+        }
+        self
     }
 
     /// Run the custom policy's plugin through `host`. Without one, every plugin

@@ -811,3 +811,63 @@ fn refused_messages_keep_the_order_of_acceptance() {
         [ids[0], ids[2], ids[3]].map(|id| (id, Outcome::Failed(MessageFailure::ClientClose)))
     );
 }
+
+#[test]
+fn a_fleet_section_puts_retries_in_the_device_slots() {
+    // 1,000 devices at 100/s, device 250 of them: period 10.2 s, slot at a quarter
+    // of it (2,550 ms after the outage's first failure) and every 10.2 s after.
+    let mut c = conn(
+        r#", "fleet": {"devices": 1000, "admissions-per-s": 100, "index": 250,
+                        "local-share": 0.5}"#,
+    );
+    let mut out = Vec::new();
+    c.start(at(0), &mut out).unwrap();
+    c.on_failed(at(100), 1, &refused(), &mut out).unwrap();
+    assert_eq!(backoffs(&out), [2_550], "the first slot, from the failure");
+    out.clear();
+    c.on_wake(at(2_650), &mut out);
+    assert_eq!(opens(&out), [2]);
+    out.clear();
+    // Refused again 50 ms into its slot: the next slot, one period on.
+    c.on_failed(at(2_700), 2, &refused(), &mut out).unwrap();
+    assert_eq!(backoffs(&out), [10_200 - 50]);
+    out.clear();
+    c.on_wake(at(12_850), &mut out);
+    assert_eq!(opens(&out), [3]);
+    out.clear();
+    // Its own network is gone (unreachable): the local period, half as long, in
+    // the same phase (slots at 1,275 + k 5,100 ms).
+    let local = Failure::network(NetworkError::Unreachable);
+    c.on_failed(at(12_900), 3, &local, &mut out).unwrap();
+    assert_eq!(backoffs(&out), [16_575 - 12_800]);
+}
+
+#[test]
+fn without_an_index_the_phase_is_drawn_once_per_outage() {
+    let fleet = r#", "fleet": {"devices": 1000, "admissions-per-s": 100}"#;
+    let mut c = conn(fleet);
+    let mut out = Vec::new();
+    c.start(at(0), &mut out).unwrap();
+    c.on_failed(at(0), 1, &refused(), &mut out).unwrap();
+    let first = backoffs(&out)[0];
+    // Random phases: headroom 1.334 at 100/s, a period of 13,340 ms.
+    assert!(first < 13_340, "{first}");
+    out.clear();
+    c.on_wake(at(first), &mut out);
+    c.on_failed(at(first), 2, &refused(), &mut out).unwrap();
+    assert_eq!(backoffs(&out), [13_340], "the same phase, one period on");
+    // Another seed, another phase.
+    let doc = alloc::format!(
+        r#"{{"hub": "hub-a", "policy": {{"kind": "exponential", "jitter": "none"}} {fleet}}}"#
+    );
+    let firsts: alloc::collections::BTreeSet<u64> = (0..20)
+        .map(|seed| {
+            let mut c = Connection::new(config::parse(&doc).unwrap(), seed);
+            let mut out = Vec::new();
+            c.start(at(0), &mut out).unwrap();
+            c.on_failed(at(0), 1, &refused(), &mut out).unwrap();
+            backoffs(&out)[0]
+        })
+        .collect();
+    assert!(firsts.len() > 15, "{firsts:?}");
+}

@@ -1,8 +1,10 @@
 //! The stateful side of a policy: a [`Schedule`] counts the attempts of one
 //! outage and turns each failure into a decision.
 
+use alloc::boxed::Box;
 use alloc::rc::Rc;
 
+use crate::fleet::Slots;
 use crate::phase::PhaseState;
 use crate::rng::Rng;
 use crate::types::{Curve, Decision, GiveUpReason, Millis};
@@ -36,6 +38,9 @@ pub struct Schedule {
     /// The outage's phase, for `phase` jitter (drawn at its first delay).
     phase: PhaseState,
     waited_ms: Millis,
+    /// The fleet's slots, when the configuration has a `fleet` section (boxed:
+    /// most devices have none, and a connection's size counts).
+    slots: Option<Box<Slots>>,
 }
 
 impl Schedule {
@@ -49,7 +54,15 @@ impl Schedule {
             prev_throttled: None,
             phase: PhaseState::default(),
             waited_ms: Millis::ZERO,
+            slots: None,
         }
+    }
+
+    /// Retry in the fleet's slots rather than on the curves (a server's
+    /// retry-after still wins).
+    pub fn with_slots(mut self, slots: Option<Slots>) -> Self {
+        self.slots = slots.map(Box::new);
+        self
     }
 
     /// The decision after one more failed attempt.
@@ -71,6 +84,20 @@ impl Schedule {
         elapsed_ms: Millis,
         since_attempt_start_ms: Millis,
     ) -> (Decision, Curve) {
+        self.next_after(curve, hint, elapsed_ms, since_attempt_start_ms, false)
+    }
+
+    /// [`next`](Self::next) for a failure of the device's own network (`local`:
+    /// a keep-alive timeout, an unreachable network, a failed lookup) or any
+    /// other. Only the fleet's slots tell the two apart.
+    pub fn next_after(
+        &mut self,
+        curve: CurveSel,
+        hint: Option<Millis>,
+        elapsed_ms: Millis,
+        since_attempt_start_ms: Millis,
+        local: bool,
+    ) -> (Decision, Curve) {
         self.attempts = self.attempts.saturating_add(1);
         let k = self.attempts;
         let source = match (hint, curve) {
@@ -86,19 +113,30 @@ impl Schedule {
         if limits.max_attempts.is_some_and(|max| k > max) {
             return (Decision::GiveUp(GiveUpReason::MaxAttempts), source);
         }
-        let raw = match (hint, curve) {
+        let raw = match (hint, curve, self.slots.as_deref()) {
             // Not `clamp`: it panics when min > max, and a panic is never an answer.
-            (Some(h), _) => h
+            (Some(h), _, _) => h
                 .max(limits.retry_after_min_ms)
                 .min(limits.retry_after_max_ms),
-            (None, CurveSel::Normal) => formula.delay(
+            // The fleet's slots replace both curves: a refused device was outside
+            // its slot or found it taken, and waits for its next one.
+            (None, _, Some(slots)) => {
+                let rng = &mut self.rng;
+                let u = *self.phase.u.get_or_insert_with(|| {
+                    slots
+                        .fixed_phase()
+                        .unwrap_or_else(|| (rng.next_u64() >> 32) as u32)
+                });
+                slots.delay(local, elapsed_ms, u)
+            }
+            (None, CurveSel::Normal, None) => formula.delay(
                 k,
                 &mut self.rng,
                 &mut self.prev_normal,
                 &mut self.phase,
                 self.cfg.curve_cache(CurveSel::Normal),
             ),
-            (None, CurveSel::Throttled) => self.cfg.throttled.delay(
+            (None, CurveSel::Throttled, None) => self.cfg.throttled.delay(
                 k,
                 &mut self.rng,
                 &mut self.prev_throttled,

@@ -216,6 +216,11 @@ fn simulate_grid(args: &SimulateArgs, path: &std::path::Path) -> anyhow::Result<
         print!("{}", report.table());
         println!();
         print!("{}", report.verdict_table());
+        let fleet = report.fleet_table();
+        if !fleet.is_empty() {
+            println!();
+            print!("{fleet}");
+        }
     }
     Ok(())
 }

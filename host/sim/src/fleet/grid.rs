@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::PolicyResult;
-use super::scenario::{Hints, PolicySpec, Scenario};
+use super::scenario::{FleetSpec, Hints, PolicySpec, Scenario};
 
 /// Where the link was lost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +138,7 @@ impl Grid {
             for name in super::PRESETS {
                 specs.push(PolicySpec::new(name, serde_json::json!({ "kind": name })));
             }
+            specs.extend(fleet_aware_specs());
             specs
         })
     }
@@ -181,6 +182,7 @@ impl Grid {
             }
             DropKind::Local => {
                 s.devices = scaled(fleet, self.local_share);
+                s.fleet = Some(fleet);
                 s.outage.drop = "net:timeout".into();
                 s.outage.failure = "net:unreachable".into();
             }
@@ -212,6 +214,30 @@ impl Grid {
             scenario: s,
         }
     }
+}
+
+/// The fleet-aware policy whose devices draw a random phase.
+pub const FLEET_AWARE_NAME: &str = "tether fleet-aware";
+/// The fleet-aware policy whose devices know their number and the local share.
+pub const FLEET_NUMBERED_NAME: &str = "tether fleet-aware, numbered, local-share 0.1";
+
+/// tether's default policy told the fleet (its size and the hub's rate): once
+/// with random phases, once with each device's number and a local share of 0.1.
+/// Their periods can be hours (a million devices at 100/s), so `max-delay-ms`
+/// is raised to a day.
+pub fn fleet_aware_specs() -> Vec<PolicySpec> {
+    let policy = serde_json::json!({ "max-delay-ms": 86_400_000 });
+    vec![
+        PolicySpec::fleet_aware(FLEET_AWARE_NAME, policy.clone(), FleetSpec::default()),
+        PolicySpec::fleet_aware(
+            FLEET_NUMBERED_NAME,
+            policy,
+            FleetSpec {
+                numbered: true,
+                local_share: Some(0.1),
+            },
+        ),
+    ]
 }
 
 /// What every policy did at every point of a grid.
@@ -331,10 +357,22 @@ impl GridReport {
             else {
                 continue;
             };
+            let fleet_aware: Vec<&str> = p
+                .point
+                .scenario
+                .policies
+                .iter()
+                .flatten()
+                .filter(|s| s.fleet.is_some())
+                .map(|s| s.name.as_str())
+                .collect();
             let peers: Vec<&PolicyResult> = p
                 .results
                 .iter()
-                .filter(|r| r.policy != super::DEFAULT_POLICY_NAME)
+                .filter(|r| {
+                    r.policy != super::DEFAULT_POLICY_NAME
+                        && !fleet_aware.contains(&r.policy.as_str())
+                })
                 .collect();
             if peers.is_empty() {
                 continue;
@@ -405,6 +443,95 @@ impl GridReport {
             "\nThe default is at least as good as the best preset on both peak and t99 at {held} of {} points.\n",
             verdicts.len()
         ));
+        out
+    }
+}
+
+/// How a fleet-aware policy did at one point against the fleet-aware goals.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FleetVerdict {
+    /// The point's label.
+    pub label: String,
+    /// The policy.
+    pub policy: String,
+    /// Peak attempts per second over the whole run, x capacity.
+    pub peak: f64,
+    /// t99 x floor (infinite: not within the horizon).
+    pub t99: f64,
+    /// The t99 goal here: 1.2x the floor without hints, 1.1x with them.
+    pub t99_goal: f64,
+}
+
+/// The fleet-aware peak goal: at most this many times the capacity.
+pub const FLEET_PEAK_GOAL: f64 = 1.2;
+
+impl FleetVerdict {
+    /// Whether both goals are met.
+    pub fn holds(&self) -> bool {
+        self.peak <= FLEET_PEAK_GOAL && self.t99 <= self.t99_goal
+    }
+}
+
+impl GridReport {
+    /// Every fleet-aware policy at every point against its goals.
+    pub fn fleet_verdicts(&self) -> Vec<FleetVerdict> {
+        let mut out = Vec::new();
+        for p in &self.points {
+            let specs = p.point.scenario.policies.iter().flatten();
+            for spec in specs.filter(|s| s.fleet.is_some()) {
+                let Some(r) = p.results.iter().find(|r| r.policy == spec.name) else {
+                    continue;
+                };
+                out.push(FleetVerdict {
+                    label: p.point.label.clone(),
+                    policy: spec.name.clone(),
+                    peak: peak(r),
+                    t99: t99(r),
+                    t99_goal: if p.point.hints == Hints::None {
+                        1.2
+                    } else {
+                        1.1
+                    },
+                });
+            }
+        }
+        out
+    }
+
+    /// The fleet-aware verdicts as a Markdown table, and how many hold; empty
+    /// when the grid runs no fleet-aware policy.
+    pub fn fleet_table(&self) -> String {
+        let verdicts = self.fleet_verdicts();
+        if verdicts.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from(
+            "| point | fleet-aware policy | peak (x C, goal 1.2x) | t99 (x floor) | t99 goal | both met |\n\
+             | --- | --- | ---: | ---: | ---: | --- |\n",
+        );
+        for v in &verdicts {
+            out.push_str(&format!(
+                "| {} | {} | {:.2}x | {} | {:.1}x | {} |\n",
+                v.label,
+                v.policy,
+                v.peak,
+                times(Some(v.t99)),
+                v.t99_goal,
+                if v.holds() { "yes" } else { "no" }
+            ));
+        }
+        let mut names: Vec<&str> = verdicts.iter().map(|v| v.policy.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let of: Vec<&FleetVerdict> = verdicts.iter().filter(|v| v.policy == name).collect();
+            let held = of.iter().filter(|v| v.holds()).count();
+            let peak_held = of.iter().filter(|v| v.peak <= FLEET_PEAK_GOAL).count();
+            out.push_str(&format!(
+                "\n{name}: both goals met at {held} of {} points; the peak goal at {peak_held}.\n",
+                of.len()
+            ));
+        }
         out
     }
 }

@@ -181,6 +181,26 @@ pub struct PolicySpec {
     /// The `policy` object of each device's configuration, handed to the
     /// component unchanged.
     pub policy: Value,
+    /// Give every device a `fleet` section: the operator's knowledge of the
+    /// fleet (its size and the hub's admission rate, from the scenario).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetSpec>,
+}
+
+/// What an operator tells its devices about the fleet, for a fleet-aware
+/// policy; the fleet's size and the hub's rate come from the scenario.
+///
+/// # Defaults
+/// Not numbered; the component's `local-share` (1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct FleetSpec {
+    /// Every device knows its number in the fleet (`fleet.index`).
+    pub numbered: bool,
+    /// `fleet.local-share`: the largest share of the fleet that loses its own
+    /// network at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_share: Option<f64>,
 }
 
 impl PolicySpec {
@@ -189,6 +209,15 @@ impl PolicySpec {
         Self {
             name: name.into(),
             policy,
+            fleet: None,
+        }
+    }
+
+    /// A named policy whose devices know the fleet.
+    pub fn fleet_aware(name: impl Into<String>, policy: Value, fleet: FleetSpec) -> Self {
+        Self {
+            fleet: Some(fleet),
+            ..Self::new(name, policy)
         }
     }
 }
@@ -254,6 +283,11 @@ pub struct Scenario {
     pub horizon_ms: u64,
     /// The policies to compare; absent: the [`comparison`].
     pub policies: Option<Vec<PolicySpec>>,
+    /// The whole fleet the devices belong to, when only some of it drops (a
+    /// local drop); absent: `devices`. A fleet-aware policy is told this size,
+    /// and numbered devices get distinct numbers drawn from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<u32>,
 }
 
 impl Default for Scenario {
@@ -268,6 +302,7 @@ impl Default for Scenario {
             provisioning: None,
             horizon_ms: 4 * 3_600_000,
             policies: None,
+            fleet: None,
         }
     }
 }
@@ -298,6 +333,25 @@ impl Scenario {
     pub fn validate(&self) -> anyhow::Result<()> {
         let _ = self.failures()?;
         anyhow::ensure!(self.devices > 0, "devices: must be at least 1");
+        anyhow::ensure!(
+            self.fleet.is_none_or(|f| f >= self.devices),
+            "fleet: must be at least devices ({}), the devices that drop are part of it",
+            self.devices
+        );
+        if let Some(p) = self.policies.iter().flatten().find(|p| p.fleet.is_some()) {
+            anyhow::ensure!(
+                self.hub.capacity_per_s.is_some(),
+                "policy {:?} is fleet-aware: hub.capacity-per-s must be given (its devices are told it)",
+                p.name
+            );
+            if let Some(share) = p.fleet.and_then(|f| f.local_share) {
+                anyhow::ensure!(
+                    share > 0.0 && share <= 1.0,
+                    "policy {:?}: fleet.local-share must be above 0 and at most 1",
+                    p.name
+                );
+            }
+        }
         anyhow::ensure!(
             self.hub.capacity_per_s != Some(0),
             "hub.capacity-per-s: must be at least 1 (null for no limit)"
@@ -362,15 +416,71 @@ impl Scenario {
         }
     }
 
-    /// The device configuration for `policy` and device seed `seed`.
-    pub(crate) fn device_config(&self, policy: &Value, seed: u64) -> String {
-        let mut doc = serde_json::json!({ "hub": HUB, "seed": seed, "policy": policy });
-        if let (Some(p), Some(map)) = (&self.provisioning, doc.as_object_mut()) {
+    /// The device configuration of device `index` (seed `seed`) under `spec`.
+    pub(crate) fn device_config(&self, spec: &PolicySpec, seed: u64, index: u32) -> String {
+        let mut doc = serde_json::json!({ "hub": HUB, "seed": seed, "policy": spec.policy });
+        let Some(map) = doc.as_object_mut() else {
+            return doc.to_string();
+        };
+        if let Some(p) = &self.provisioning {
             map.insert("provisioning".into(), p.device_config.clone());
         }
+        if let Some(f) = spec.fleet {
+            let mut fleet = serde_json::json!({
+                "devices": self.fleet_size(),
+                "admissions-per-s": self.hub.capacity_per_s,
+            });
+            if let Some(o) = fleet.as_object_mut() {
+                if f.numbered {
+                    o.insert("index".into(), self.fleet_number(index).into());
+                }
+                if let Some(share) = f.local_share {
+                    o.insert("local-share".into(), share.into());
+                }
+            }
+            map.insert("fleet".into(), fleet);
+        }
         doc.to_string()
+    }
+
+    /// The whole fleet's size.
+    pub fn fleet_size(&self) -> u32 {
+        self.fleet.unwrap_or(self.devices).max(self.devices)
+    }
+
+    /// Device `index`'s number in the whole fleet: itself when the whole fleet
+    /// drops; otherwise distinct numbers spread at random over the fleet (a
+    /// seeded permutation of `[0, fleet)`), as a local drop takes whichever
+    /// devices share the failed network, not the first ones.
+    pub(crate) fn fleet_number(&self, index: u32) -> u32 {
+        let n = self.fleet_size();
+        if n == self.devices {
+            return index;
+        }
+        permute(index, n, self.seed)
     }
 }
 
 /// The hub's address in the devices' configurations and assignments.
 pub(crate) const HUB: &str = "hub";
+
+/// A bijection of `[0, n)` keyed by `key`, for `i < n`: a bijection of the
+/// enclosing power of two (odd multiplier, xor-shifts, an added constant), walked
+/// until it lands below `n` (at most a few steps on average, since the power of
+/// two is less than twice `n`).
+pub(crate) fn permute(i: u32, n: u32, key: u64) -> u32 {
+    let bits = u64::from(n.max(2)).next_power_of_two().trailing_zeros();
+    let mask = (1u64 << bits).wrapping_sub(1);
+    let k = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut x = u64::from(i);
+    loop {
+        for round in 0..3u64 {
+            x = x.wrapping_mul((k >> (round * 8)) | 1) & mask;
+            x ^= x >> (bits / 2).max(1);
+            x = x.wrapping_add(k >> (round * 16 + 7)) & mask;
+        }
+        if x < u64::from(n) {
+            return u32::try_from(x).unwrap_or(0);
+        }
+    }
+}

@@ -8,7 +8,7 @@
 
 use anyhow::Context as _;
 
-use super::scenario::{Failures, HUB, Scenario};
+use super::scenario::{Failures, HUB, PolicySpec, Scenario};
 use super::world::{Answer, Request, RequestKind};
 use crate::kernel::{self, EventQueue, Until};
 use tether_host::Command;
@@ -111,7 +111,7 @@ impl Shard {
     pub(crate) fn new(
         runtime: &Runtime,
         scenario: &Scenario,
-        policy: &serde_json::Value,
+        policy: &PolicySpec,
         first: u32,
         count: u32,
     ) -> anyhow::Result<Self> {
@@ -123,7 +123,7 @@ impl Shard {
         let mut conns = Vec::with_capacity(n);
         for i in 0..count {
             let index = first.saturating_add(i);
-            let config = scenario.device_config(policy, device_seed(scenario.seed, index));
+            let config = scenario.device_config(policy, device_seed(scenario.seed, index), index);
             let conn = instance
                 .create_connection(&config)
                 .context("the component refused the device configuration")?;
