@@ -17,10 +17,13 @@
 //! until that busiest second stays within 1.15 C (100/s: h = 1.34; 2,000/s and
 //! up: the minimum, 1.02).
 //!
-//! A drop that looks like the device's own network (a keep-alive timeout, an
-//! unreachable network, a failed name lookup) uses `local-share` of the period:
-//! the operator's bound on the share of the fleet that loses its own network at
-//! once (1 by default: no assumption, the same slots as a hub-side drop).
+//! An outage that began like a failure of the device's own network (a keep-alive
+//! timeout, an unreachable network, a failed name lookup) uses `local-share` of
+//! the period: the operator's bound on the share of the fleet that loses its own
+//! network at once (1 by default: no assumption, the same slots as a hub-side
+//! drop). The devices of a local drop are whichever share the failed network, so
+//! their numbers are scattered and that period always has the random phases'
+//! headroom; the outage keeps it when the hub then refuses the device.
 #![forbid(unsafe_code)]
 
 use crate::json::Obj;
@@ -159,12 +162,20 @@ pub struct Slots {
 impl Slots {
     /// The slots of a device of `fleet`.
     pub fn new(fleet: &FleetConfig) -> Self {
-        let h = headroom_permille(fleet.admissions_per_s, fleet.index.is_some());
-        let hub = u64::from(fleet.devices)
-            .saturating_mul(h)
-            .div_ceil(u64::from(fleet.admissions_per_s).max(1))
-            .max(1);
-        let local = u128::from(hub)
+        let period = |h: u64| {
+            u64::from(fleet.devices)
+                .saturating_mul(h)
+                .div_ceil(u64::from(fleet.admissions_per_s).max(1))
+                .max(1)
+        };
+        let hub = period(headroom_permille(
+            fleet.admissions_per_s,
+            fleet.index.is_some(),
+        ));
+        // The devices of a local drop are whichever share the failed network:
+        // their numbers are scattered over the fleet, so their phases are as
+        // random as drawn ones and need the same headroom.
+        let local = u128::from(period(headroom_permille(fleet.admissions_per_s, false)))
             .saturating_mul(u128::from(fleet.local_share_ppm))
             .div_ceil(u128::from(PPM));
         let phase = fleet.index.map(|i| {
@@ -283,9 +294,10 @@ mod tests {
             p - 1
         );
         assert_eq!(s.delay(false, Millis::from_ms(3 * p), u).as_ms(), offset);
-        // A local drop: a tenth of the period, the same phase.
-        assert_eq!(s.period(true).as_ms(), 1_020);
-        assert_eq!(s.delay(true, Millis::ZERO, u).as_ms(), 255);
+        // A local drop: a tenth of the period with the random phases' headroom
+        // (3.334 at 10/s: 33,340 ms), the same phase.
+        assert_eq!(s.period(true).as_ms(), 3_334);
+        assert_eq!(s.delay(true, Millis::ZERO, u).as_ms(), 833);
     }
 
     #[test]

@@ -835,11 +835,26 @@ fn a_fleet_section_puts_retries_in_the_device_slots() {
     c.on_wake(at(12_850), &mut out);
     assert_eq!(opens(&out), [3]);
     out.clear();
-    // Its own network is gone (unreachable): the local period, half as long, in
-    // the same phase (slots at 1,275 + k 5,100 ms).
+    // The outage began at the hub: a later failure of the device's own network
+    // keeps the hub's period.
     let local = Failure::network(NetworkError::Unreachable);
     c.on_failed(at(12_900), 3, &local, &mut out).unwrap();
-    assert_eq!(backoffs(&out), [16_575 - 12_800]);
+    assert_eq!(backoffs(&out), [23_050 - 12_900]);
+    // An outage that begins with the device's own network: half the period, with
+    // the random phases' headroom (1.334 at 100/s: 6,670 ms), the same phase.
+    let mut c = conn(
+        r#", "fleet": {"devices": 1000, "admissions-per-s": 100, "index": 250,
+                        "local-share": 0.5}"#,
+    );
+    let mut out = Vec::new();
+    c.start(at(0), &mut out).unwrap();
+    c.on_failed(at(100), 1, &local, &mut out).unwrap();
+    assert_eq!(backoffs(&out), [1_667]);
+    out.clear();
+    c.on_wake(at(1_767), &mut out);
+    // The hub refuses it when its network is back: still the local period.
+    c.on_failed(at(1_800), 2, &refused(), &mut out).unwrap();
+    assert_eq!(backoffs(&out), [1_667 + 6_670 - 1_700]);
 }
 
 #[test]

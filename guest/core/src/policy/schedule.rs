@@ -41,6 +41,9 @@ pub struct Schedule {
     /// The fleet's slots, when the configuration has a `fleet` section (boxed:
     /// most devices have none, and a connection's size counts).
     slots: Option<Box<Slots>>,
+    /// Whether this outage began as a failure of the device's own network: its
+    /// slots keep that drop's period even when the hub then refuses it.
+    outage_local: Option<bool>,
 }
 
 impl Schedule {
@@ -55,6 +58,7 @@ impl Schedule {
             phase: PhaseState::default(),
             waited_ms: Millis::ZERO,
             slots: None,
+            outage_local: None,
         }
     }
 
@@ -89,7 +93,8 @@ impl Schedule {
 
     /// [`next`](Self::next) for a failure of the device's own network (`local`:
     /// a keep-alive timeout, an unreachable network, a failed lookup) or any
-    /// other. Only the fleet's slots tell the two apart.
+    /// other. Only the fleet's slots tell the two apart, by the outage's first
+    /// failure.
     pub fn next_after(
         &mut self,
         curve: CurveSel,
@@ -121,6 +126,7 @@ impl Schedule {
             // The fleet's slots replace both curves: a refused device was outside
             // its slot or found it taken, and waits for its next one.
             (None, _, Some(slots)) => {
+                let local = *self.outage_local.get_or_insert(local);
                 let rng = &mut self.rng;
                 let u = *self.phase.u.get_or_insert_with(|| {
                     slots
@@ -189,6 +195,7 @@ impl Schedule {
         self.prev_normal = None;
         self.prev_throttled = None;
         self.phase.u = None;
+        self.outage_local = None;
         self.waited_ms = Millis::ZERO;
     }
 
