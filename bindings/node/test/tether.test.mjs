@@ -109,3 +109,33 @@ test('a custom policy falls back here and is quarantined', () => {
   assert.deepEqual(faults[0].used, { tag: 'retry-after', val: 1000n });
   assert.ok(rec.log.includes('decide backoff 1000 4 normal reconnect cause=net/refused'), rec.log.join('\n'));
 });
+
+test('connections sharing the instance each get their own imports, clock and entropy', () => {
+  // Both live in one component instance; each call's imports reach the
+  // connection that made it, at that connection's time.
+  const a = recorder();
+  const b = recorder();
+  b.clock.advanceMs(5_000);
+  const ca = a.connection();
+  const cb = b.connection({ hub: 'hub-b', seed: 2, policy: { kind: 'fixed', 'interval-ms': 3000 } });
+  ca.start();
+  cb.start();
+  assert.deepEqual(a.log, ['decide connect 1 hub-a 0 cause=-', 'open 1 hub-a']);
+  assert.deepEqual(b.log, ['decide connect 1 hub-b 0 cause=-', 'open 1 hub-b']);
+  a.log.length = 0;
+  b.log.length = 0;
+  ca.failed(1, Failure.network('refused'));
+  assert.equal(b.log.length, 0, 'nothing reaches the other connection');
+  assert.ok(a.log.includes('wake-at 1000'), a.log.join('\n'));
+  cb.failed(1, Failure.network('refused'));
+  assert.ok(b.log.includes('wake-at 8000'), b.log.join('\n'));
+  // Closing one leaves the other working.
+  ca.close();
+  assert.throws(() => ca.start(), /closed/);
+  b.log.length = 0;
+  b.clock.advanceMs(3_000);
+  cb.wake();
+  assert.ok(b.log.includes('open 2 hub-b'), b.log.join('\n'));
+  assert.equal(a.log.filter((l) => l.includes('open 2')).length, 0);
+  cb.close();
+});
