@@ -31,6 +31,26 @@ const OPTIONS = {
 };
 const TRANSPILER = '@bytecodealliance/jco-transpile';
 
+// jco's glue reads `process.env.JCO_DEBUG` on every trace point, several times
+// per call into the component, and Node's process.env is a slow lookup: half of
+// a decision's time. The patch reads it once, when the module loads (set
+// JCO_DEBUG before starting Node to see jco's traces). Part of the build's
+// identity, so an older dist is rebuilt.
+const DEBUG_CHECK = 'if (!globalThis?.process?.env?.JCO_DEBUG) { return; }';
+const PATCHES = ['jco-debug-read-once'];
+
+/** The transpiled `tether.js` with the JCO_DEBUG patch applied. */
+export function patchGlue(text) {
+  if (!text.includes(DEBUG_CHECK)) {
+    throw new Error(`jco's output no longer has ${JSON.stringify(DEBUG_CHECK)}: update patchGlue in build.mjs for this jco version`);
+  }
+  const once = 'const JCO_DEBUG_ONCE = Boolean(globalThis?.process?.env?.JCO_DEBUG);\n';
+  const body = text.split(DEBUG_CHECK).join('if (!JCO_DEBUG_ONCE) { return; }');
+  // After jco's directive prologue ("use components";), which must stay first.
+  const directive = /^("[^"\n]*";\n)*/.exec(body)[0];
+  return directive + once + body.slice(directive.length);
+}
+
 /** The SHA-256 (hex) of a file's bytes. */
 export async function sha256(path) {
   return createHash('sha256').update(await readFile(path)).digest('hex');
@@ -58,7 +78,7 @@ export async function build(wasm = process.env.TETHER_WASM || DEFAULT_WASM, outD
   });
   const digest = createHash('sha256').update(bytes).digest('hex');
   const have = await transpiledFrom(outDir);
-  const options = JSON.stringify(OPTIONS);
+  const options = JSON.stringify({ ...OPTIONS, patches: PATCHES });
   if (have?.sha256 === digest && have?.options === options) return { outDir, sha256: digest, fresh: false };
 
   const { transpileBytes } = await import(TRANSPILER).catch((err) => {
@@ -74,7 +94,7 @@ export async function build(wasm = process.env.TETHER_WASM || DEFAULT_WASM, outD
   for (const [name, data] of Object.entries(files)) {
     const path = join(tmp, name);
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, data);
+    await writeFile(path, name === 'tether.js' ? patchGlue(Buffer.from(data).toString('utf8')) : data);
   }
   await writeFile(join(tmp, SOURCE), JSON.stringify({ sha256: digest, bytes: bytes.length, options }) + '\n');
   await rm(outDir, { recursive: true, force: true });
