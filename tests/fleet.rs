@@ -443,7 +443,10 @@ fn fleet_aware_spreading_holds_its_goals_on_a_reduced_grid() {
         // The floor leaves out the network: a 100-120 ms round trip after the
         // slot, which a floor of a second or less feels.
         let bound = bound + 0.15 / floor;
-        assert!(v.t99 <= bound, "{v:?}: t99 above {bound:.2}x (floor {floor:.2} s)");
+        assert!(
+            v.t99 <= bound,
+            "{v:?}: t99 above {bound:.2}x (floor {floor:.2} s)"
+        );
     }
     // Numbered devices meet both goals at every hub-side point whose floor is
     // not within the network's round trip (1,000 devices at 2,000/s after no
@@ -452,7 +455,11 @@ fn fleet_aware_spreading_holds_its_goals_on_a_reduced_grid() {
         .iter()
         .filter(|v| v.policy == FLEET_NUMBERED_NAME && v.label.starts_with("hub"))
     {
-        let p = report.points.iter().find(|p| p.point.label == v.label).unwrap();
+        let p = report
+            .points
+            .iter()
+            .find(|p| p.point.label == v.label)
+            .unwrap();
         if p.point.scenario.floor_s() >= 1.0 {
             assert!(v.holds(), "{v:?}\n{}", report.fleet_table());
         }

@@ -474,13 +474,45 @@ pub(crate) fn permute(i: u32, n: u32, key: u64) -> u32 {
     let k = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut x = u64::from(i);
     loop {
-        for round in 0..3u64 {
-            x = x.wrapping_mul((k >> (round * 8)) | 1) & mask;
-            x ^= x >> (bits / 2).max(1);
-            x = x.wrapping_add(k >> (round * 16 + 7)) & mask;
+        // Per round: the key's bits that pick the odd multiplier and the addend.
+        for (mul, add) in [(0u32, 7u32), (8, 23), (16, 39)] {
+            x = x.wrapping_mul(k.wrapping_shr(mul) | 1) & mask;
+            x ^= x.wrapping_shr((bits / 2).max(1));
+            x = x.wrapping_add(k.wrapping_shr(add)) & mask;
         }
         if x < u64::from(n) {
             return u32::try_from(x).unwrap_or(0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn fleet_numbers_are_a_permutation_of_the_fleet() {
+        for n in [1u32, 2, 3, 7, 1000, 1024, 1025, 10_000] {
+            for key in [0u64, 1, 0xDEAD_BEEF] {
+                let mut seen: Vec<u32> = (0..n).map(|i| permute(i, n, key)).collect();
+                seen.sort_unstable();
+                assert!(seen.iter().copied().eq(0..n), "n {n}, key {key}");
+            }
+        }
+        // A local drop's devices get scattered numbers, not the first ones.
+        let s = Scenario {
+            devices: 100,
+            fleet: Some(1000),
+            ..Scenario::default()
+        };
+        let numbers: Vec<u32> = (0..100).map(|i| s.fleet_number(i)).collect();
+        assert!(numbers.iter().any(|&n| n >= 500), "{numbers:?}");
+        assert!(numbers.iter().all(|&n| n < 1000));
+        let whole = Scenario {
+            devices: 100,
+            ..Scenario::default()
+        };
+        assert_eq!(whole.fleet_number(42), 42);
     }
 }
