@@ -16,7 +16,9 @@
  *
  * A file that is not an intact store is refused and left as it was: empty, not
  * SQLite, cut short (not a whole number of pages, or fewer than its header
- * counts), failing PRAGMA integrity_check, or another application's SQLite file.
+ * counts), failing PRAGMA integrity_check, or another application's SQLite file;
+ * so is a log (-wal) left without its store, which SQLite would replay onto a new
+ * file.
  * A new store is made under a temporary name and renamed into place. SQLite keeps
  * no checksum of a page's contents: a flipped byte inside a record that leaves
  * the structure intact is not detected.
@@ -343,7 +345,23 @@ tether_outbox *tether_outbox_open(const char *path, tether_outbox_record **recor
                                       "outbox %s: cannot read: %s", path, strerror(errno));
             return NULL;
         }
-        if (!create(path, err)) return NULL;
+        /* SQLite would replay a log left beside a missing store onto a new file. */
+        size_t n_path = strlen(path);
+        char *wal = malloc(n_path + 5);
+        bool orphan = false;
+        if (wal) {
+            snprintf(wal, n_path + 5, "%s-wal", path);
+            orphan = access(wal, F_OK) == 0;
+        }
+        if (orphan) {
+            char detail[300];
+            snprintf(detail, sizeof detail,
+                     "the store file is missing but its log %s is there; move the log aside too",
+                     wal);
+            set_damaged(err, path, detail);
+        }
+        free(wal);
+        if (orphan || !create(path, err)) return NULL;
     } else if (!check_file(path, (long long)st.st_size, err)) {
         return NULL;
     }
@@ -368,7 +386,8 @@ tether_outbox *tether_outbox_open(const char *path, tether_outbox_record **recor
         return NULL;
     }
     rc = load(o->db, records, n);
-    if (rc == SQLITE_OK) rc = exec(o->db, "COMMIT; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    if (rc == SQLITE_OK)
+        rc = exec(o->db, "COMMIT; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(o->db, "INSERT INTO messages (topic, payload) VALUES (?, ?)", -1,
                                 &o->insert, NULL);

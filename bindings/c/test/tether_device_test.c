@@ -543,7 +543,8 @@ static void outbox(int port) {
     tether_error *err = NULL;
     tether_device *d = tether_device_new(&o, &err);
     check(!d && err && strcmp(tether_error_field(err), "outbox_path") == 0,
-          "outbox_path without SQLite in the build is refused", err ? tether_error_message(err) : "made");
+          "outbox_path without SQLite in the build is refused",
+          err ? tether_error_message(err) : "made");
     tether_error_free(err);
     tether_device_free(d);
 }

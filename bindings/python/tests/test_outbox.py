@@ -129,6 +129,15 @@ class StoreTest(unittest.TestCase):
         box.close()
         self.assertEqual([r.key for r in records], [1, 2, 3, 4, 5])
 
+    def test_a_log_without_its_store_is_refused(self) -> None:
+        log = Path(str(self.path) + "-wal")
+        log.write_bytes(b"a log of a store that was moved away")
+        with self.assertRaises(OutboxError) as caught:
+            Outbox.open(self.path)
+        self.assertEqual(caught.exception.kind, "damaged")
+        self.assertIn("move the log aside", str(caught.exception))
+        self.assertFalse(self.path.exists())
+
     def test_a_path_in_a_missing_folder_is_a_storage_error(self) -> None:
         with self.assertRaises(OutboxError) as caught:
             Outbox.open(self.dir / "no-such-folder" / "outbox.db")

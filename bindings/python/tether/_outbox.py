@@ -20,7 +20,8 @@ A file that is not an intact store is refused with :class:`OutboxError`
 (``kind == "damaged"``), naming the file and left as it was: empty, not SQLite,
 cut short (not a whole number of pages, or fewer pages than its header counts),
 failing ``PRAGMA integrity_check``, or an SQLite file of something else (the
-header's ``application_id`` is tether's). A new store is made under a temporary
+header's ``application_id`` is tether's), and so is a log left without its
+store (SQLite would replay it onto a new file). A new store is made under a temporary
 name and renamed into place, so a crash while making it never leaves an empty
 file where a store should be. SQLite keeps no checksum of a page's contents: a
 flipped byte inside a record that leaves the structure intact is not detected.
@@ -82,6 +83,11 @@ class Outbox:
         try:
             size = p.stat().st_size
         except FileNotFoundError:
+            wal = p.with_name(p.name + "-wal")
+            if wal.exists():
+                # SQLite would replay that log onto a new file.
+                raise OutboxError("damaged", p, f"the store file is missing but its log {wal} "
+                                                "is there; move the log aside too") from None
             _create(p)
             size = -1
         except OSError as err:
