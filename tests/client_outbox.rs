@@ -103,15 +103,23 @@ impl Client {
             Client::C => {
                 let dir = c_host::build().unwrap_or_else(|e| panic!("{e}"));
                 let mut cmd = Command::new(dir.join("tether_device"));
-                cmd.args(["--hub", run.hub, "--device-id", &device_id, "--topic", run.topic])
-                    .args(["--version", "4", "--keep-alive-s", "5"])
+                let (policy, queue) = (policy.to_string(), queue.to_string());
+                cmd.args(["--hub", run.hub, "--device-id", device_id.as_str()])
+                    .args([
+                        "--topic",
+                        run.topic,
+                        "--version",
+                        "4",
+                        "--keep-alive-s",
+                        "5",
+                    ])
                     .args(["--connect-timeout-ms", "2000", "--timeout-s", "600"])
-                    .args(["--interval-ms", &run.interval_ms.to_string()])
-                    .args(["--messages", &run.count.unwrap_or(0).to_string()])
-                    .args(["--policy", &policy.to_string(), "--queue", &queue.to_string()])
+                    .args(["--interval-ms", run.interval_ms.to_string().as_str()])
+                    .args(["--messages", run.count.unwrap_or(0).to_string().as_str()])
+                    .args(["--policy", policy.as_str(), "--queue", queue.as_str()])
                     .arg("--outbox")
                     .arg(run.store)
-                    .args(["--first", &run.first.to_string()]);
+                    .args(["--first", run.first.to_string().as_str()]);
                 cmd
             }
         };
@@ -248,11 +256,12 @@ fn killed_in_an_outage(client: Client) {
     let topic = format!("tether/outbox/{name}-kill");
     let recorder = Recorder::start(&broker.address(), &topic).unwrap();
     let store = broker.dir().join("outbox.db");
-    let hub = proxy.address();
+    let address = proxy.address();
+    let (hub, topic_ref, store_ref) = (address.as_str(), topic.as_str(), store.as_path());
     let run = |first: u64, count: Option<u64>| Run {
-        hub: &hub,
-        topic: &topic,
-        store: &store,
+        hub,
+        topic: topic_ref,
+        store: store_ref,
         first,
         count,
         interval_ms: 100,
@@ -287,7 +296,11 @@ fn killed_in_an_outage(client: Client) {
     let (status, lines_1, _) = device.finish(WAIT).unwrap();
     assert!(!status.success(), "{name}: killed: {status}");
     let run_1 = Stream::read(&lines_1);
-    assert!(run_1.twice.is_empty(), "{name}: two outcomes in run 1: {:?}", run_1.twice);
+    assert!(
+        run_1.twice.is_empty(),
+        "{name}: two outcomes in run 1: {:?}",
+        run_1.twice
+    );
     let accepted_1 = run_1.accepted.clone();
     let ended_1 = run_1.ended();
     let pending_1: BTreeSet<u64> = accepted_1.difference(&ended_1).copied().collect();
@@ -317,13 +330,21 @@ fn killed_in_an_outage(client: Client) {
         // The C program exits by itself once its 20 have outcomes.
         Client::C => {
             let (status, lines, stderr) = device.finish(WAIT).unwrap();
-            assert!(status.success(), "c: exit {status}\n{}\n{stderr}", lines.join("\n"));
+            assert!(
+                status.success(),
+                "c: exit {status}\n{}\n{stderr}",
+                lines.join("\n")
+            );
             (lines, stderr)
         }
     };
     let output = lines_2.join("\n");
     let run_2 = Stream::read(&lines_2);
-    assert!(run_2.twice.is_empty(), "{name}: two outcomes in run 2: {:?}\n{output}", run_2.twice);
+    assert!(
+        run_2.twice.is_empty(),
+        "{name}: two outcomes in run 2: {:?}\n{output}",
+        run_2.twice
+    );
     assert!(run_2.kept.is_empty(), "{name}: {output}\n{stderr}");
     assert_eq!(
         outbox_line(&lines_2),
@@ -386,7 +407,11 @@ fn killed_in_an_outage(client: Client) {
         delivered.iter().all(|s| record.counts.contains_key(s)),
         "{name}: {account}"
     );
-    assert_eq!(stored(&store), Vec::<String>::new(), "{name}: the store is empty");
+    assert_eq!(
+        stored(&store),
+        Vec::<String>::new(),
+        "{name}: the store is empty"
+    );
 }
 
 #[test]
@@ -412,10 +437,11 @@ fn damaged_store_is_refused(client: Client) {
     let store = dir.join("outbox.db");
     let topic = format!("tether/outbox/{name}-damaged");
     // Nobody listens there: the device cannot deliver, only start, keep and stop.
+    let (topic_ref, store_ref) = (topic.as_str(), store.as_path());
     let run = |count: u64| Run {
         hub: "127.0.0.1:9",
-        topic: &topic,
-        store: &store,
+        topic: topic_ref,
+        store: store_ref,
         first: 1,
         count: Some(count),
         interval_ms: 10,
@@ -428,7 +454,12 @@ fn damaged_store_is_refused(client: Client) {
         })
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let (lines, _) = client.stop(device);
-    assert_eq!(Stream::read(&lines).kept.len(), 3, "{name}: {}", lines.join("\n"));
+    assert_eq!(
+        Stream::read(&lines).kept.len(),
+        3,
+        "{name}: {}",
+        lines.join("\n")
+    );
     assert_eq!(stored(&store), ["1", "2", "3"]);
     let intact = std::fs::read(&store).unwrap();
 
@@ -448,7 +479,11 @@ fn damaged_store_is_refused(client: Client) {
         assert!(stderr.contains(&store.display().to_string()), "{context}");
         assert!(!stderr.contains("Traceback"), "{context}");
         assert!(Stream::read(&lines).all().is_empty(), "{context}");
-        assert_eq!(std::fs::read(&store).unwrap(), bytes, "{context}: left as it was");
+        assert_eq!(
+            std::fs::read(&store).unwrap(),
+            bytes,
+            "{context}: left as it was"
+        );
         println!("{name}, {case}: {}", stderr.trim());
     }
     // The intact store starts: its three records are resent (before the stream's
@@ -465,9 +500,20 @@ fn damaged_store_is_refused(client: Client) {
     let s = Stream::read(&lines);
     let text = lines.join("\n");
     assert_eq!(s.resent, BTreeSet::from([1, 2, 3]), "{name}: {text}");
-    assert_eq!(s.accepted, BTreeSet::from([4]), "{name}: the stream goes on at 4: {text}");
-    assert_eq!(s.kept, BTreeSet::from([1, 2, 3, 4]), "{name}: every message kept: {text}");
-    assert!(s.outcome.is_empty(), "{name}: no outcome at the stop: {text}");
+    assert_eq!(
+        s.accepted,
+        BTreeSet::from([4]),
+        "{name}: the stream goes on at 4: {text}"
+    );
+    assert_eq!(
+        s.kept,
+        BTreeSet::from([1, 2, 3, 4]),
+        "{name}: every message kept: {text}"
+    );
+    assert!(
+        s.outcome.is_empty(),
+        "{name}: no outcome at the stop: {text}"
+    );
     assert_eq!(outbox_line(&lines), (3, 4), "{name}: {text}");
     assert_eq!(stored(&store), ["1", "2", "3", "4"]);
     let _ = std::fs::remove_dir_all(&dir);

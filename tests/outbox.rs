@@ -207,10 +207,14 @@ fn a_device_killed_in_an_outage_resends_what_it_accepted_and_loses_nothing() {
         !s.resent.is_empty() && s.seq.len() > s.resent.len() + 1
     });
     proxy.heal();
-    wait_until(&mut run, "every message of run 2 to have an outcome", |seen| {
-        let s = Stream::read(seen);
-        s.seq.len() - s.resent.len() == 20 && s.outcome.len() == s.seq.len()
-    });
+    wait_until(
+        &mut run,
+        "every message of run 2 to have an outcome",
+        |seen| {
+            let s = Stream::read(seen);
+            s.seq.len() - s.resent.len() == 20 && s.outcome.len() == s.seq.len()
+        },
+    );
     run.signal("TERM").unwrap();
     let (status, lines_2, stderr) = run.finish(WAIT).unwrap();
     let output = lines_2.join("\n");

@@ -97,21 +97,27 @@ impl Lines {
         wait: Duration,
         done: impl Fn(&[String]) -> bool,
     ) -> io::Result<()> {
-        let deadline = Instant::now() + wait;
+        let start = Instant::now();
         while !done(&self.seen) {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = wait.saturating_sub(start.elapsed());
             match self.lines.recv_timeout(left) {
                 Ok(line) => self.seen.push(line),
                 Err(RecvTimeoutError::Timeout) => {
                     return Err(io::Error::new(
                         ErrorKind::TimedOut,
-                        format!("waited {wait:?} for {what}; output:\n{}", self.seen.join("\n")),
+                        format!(
+                            "waited {wait:?} for {what}; output:\n{}",
+                            self.seen.join("\n")
+                        ),
                     ));
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(io::Error::new(
                         ErrorKind::UnexpectedEof,
-                        format!("the program ended before {what}; output:\n{}", self.seen.join("\n")),
+                        format!(
+                            "the program ended before {what}; output:\n{}",
+                            self.seen.join("\n")
+                        ),
                     ));
                 }
             }
@@ -153,12 +159,12 @@ impl Lines {
     /// `TimedOut` (and the program killed) when it does not exit within `wait`.
     pub fn finish(mut self, wait: Duration) -> io::Result<(ExitStatus, Vec<String>, String)> {
         drop(self.stdin.take());
-        let deadline = Instant::now() + wait;
+        let start = Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait()? {
                 break status;
             }
-            if Instant::now() >= deadline {
+            if start.elapsed() >= wait {
                 let _ = self.child.kill();
                 return Err(io::Error::new(
                     ErrorKind::TimedOut,
