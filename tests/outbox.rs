@@ -22,107 +22,29 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::json;
 use tether_device::outbox::Outbox;
 use tether_tests::broker::Broker;
+use tether_tests::child::Lines;
 use tether_tests::proxy::Proxy;
 use tether_tests::recorder::Recorder;
 
 /// Bound on waits for things that must happen (not speed limits).
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A running `tether` whose stdout lines arrive on a channel as they are printed.
-struct Running {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-    reader: JoinHandle<()>,
+/// The `tether` binary with `args`, its stdout lines read as they come.
+fn spawn_tether(args: &[&str]) -> Lines {
+    Lines::spawn(Command::new(tether_tests::tether_binary()).args(args)).unwrap()
 }
 
-impl Running {
-    fn spawn(args: &[&str]) -> Running {
-        let mut child = Command::new(tether_tests::tether_binary())
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            lines,
-            seen: Vec::new(),
-            reader,
-        }
-    }
-
-    /// Read lines until `done` holds for all lines read so far.
-    fn wait_until(&mut self, what: &str, done: impl Fn(&[String]) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        while !done(&self.seen) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "waited {WAIT:?} for {what}; output:\n{}",
-                    self.seen.join("\n")
-                ),
-                Err(RecvTimeoutError::Disconnected) => panic!(
-                    "tether ended before {what}; output:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -{name} failed");
-    }
-
-    /// Wait for the exit: the status, every stdout line, and stderr.
-    fn finish(mut self) -> (ExitStatus, Vec<String>, String) {
-        let deadline = Instant::now() + WAIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "tether did not exit within {WAIT:?}; output:\n{}",
-                    self.seen.join("\n")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        self.reader.join().unwrap();
-        self.seen.extend(self.lines.try_iter());
-        let mut stderr = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            std::io::Read::read_to_string(&mut e, &mut stderr).unwrap();
-        }
-        (status, self.seen, stderr)
-    }
+/// Read lines until `done` holds; a panic with the output after [`WAIT`].
+fn wait_until(run: &mut Lines, what: &str, done: impl Fn(&[String]) -> bool) {
+    run.wait_until(what, WAIT, done)
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The text after the time column (`   1.234s  status connected ...`).
@@ -241,14 +163,14 @@ fn a_device_killed_in_an_outage_resends_what_it_accepted_and_loses_nothing() {
     };
     // Run 1: connected and delivering, then the outage, then SIGKILL.
     let first = write_file(broker.dir(), "device-1.json", &device(None));
-    let mut run = Running::spawn(&["run", "--config", first.to_str().unwrap(), "--verbose"]);
-    run.wait_until("the connected status", |seen| {
+    let mut run = spawn_tether(&["run", "--config", first.to_str().unwrap(), "--verbose"]);
+    wait_until(&mut run, "the connected status", |seen| {
         seen.iter()
             .any(|l| event(l).starts_with("status connected"))
     });
     recorder
         .wait_until(WAIT, |r| r.counts.len() >= 5)
-        .unwrap_or_else(|e| panic!("{e}; output:\n{}", run.seen.join("\n")));
+        .unwrap_or_else(|e| panic!("{e}; output:\n{}", run.seen().join("\n")));
     proxy.blackhole();
     let last = recorder
         .snapshot()
@@ -259,14 +181,14 @@ fn a_device_killed_in_an_outage_resends_what_it_accepted_and_loses_nothing() {
         .unwrap_or(0);
     // Two seconds of messages past the last one delivered: sent without a PUBACK,
     // and queued behind the in-flight window.
-    run.wait_until("publishes during the outage", |seen| {
+    wait_until(&mut run, "publishes during the outage", |seen| {
         Stream::read(seen)
             .accepted()
             .iter()
             .any(|&n| n >= last + 20)
     });
-    run.signal("KILL");
-    let (status, lines_1, _) = run.finish();
+    run.signal("KILL").unwrap();
+    let (status, lines_1, _) = run.finish(WAIT).unwrap();
     assert!(!status.success(), "killed: {status}");
     let run_1 = Stream::read(&lines_1);
     let accepted_1 = run_1.accepted();
@@ -279,18 +201,22 @@ fn a_device_killed_in_an_outage_resends_what_it_accepted_and_loses_nothing() {
 
     // Run 2, the same outbox, still in the outage; 20 new messages, then heal.
     let second = write_file(broker.dir(), "device-2.json", &device(Some(20)));
-    let mut run = Running::spawn(&["run", "--config", second.to_str().unwrap(), "--verbose"]);
-    run.wait_until("the resent messages and new ones", |seen| {
+    let mut run = spawn_tether(&["run", "--config", second.to_str().unwrap(), "--verbose"]);
+    wait_until(&mut run, "the resent messages and new ones", |seen| {
         let s = Stream::read(seen);
         !s.resent.is_empty() && s.seq.len() > s.resent.len() + 1
     });
     proxy.heal();
-    run.wait_until("every message of run 2 to have an outcome", |seen| {
-        let s = Stream::read(seen);
-        s.seq.len() - s.resent.len() == 20 && s.outcome.len() == s.seq.len()
-    });
-    run.signal("TERM");
-    let (status, lines_2, stderr) = run.finish();
+    wait_until(
+        &mut run,
+        "every message of run 2 to have an outcome",
+        |seen| {
+            let s = Stream::read(seen);
+            s.seq.len() - s.resent.len() == 20 && s.outcome.len() == s.seq.len()
+        },
+    );
+    run.signal("TERM").unwrap();
+    let (status, lines_2, stderr) = run.finish(WAIT).unwrap();
     let output = lines_2.join("\n");
     assert!(status.success(), "exit {status}\n{output}\n{stderr}");
     let run_2 = Stream::read(&lines_2);

@@ -4,6 +4,12 @@ publishing a numbered QoS 1 stream (payload: the number) until told to stop.
     python3 tests/python/fault_device.py '{"config": {...}, "mqtt": {...}, "topic": T,
                                           "interval_ms": 200}'
 
+With ``"outbox": FILE`` the device has a persistent outbox: the messages an earlier
+run left are published again at the start (``resent SEQ key=K``), those without an
+outcome at the stop are kept (``kept SEQ key=K``), and the stream's numbers start
+after the largest resent one (or at ``"first"``). ``"count"``: publish that many
+new messages, then wait for ``stop``.
+
 Prints one line per event, which the test reads as they come:
 ``status S/R``, ``decision RULE ACTION``, ``accepted SEQ``, ``refused SEQ ERROR``,
 ``outcome SEQ delivered`` / ``outcome SEQ failed:REASON``, ``stopped``.
@@ -54,29 +60,64 @@ elif "connection_string" in spec:  # the IoT Hub profile: the component does the
         cert_file=m.get("cert_file"), key_file=m.get("key_file"),
         config=spec.get("config"), **callbacks)
 else:
-    device = tether.Device(spec["config"], mqtt=options, **callbacks)
+    try:
+        device = tether.Device(spec["config"], mqtt=options, outbox=spec.get("outbox"),
+                               **callbacks)
+    except tether.OutboxError as err:
+        # Not a usage error (2): the store is damaged or in use.
+        print(f"error: {err}", file=sys.stderr, flush=True)
+        sys.exit(1)
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
 
+
+
+def report(n: int, d: tether.Delivery) -> None:
+    if d.kept:
+        out(f"kept {n} key={d.key}")
+        return
+    result = d.result()
+    out(f"outcome {n} " + ("delivered" if result.delivered else f"failed:{result.failure}"))
+
+
 pending: list[tether.Delivery] = []
 with device:
-    seq = 0
+    seq = spec.get("first", 1) - 1
+    for d in device.resent:
+        n = int(d.payload or b"0")
+        seq = max(seq, n)
+        if d.message_id == 0:
+            out(f"refused-resend {n} key={d.key}")
+            continue
+        out(f"resent {n} key={d.key}")
+        d.add_done_callback(lambda d, n=n: report(n, d))
+        pending.append(d)
+    count = spec.get("count")
+    new = 0
     while not stop.is_set():
+        if count is not None and new >= count:
+            stop.wait()
+            break
         seq += 1
+        new += 1
         try:
             delivery = device.publish(str(seq), spec.get("topic"))
         except tether.PublishRefused as err:
             out(f"refused {seq} {err.error}")
         else:
             out(f"accepted {seq}")
-            delivery.add_done_callback(
-                lambda d, n=seq: out(f"outcome {n} " + (
-                    "delivered" if d.result().delivered else f"failed:{d.result().failure}")))
+            delivery.add_done_callback(lambda d, n=seq: report(n, d))
             pending.append(delivery)
         stop.wait(spec.get("interval_ms", 200) / 1000)
     if device.status.status is tether.Status.CONNECTED:
         for d in pending:
-            d.result(timeout=30)
-# The stop gave every message left its outcome.
+            try:
+                d.result(timeout=30)
+            except tether.MessageKept:
+                pass
+# The stop gave every message left its outcome (or, with an outbox, kept it).
 assert all(d.done() for d in pending)
+if spec.get("outbox"):
+    kept = sum(1 for d in pending if d.kept)
+    out(f"outbox: resent {len(device.resent)} kept {kept}")
 out("stopped")

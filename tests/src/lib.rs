@@ -19,6 +19,8 @@
 //!   component.
 //! - [`iothub_lab`]: the enforcing IoT Hub emulator's lab for the fault rows.
 //! - [`c_host`]: the C host (`bindings/c`), built with cmake into `target/c/`.
+//! - [`child`]: a device program as a child process, its stdout lines as they come
+//!   (wait, send a line, SIGKILL, exit status).
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +28,7 @@ use tether_host::Runtime;
 
 pub mod broker;
 pub mod c_host;
+pub mod child;
 pub mod conformance;
 pub mod hosts;
 pub mod iothub_lab;

@@ -354,6 +354,9 @@ typedef enum tether_rc {
     /** Called from inside the `now` or `random_u64` callback of the same
      *  connection, while the component is running. */
     TETHER_ERR_REENTRANT = -3,
+    /** tether_device with an outbox: the store could not write or remove a
+     *  message (a full disk, say); see tether_device_last_error. */
+    TETHER_ERR_OUTBOX = -4,
 } tether_rc;
 
 /**

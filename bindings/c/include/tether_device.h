@@ -12,7 +12,9 @@
  *
  * Present when libtether was built with TETHER_WITH_MOSQUITTO (the default when
  * libmosquitto is found; TETHER_HAS_DEVICE is then defined by tether's cmake
- * target and pkg-config file). Link with -lmosquitto.
+ * target and pkg-config file). Link with -lmosquitto. The persistent outbox
+ * (options.outbox_path) is there when it was also built with TETHER_WITH_SQLITE
+ * (the default when libsqlite3 is found; TETHER_HAS_OUTBOX, -lsqlite3).
  *
  * The loop: tether_device_run() blocks until tether_device_stop(); an application
  * with its own poll loop watches tether_device_fd() (readable: call
@@ -112,6 +114,28 @@ typedef struct tether_device_options {
      *  refuse. Not needed with a connection string's key (the component mints). */
     const char *(*renew)(void *user);
     void *user;
+
+    /** The persistent outbox (TETHER_HAS_OUTBOX: libtether built with SQLite): the
+     *  store file, made when missing; NULL: none (messages live in memory). Every
+     *  accepted message is committed there before tether_device_publish returns
+     *  and removed when its outcome arrives (removed first, reported after, so no
+     *  restart reports an outcome twice). tether_device_new refuses a store that
+     *  is damaged (cut short, not SQLite, empty, another program's file) or open
+     *  in another process: NULL and a TETHER_ERROR_IO naming the file, which is
+     *  left as it was. Without SQLite in the build, a path is a TETHER_ERROR_CONFIG. */
+    const char *outbox_path;
+    /** At start, each message an earlier run left in the outbox is published
+     *  again, in the order it was first accepted: TETHER_OK with this run's id
+     *  (its outcome goes to `outcome`), or the refusal (id 0; a message this
+     *  configuration no longer accepts, removed from the store). `key` is its
+     *  durable key; topic and payload are valid during the call. May be NULL. */
+    void (*resent)(void *user, tether_rc rc, uint64_t message, int64_t key, const char *topic,
+                   const void *payload, size_t len);
+    /** At stop, with an outbox, a message without an outcome is kept in the store
+     *  for the next run instead of failing with client-close: neither outcome
+     *  callback is called for it; this one is, with the `outcome_user` it was
+     *  published with. May be NULL. */
+    void (*kept)(void *user, uint64_t message, int64_t key, void *outcome_user);
 } tether_device_options;
 
 /**
@@ -141,9 +165,11 @@ tether_rc tether_device_start(tether_device *d);
 /**
  * Queue `payload` at QoS 1 on `topic` (NULL: options->topic). TETHER_OK with *id
  * (id may be NULL) when accepted: `on_outcome` (may be NULL) then gets its one
- * outcome, from the loop or from stop/free. Otherwise nothing is called: a
- * TETHER_PUBLISH_* refusal (payload-too-large, queue-full, stopped, empty-topic)
- * or TETHER_ERR_ARGUMENT (NULL payload with len > 0, no topic).
+ * outcome, from the loop or from stop/free (with an outbox, a message kept at
+ * stop goes to options->kept instead). Otherwise nothing is called: a
+ * TETHER_PUBLISH_* refusal (payload-too-large, queue-full, stopped, empty-topic),
+ * TETHER_ERR_ARGUMENT (NULL payload with len > 0, no topic) or TETHER_ERR_OUTBOX
+ * (the outbox could not store it).
  */
 tether_rc tether_device_publish(tether_device *d, const char *topic, const void *payload,
                                 size_t len, tether_device_outcome_fn on_outcome,

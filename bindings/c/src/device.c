@@ -18,6 +18,12 @@
  *
  * Every public function takes the device's (recursive) lock; callbacks run with
  * it held. A registry of live devices turns a stale pointer into an error.
+ *
+ * The outbox (options.outbox_path, outbox.c): a message is stored before the
+ * component sees it, its durable key kept in its outcome slot; an outcome removes
+ * the record before any callback hears of it; client-close (the stop) keeps it
+ * for the next run; the records an earlier run left are published again right
+ * after tether_start. The component decides everything else about them.
  */
 #include "device_internal.h"
 
@@ -115,6 +121,7 @@ typedef struct {
     uint64_t id;
     tether_device_outcome_fn fn;
     void *user;
+    int64_t key; /* in the outbox; 0: none */
 } outcome_slot;
 
 typedef struct {
@@ -147,6 +154,11 @@ struct tether_device {
     int calls;    /* public calls in progress on the holder's thread (lock is recursive) */
     int cb_depth; /* user callbacks in progress */
     char last_error[300];
+#ifdef TETHER_HAS_OUTBOX
+    tether_outbox *outbox;
+    tether_outbox_record *recovered; /* left by an earlier run, published at start */
+    size_t n_recovered;
+#endif
     /* registry */
     int refs;
     bool dead;
@@ -737,13 +749,41 @@ static void t_decided(void *u, const tether_decision_event *e) {
 static void deliver(tether_device *d, uint64_t message, const tether_outcome *o) {
     tether_device_outcome_fn fn = NULL;
     void *user = NULL;
+    int64_t key = 0;
     for (size_t i = 0; i < d->n_slots; i++) {
         if (d->slots[i].id != message) continue;
         fn = d->slots[i].fn;
         user = d->slots[i].user;
+        key = d->slots[i].key;
         d->slots[i] = d->slots[--d->n_slots];
         break;
     }
+#ifdef TETHER_HAS_OUTBOX
+    if (key != 0 && d->outbox) {
+        if (!o->delivered && o->failure == TETHER_MESSAGE_CLIENT_CLOSE) {
+            /* The stop: kept for the next run, which reports its outcome. */
+            tlog(TETHER_LOG_DEBUG, "message %" PRIu64 " kept in the outbox (key %" PRId64 ")",
+                 message, key);
+            if (d->o.kept) {
+                d->cb_depth++;
+                d->o.kept(d->o.user, message, key, user);
+                d->cb_depth--;
+            }
+            return;
+        }
+        /* Removed first, reported after: a restart never reports it again. */
+        char why[300];
+        if (!tether_outbox_remove(d->outbox, key, why, sizeof why)) {
+            snprintf(d->last_error, sizeof d->last_error,
+                     "%s; message %" PRIu64 " stays in the outbox and is sent again after a "
+                     "restart",
+                     why, message);
+            tlog(TETHER_LOG_ERROR, "%s", d->last_error);
+        }
+    }
+#else
+    (void)key;
+#endif
     tlog(TETHER_LOG_DEBUG, "message %" PRIu64 " %s%s", message,
          o->delivered ? "delivered" : "failed ",
          o->delivered ? "" : tether_message_failure_name(o->failure));
@@ -792,6 +832,10 @@ static void t_renew(void *u) {
 
 static void destroy(tether_device *d) {
     while (d->links) link_destroy(d, d->links, false);
+#ifdef TETHER_HAS_OUTBOX
+    tether_outbox_close(d->outbox);
+    tether_outbox_records_free(d->recovered, d->n_recovered);
+#endif
     if (d->conn) tether_connection_free(d->conn);
     if (d->own_rt && d->rt) tether_runtime_free(d->rt);
     tether_hub_identity_free(d->identity);
@@ -842,6 +886,13 @@ static tether_device *make(const tether_device_options *opt, const char *config,
         bad = "tls_key_file", why = "cannot be read";
     else if (hub && (o.client_id || o.username))
         bad = o.client_id ? "client_id" : "username", why = "the IoT Hub profile decides it";
+    else if (o.outbox_path && !*o.outbox_path)
+        bad = "outbox_path", why = "empty (NULL: no outbox)";
+#ifndef TETHER_HAS_OUTBOX
+    else if (o.outbox_path)
+        bad = "outbox_path",
+        why = "this libtether was built without SQLite (TETHER_WITH_SQLITE=OFF): no outbox";
+#endif
     if (bad) {
         tether_internal_set_error(err, TETHER_ERROR_CONFIG, bad, "%s: %s", bad, why);
         tether_hub_identity_free(identity);
@@ -922,6 +973,17 @@ static tether_device *make(const tether_device_options *opt, const char *config,
         destroy(d);
         return NULL;
     }
+    if (o.outbox_path) {
+#ifdef TETHER_HAS_OUTBOX
+        /* Last, so that nothing else can fail with the store's lock held. */
+        d->outbox = tether_outbox_open(o.outbox_path, &d->recovered, &d->n_recovered, err);
+        if (!d->outbox) {
+            destroy(d);
+            return NULL;
+        }
+#endif
+    }
+    d->o.outbox_path = NULL; /* the caller's string; the store has its own copy */
     pthread_mutex_lock(&registry);
     d->next_live = live;
     live = d;
@@ -1044,6 +1106,77 @@ tether_device *tether_device_new_from_connection_string(const char *cs,
 
 /* ---- the API ---- */
 
+static bool grow_slots(tether_device *d) {
+    outcome_slot *s = grow(d->slots, &d->cap_slots, sizeof *s);
+    if (s) d->slots = s;
+    return s != NULL;
+}
+
+/* Outcomes that came during a tether_publish (its message's, or one it pushed out
+ * of a full queue), now that every callback is registered. */
+static void deliver_early(tether_device *d) {
+    while (d->n_early > 0) {
+        early_outcome e = d->early[0];
+        memmove(d->early, d->early + 1, --d->n_early * sizeof *d->early);
+        deliver(d, e.id, &e.outcome);
+    }
+}
+
+/* Publish what an earlier run left in the outbox, in key order. */
+static void resend(tether_device *d) {
+#ifdef TETHER_HAS_OUTBOX
+    tether_outbox_record *r = d->recovered;
+    size_t n = d->n_recovered;
+    d->recovered = NULL;
+    d->n_recovered = 0;
+    for (size_t i = 0; i < n && !d->stopped; i++) {
+        uint64_t mid = 0;
+        tether_rc rc;
+        if (d->n_slots == d->cap_slots && !grow_slots(d)) {
+            /* Stays in the store for the next run. */
+            tlog(TETHER_LOG_ERROR, "outbox: out of memory; key %" PRId64 " waits for a restart",
+                 r[i].key);
+            continue;
+        }
+        d->publishing = true;
+        rc = tether_publish(d->conn, r[i].topic, r[i].payload, r[i].len, &mid);
+        d->publishing = false;
+        if (rc == TETHER_OK) {
+            d->slots[d->n_slots++] = (outcome_slot){mid, NULL, NULL, r[i].key};
+            tlog(TETHER_LOG_DEBUG, "outbox: key %" PRId64 " resent as message %" PRIu64, r[i].key,
+                 mid);
+        } else {
+            /* It can never be sent (a payload over a new, lower limit, say):
+             * reported, and not kept to be refused at every start. */
+            char why[300];
+            tlog(TETHER_LOG_ERROR, "outbox: key %" PRId64 " is refused by this configuration (%s): "
+                 "removed", r[i].key, tether_rc_name(rc));
+            if (!tether_outbox_remove(d->outbox, r[i].key, why, sizeof why))
+                tlog(TETHER_LOG_ERROR, "%s", why);
+            mid = 0;
+        }
+        if (d->o.resent) {
+            d->cb_depth++;
+            d->o.resent(d->o.user, rc, mid, r[i].key, r[i].topic, r[i].payload, r[i].len);
+            d->cb_depth--;
+        }
+        deliver_early(d);
+    }
+    tether_outbox_records_free(r, n);
+#else
+    (void)d;
+#endif
+}
+
+/* tether_start, then the outbox's leftovers. */
+static tether_rc start_now(tether_device *d) {
+    d->started = true;
+    tlog(TETHER_LOG_INFO, "starting");
+    tether_rc rc = tether_start(d->conn);
+    if (rc == TETHER_OK) resend(d);
+    return rc;
+}
+
 tether_rc tether_device_start(tether_device *d) {
     if (!acquire(d)) return TETHER_ERR_ARGUMENT;
     tether_rc rc = TETHER_OK;
@@ -1051,9 +1184,7 @@ tether_rc tether_device_start(tether_device *d) {
         rc = TETHER_INPUT_STOPPED;
         snprintf(d->last_error, sizeof d->last_error, "start: the device was stopped");
     } else if (!d->started) {
-        d->started = true;
-        tlog(TETHER_LOG_INFO, "starting");
-        rc = tether_start(d->conn);
+        rc = start_now(d);
         if (rc != TETHER_OK)
             snprintf(d->last_error, sizeof d->last_error, "start: %s%s%s", tether_rc_name(rc),
                      rc < 0 ? ": " : "", rc < 0 ? tether_connection_last_error(d->conn) : "");
@@ -1061,12 +1192,6 @@ tether_rc tether_device_start(tether_device *d) {
     }
     release(d);
     return rc;
-}
-
-static bool grow_slots(tether_device *d) {
-    outcome_slot *s = grow(d->slots, &d->cap_slots, sizeof *s);
-    if (s) d->slots = s;
-    return s != NULL;
 }
 
 tether_rc tether_device_publish(tether_device *d, const char *topic, const void *payload,
@@ -1084,25 +1209,37 @@ tether_rc tether_device_publish(tether_device *d, const char *topic, const void 
         rc = fail_with(d, "publish: out of memory");
     } else {
         uint64_t mid = 0;
-        d->publishing = true;
-        rc = tether_publish(d->conn, t, payload ? payload : (const uint8_t *)"", len, &mid);
-        d->publishing = false;
+        int64_t key = 0;
+        const uint8_t *bytes = payload ? payload : (const uint8_t *)"";
+        rc = TETHER_OK;
+#ifdef TETHER_HAS_OUTBOX
+        /* Committed before the component sees it: accepted means on disk. */
+        char why[300];
+        if (d->outbox && !d->stopped && !tether_outbox_store(d->outbox, t, bytes, len, &key, why,
+                                                             sizeof why)) {
+            fail_with(d, "publish: %s", why);
+            rc = TETHER_ERR_OUTBOX;
+        }
+#endif
         if (rc == TETHER_OK) {
-            d->slots[d->n_slots++] = (outcome_slot){mid, on_outcome, outcome_user};
-            if (id) *id = mid;
-        } else {
-            snprintf(d->last_error, sizeof d->last_error, "publish refused: %s%s%s",
-                     tether_rc_name(rc), rc < 0 ? ": " : "",
-                     rc < 0 ? tether_connection_last_error(d->conn) : "");
-            tlog(TETHER_LOG_WARN, "%s", d->last_error);
+            d->publishing = true;
+            rc = tether_publish(d->conn, t, bytes, len, &mid);
+            d->publishing = false;
+            if (rc == TETHER_OK) {
+                d->slots[d->n_slots++] = (outcome_slot){mid, on_outcome, outcome_user, key};
+                if (id) *id = mid;
+            } else {
+                snprintf(d->last_error, sizeof d->last_error, "publish refused: %s%s%s",
+                         tether_rc_name(rc), rc < 0 ? ": " : "",
+                         rc < 0 ? tether_connection_last_error(d->conn) : "");
+                tlog(TETHER_LOG_WARN, "%s", d->last_error);
+#ifdef TETHER_HAS_OUTBOX
+                if (key != 0 && !tether_outbox_remove(d->outbox, key, why, sizeof why))
+                    tlog(TETHER_LOG_ERROR, "%s; the refused message is sent after a restart", why);
+#endif
+            }
         }
-        /* Outcomes that came during the call (this message's, or one it pushed
-         * out of a full queue), now that every callback is registered. */
-        while (d->n_early > 0) {
-            early_outcome e = d->early[0];
-            memmove(d->early, d->early + 1, --d->n_early * sizeof *d->early);
-            deliver(d, e.id, &e.outcome);
-        }
+        deliver_early(d);
         wake(d);
     }
     release(d);
@@ -1121,6 +1258,11 @@ static void do_stop(tether_device *d) {
         tether_outcome o = {.delivered = false, .failure = TETHER_MESSAGE_CLIENT_CLOSE};
         deliver(d, d->slots[0].id, &o);
     }
+#ifdef TETHER_HAS_OUTBOX
+    /* What is kept stays; the file's lock is released for the next run. */
+    tether_outbox_close(d->outbox);
+    d->outbox = NULL;
+#endif
     wake(d);
 }
 
@@ -1250,10 +1392,7 @@ static tether_rc run_until(tether_device *d, const char *what, uint64_t until_ns
         snprintf(d->last_error, sizeof d->last_error, "%s: the device was stopped", what);
     }
     if (rc == TETHER_OK) {
-        if (!d->started && !d->stopped) {
-            d->started = true;
-            report_rc(d, "start", tether_start(d->conn));
-        }
+        if (!d->started && !d->stopped) report_rc(d, "start", start_now(d));
         d->loop_active = true;
         d->loop_thread = pthread_self();
         if (once) {

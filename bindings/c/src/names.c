@@ -134,6 +134,7 @@ const char *tether_rc_name(tether_rc rc) {
     case TETHER_ERR_ARGUMENT: return "invalid argument";
     case TETHER_ERR_ENGINE: return "engine error";
     case TETHER_ERR_REENTRANT: return "re-entrant call";
+    case TETHER_ERR_OUTBOX: return "outbox storage error";
     }
     return "unknown return code";
 }

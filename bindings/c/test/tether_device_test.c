@@ -387,6 +387,169 @@ static void threads(int port) {
     tether_device_free(d);
 }
 
+/* ---- the outbox ---- */
+
+#ifdef TETHER_HAS_OUTBOX
+static int kept_n, resent_n, resent_refused_n;
+
+static void count_kept(void *u, uint64_t message, int64_t key, void *outcome_user) {
+    (void)u;
+    (void)message;
+    (void)key;
+    (void)outcome_user;
+    kept_n++;
+}
+
+static void count_resent(void *u, tether_rc rc, uint64_t message, int64_t key, const char *topic,
+                         const void *payload, size_t len) {
+    (void)u;
+    (void)message;
+    (void)key;
+    (void)topic;
+    (void)payload;
+    (void)len;
+    if (rc == TETHER_OK) resent_n++;
+    else resent_refused_n++;
+}
+
+static tether_device *outbox_device(int port, const char *path, tether_error **err) {
+    static char config[512];
+    config_for(config, sizeof config, port, NULL);
+    tether_device_options o = {.runtime = rt,
+                               .config_json = config,
+                               .topic = "tether/c-outbox",
+                               .outbox_path = path,
+                               .outcome = count_outcome,
+                               .kept = count_kept,
+                               .resent = count_resent};
+    return tether_device_new(&o, err);
+}
+
+static long file_size(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+static void write_file(const char *path, const char *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        if (len) fwrite(data, 1, len, f);
+        fclose(f);
+    }
+}
+
+static void outbox(int port) {
+    char dir[] = "/tmp/tether-c-outbox-XXXXXX";
+    if (!mkdtemp(dir)) {
+        check(false, "outbox: a scratch folder", strerror(errno));
+        return;
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/outbox.db", dir);
+    tether_error *err = NULL;
+    reset_counts();
+    kept_n = resent_n = resent_refused_n = 0;
+
+    /* Nobody listens on port 1: three messages wait, and are kept at the stop. */
+    tether_device *d = outbox_device(1, path, &err);
+    check(d != NULL, "outbox: a new store is made", err ? tether_error_message(err) : NULL);
+    tether_error_free(err);
+    err = NULL;
+    if (!d) return;
+    tether_device_start(d);
+    for (int i = 0; i < 3; i++)
+        check(tether_device_publish(d, NULL, "m", 1, count_outcome, NULL, NULL) == TETHER_OK,
+              "outbox: publish", tether_device_last_error(d));
+    tether_device *second = outbox_device(1, path, &err);
+    check(!second && err && tether_error_kind_of(err) == TETHER_ERROR_IO &&
+              strcmp(tether_error_field(err), "outbox_path") == 0 &&
+              strstr(tether_error_message(err), "open in another process") &&
+              strstr(tether_error_message(err), path),
+          "outbox: a second device on the same store is refused",
+          err ? tether_error_message(err) : "made");
+    tether_error_free(err);
+    err = NULL;
+    tether_device_free(second);
+    tether_device_free(d);
+    check(kept_n == 3 && delivered_n + failed_n == 0, "outbox: the stop keeps, reports no outcome",
+          NULL);
+
+    /* The next run, with a broker: resent and delivered, one outcome each. */
+    reset_counts();
+    d = outbox_device(port, path, &err);
+    check(d != NULL, "outbox: the store opens again", err ? tether_error_message(err) : NULL);
+    tether_error_free(err);
+    err = NULL;
+    if (!d) return;
+    tether_device_start(d);
+    check(resent_n == 3, "outbox: the kept messages are resent at start", NULL);
+    for (int i = 0; i < 100 && delivered_n < 3; i++) tether_device_run_for(d, 100);
+    check(delivered_n == 3 && failed_n == 0, "outbox: the resent messages are delivered", NULL);
+    tether_device_free(d);
+    long whole = file_size(path);
+    char *intact = malloc((size_t)whole);
+    FILE *f = fopen(path, "rb");
+    size_t got = f && intact ? fread(intact, 1, (size_t)whole, f) : 0;
+    if (f) fclose(f);
+    check(whole > 0 && got == (size_t)whole, "outbox: closed to one file", NULL);
+
+    /* Damaged stores: refused, naming the file, left as they were. */
+    struct {
+        const char *what;
+        const char *data;
+        size_t len;
+    } cases[] = {
+        {"empty", "", 0},
+        {"cut to 50 bytes", intact, 50},
+        {"cut in half", intact, got / 2},
+        {"cut by one byte", intact, got - 1},
+        {"not SQLite", "this is not a database, it is a text file of some length........"
+                       "..................................................................",
+         132},
+    };
+    for (size_t i = 0; intact && i < sizeof cases / sizeof cases[0]; i++) {
+        write_file(path, cases[i].data, cases[i].len);
+        d = outbox_device(port, path, &err);
+        char what[96];
+        snprintf(what, sizeof what, "outbox: a store %s is refused", cases[i].what);
+        check(!d && err && tether_error_kind_of(err) == TETHER_ERROR_IO &&
+                  strstr(tether_error_message(err), "the store is damaged") &&
+                  strstr(tether_error_message(err), path) &&
+                  file_size(path) == (long)cases[i].len,
+              what, err ? tether_error_message(err) : "made");
+        tether_error_free(err);
+        err = NULL;
+        tether_device_free(d);
+    }
+    write_file(path, intact, got);
+    d = outbox_device(port, path, &err);
+    check(d != NULL, "outbox: the intact store opens", err ? tether_error_message(err) : NULL);
+    tether_error_free(err);
+    tether_device_free(d);
+    free(intact);
+    unlink(path);
+    rmdir(dir);
+}
+#else
+static void outbox(int port) {
+    (void)port;
+    static char config[512];
+    config_for(config, sizeof config, 1, NULL);
+    tether_device_options o = {.runtime = rt, .config_json = config, .outbox_path = "o.db"};
+    tether_error *err = NULL;
+    tether_device *d = tether_device_new(&o, &err);
+    check(!d && err && strcmp(tether_error_field(err), "outbox_path") == 0,
+          "outbox_path without SQLite in the build is refused",
+          err ? tether_error_message(err) : "made");
+    tether_error_free(err);
+    tether_device_free(d);
+}
+#endif
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: tether_device_test PORT (a mosquitto on 127.0.0.1)\n");
@@ -405,6 +568,7 @@ int main(int argc, char **argv) {
     refusals_and_stop(1); /* port 1: nothing listens, every attempt is refused */
     callbacks(port);
     threads(port);
+    outbox(port);
     /* The one device that owns its runtime (the embedded component). */
     tether_device_options own = {.config_json = "{\"hub\": \"127.0.0.1:1\"}", .topic = "t"};
     tether_device *d = tether_device_new(&own, &err);

@@ -8,18 +8,27 @@
  *   [...] accepted 7          [...] outcome 7 delivered     [...] refused 8 queue-full
  *   summary accepted=20 delivered=20 failed=0 refused=0
  *
+ * With --outbox FILE (a libtether with TETHER_HAS_OUTBOX) the messages an earlier
+ * run left are published again at the start (`resent 7 key=7`, their outcomes as
+ * above), those without an outcome at the stop are kept (`kept 9 key=9`), the
+ * stream's numbers start after the largest resent one (or at --first N), and a
+ * line `outbox: resent R kept K` follows the summary; `stop` on stdin stops it
+ * also with --messages N.
+ *
  *   tether_device [--wasm PATH | --precompiled PATH] (--port PORT [--host H] | --hub H[:P]
  *                 | --connection-string CS | --config JSON) [--messages N (0: until `stop`
  *                 on stdin)] [--interval-ms MS] [--timeout-s S] [--device-id ID]
  *                 [--topic T] [--version 4|5] [--user U] [--password-file F] [--ca-file F]
  *                 [--default-port P] [--keep-alive-s S] [--connect-timeout-ms MS]
- *                 [--policy JSON] [--queue JSON] [--log] [--quiet]
+ *                 [--policy JSON] [--queue JSON] [--outbox FILE] [--first N] [--log]
+ *                 [--quiet]
  *
  * Without --wasm/--precompiled it uses the component built into libtether.
  * --password-file: the credential, read again at each renewal. It runs its own
  * poll loop over tether_device_fd() and stdin (tether_device_step). Exit status
- * 0 when every accepted message has its outcome, 1 when --timeout-s ran out
- * first, 2 on a usage or setup error.
+ * 0 when every accepted message has its outcome (or, with --outbox, is kept), 1
+ * when --timeout-s ran out first or the outbox's store is damaged or in use, 2 on
+ * a usage or setup error.
  */
 #include <inttypes.h>
 #include <poll.h>
@@ -33,7 +42,10 @@
 
 static uint64_t t0;
 static bool quiet;
-static unsigned accepted, delivered, failed, refused;
+static unsigned accepted, delivered, failed, refused, resent, kept;
+/* This run's ids of the resent messages, and their stream numbers. */
+static uint64_t resent_id[4096];
+static unsigned long resent_number[4096];
 static const char *password_file;
 static char password[512];
 
@@ -89,6 +101,55 @@ static void on_outcome(void *u, uint64_t message, const tether_outcome *o) {
     }
 }
 
+/* The stream number of a payload ("17"), 0 if none. */
+static unsigned long number_of(const void *payload, size_t len) {
+    char buf[24];
+    if (len == 0 || len >= sizeof buf) return 0;
+    memcpy(buf, payload, len);
+    buf[len] = '\0';
+    return strtoul(buf, NULL, 10);
+}
+
+static unsigned long first_after_resent = 1;
+
+static void on_resent(void *u, tether_rc rc, uint64_t message, int64_t key, const char *topic,
+                      const void *payload, size_t len) {
+    (void)u;
+    (void)topic;
+    unsigned long n = number_of(payload, len);
+    if (n >= first_after_resent) first_after_resent = n + 1;
+    if (rc != TETHER_OK) {
+        say("refused-resend %lu key=%lld %s", n, (long long)key, tether_rc_name(rc));
+        return;
+    }
+    if (resent < sizeof resent_id / sizeof *resent_id) {
+        resent_id[resent] = message;
+        resent_number[resent] = n;
+    }
+    resent++;
+    say("resent %lu key=%lld", n, (long long)key);
+}
+
+/* Every outcome; only the resent messages' are printed here (the others have
+ * their own callback). */
+static void on_any_outcome(void *u, uint64_t message, const tether_outcome *o) {
+    (void)u;
+    for (unsigned i = 0; i < resent && i < sizeof resent_id / sizeof *resent_id; i++) {
+        if (resent_id[i] != message) continue;
+        on_outcome((void *)(uintptr_t)resent_number[i], message, o);
+        return;
+    }
+}
+
+static void on_kept(void *u, uint64_t message, int64_t key, void *outcome_user) {
+    (void)u;
+    unsigned long n = (unsigned long)(uintptr_t)outcome_user;
+    for (unsigned i = 0; !n && i < resent && i < sizeof resent_id / sizeof *resent_id; i++)
+        if (resent_id[i] == message) n = resent_number[i];
+    kept++;
+    say("kept %lu key=%lld", n, (long long)key);
+}
+
 static const char *read_password(void) {
     FILE *f = fopen(password_file, "r");
     if (!f) return NULL;
@@ -110,19 +171,20 @@ static void usage(void) {
                     "--connection-string CS | --config JSON) [--messages N] [--interval-ms MS] "
                     "[--timeout-s S] [--device-id ID] [--topic T] [--version 4|5] [--user U] "
                     "[--password-file F] [--ca-file F] [--default-port P] [--keep-alive-s S] "
-                    "[--connect-timeout-ms MS] [--policy JSON] [--queue JSON] [--log] [--quiet]\n");
+                    "[--connect-timeout-ms MS] [--policy JSON] [--queue JSON] [--outbox FILE] "
+                    "[--first N] [--log] [--quiet]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     const char *wasm = getenv("TETHER_WASM"), *precompiled = getenv("TETHER_PRECOMPILED");
     const char *host = "127.0.0.1", *hub = NULL, *device_id = "c-device-1", *config = NULL,
-               *cs = NULL, *topic = NULL, *user = NULL, *ca = NULL;
+               *cs = NULL, *topic = NULL, *user = NULL, *ca = NULL, *outbox = NULL;
     const char *policy = "{\"kind\": \"exponential\", \"initial-ms\": 200, \"max-ms\": 2000, "
                          "\"jitter\": \"equal\"}";
     const char *queue = "{\"capacity\": 256, \"max-in-flight\": 16}";
     long port = 0, messages = 20, interval_ms = 100, timeout_s = 60, version = 4, keep_alive = 0,
-         connect_timeout = 0, default_port = 0;
+         connect_timeout = 0, default_port = 0, first = 1;
     bool log = false;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
@@ -157,10 +219,12 @@ int main(int argc, char **argv) {
         else if (strcmp(o, "--connect-timeout-ms") == 0) connect_timeout = atol(v);
         else if (strcmp(o, "--policy") == 0) policy = v;
         else if (strcmp(o, "--queue") == 0) queue = v;
+        else if (strcmp(o, "--outbox") == 0) outbox = v;
+        else if (strcmp(o, "--first") == 0) first = atol(v);
         else usage();
     }
     if ((!config && !cs && !hub && port <= 0) || messages < 0 || interval_ms < 0 || timeout_s <= 0 ||
-        default_port < 0 || default_port > 65535)
+        default_port < 0 || default_port > 65535 || first < 1)
         usage();
     t0 = tether_now_ns();
     if (log) tether_set_log_callback(on_log, TETHER_LOG_DEBUG, NULL);
@@ -218,29 +282,44 @@ int main(int argc, char **argv) {
         .status = on_status,
         .decided = on_decided,
         .renew = on_renew,
+        .outbox_path = outbox,
+        .resent = on_resent,
+        .outcome = on_any_outcome,
+        .kept = on_kept,
     };
     tether_device *d = cs ? tether_device_new_from_connection_string(cs, &o, &err)
                           : tether_device_new(&o, &err);
     memset(built, 0, sizeof built);
     if (!d) {
-        fprintf(stderr, "tether_device: configuration refused: %s%s%s\n", tether_error_field(err),
-                *tether_error_field(err) ? ": " : "", tether_error_message(err));
+        /* A store that is damaged or in use is not a usage error: exit status 1. */
+        bool store = tether_error_kind_of(err) == TETHER_ERROR_IO &&
+                     strcmp(tether_error_field(err), "outbox_path") == 0;
+        if (store)
+            fprintf(stderr, "tether_device: %s\n", tether_error_message(err));
+        else
+            fprintf(stderr, "tether_device: configuration refused: %s%s%s\n",
+                    tether_error_field(err), *tether_error_field(err) ? ": " : "",
+                    tether_error_message(err));
         tether_error_free(err);
         tether_runtime_free(rt);
-        return 2;
+        return store ? 1 : 2;
     }
     say("device publishing %ld messages on %s, one every %ld ms", messages,
         tether_device_topic(d), interval_ms);
-    tether_device_start(d);
+    tether_device_start(d); /* publishes what the outbox held first */
 
     uint64_t deadline_all = t0 + (uint64_t)timeout_s * 1000000000u;
     uint64_t next_publish = tether_now_ns();
-    unsigned long number = 1;
-    bool timed_out = false, stopping = false, stdin_open = messages == 0;
+    /* A restarted stream goes on after the numbers the outbox held. */
+    unsigned long number = (unsigned long)first > first_after_resent ? (unsigned long)first
+                                                                     : first_after_resent;
+    unsigned long last = messages > 0 ? number + (unsigned long)messages - 1 : 0;
+    /* `stop` on stdin: with --messages 0, and with an outbox (stopping keeps). */
+    bool timed_out = false, stopping = false, stdin_open = messages == 0 || outbox;
     char payload[32], line[64];
     for (;;) {
         uint64_t now = tether_now_ns();
-        bool more = !stopping && (messages == 0 || number <= (unsigned long)messages);
+        bool more = !stopping && (messages == 0 || number <= last);
         if (more && now >= next_publish) {
             int len = snprintf(payload, sizeof payload, "%lu", number);
             tether_rc rc = tether_device_publish(d, NULL, payload, (size_t)len, on_outcome,
@@ -257,7 +336,7 @@ int main(int argc, char **argv) {
             next_publish = now + (uint64_t)interval_ms * 1000000u;
             continue;
         }
-        if (!more && delivered + failed == accepted) break;
+        if (!more && delivered + failed + kept == accepted + resent) break;
         if (messages > 0 && now >= deadline_all) {
             timed_out = true;
             break;
@@ -288,8 +367,9 @@ int main(int argc, char **argv) {
     tether_device_stop(d); /* closes the link; anything left fails with client-close */
     printf("summary accepted=%u delivered=%u failed=%u refused=%u\n", accepted, delivered, failed,
            refused);
+    if (outbox) printf("outbox: resent %u kept %u\n", resent, kept);
     fflush(stdout);
-    bool all_known = delivered + failed == accepted;
+    bool all_known = delivered + failed + kept == accepted + resent;
     tether_device_free(d);
     tether_runtime_free(rt);
     return (!timed_out && all_known) ? 0 : 1;

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from . import _component as _c
 from ._component import Runtime, component_path
-from ._errors import ComponentMissing, ComponentTrap, ConfigError, TetherError
+from ._errors import ComponentMissing, ComponentTrap, ConfigError, OutboxError, TetherError
 from ._connection import (
     Clock,
     Connection,
@@ -36,7 +36,9 @@ from ._connection import (
     VirtualClock,
 )
 if TYPE_CHECKING:
-    from .device import Delivery, Device, DeviceClosed, DpsOptions, MqttOptions, TlsOptions
+    from ._outbox import Outbox
+    from .device import (Delivery, Device, DeviceClosed, DpsOptions, MessageKept, MqttOptions,
+                         TlsOptions)
 from ._plugins import PluginLimits, PluginLoadError, PluginStats, imports_of
 from ._types import (
     Action,
@@ -83,8 +85,9 @@ __all__ = [
     "ComponentMissing", "ComponentTrap", "ConfigError", "Connect", "Connection",
     "Credential", "Credentials", "Delivery", "Device", "DeviceClosed", "DpsOptions", "MqttOptions",
     "TlsOptions", "Curve", "Decision", "DecisionEvent", "Failure", "GiveUp",
-    "GiveUpReason", "InputError", "Level", "MessageFailure", "MonotonicClock",
-    "NetworkError", "Outcome", "Pending", "PluginFault", "PluginFaultReason",
+    "GiveUpReason", "InputError", "Level", "MessageFailure", "MessageKept", "MonotonicClock",
+    "NetworkError", "Outbox", "OutboxError", "Outcome", "Pending", "PluginFault",
+    "PluginFaultReason",
     "PluginLimits", "PluginLoadError", "PluginStats", "PollProvisioning", "Provision", "Provisioning",
     "ProvisioningAnswer", "PublishError", "PublishRefused", "Reason", "RenewCredential",
     "RetryAfter", "RetrySchedule", "Runtime", "Status", "StatusChange", "SubscribeError",
@@ -195,8 +198,8 @@ class RetrySchedule:
             pass
 
 
-_DEVICE_NAMES = frozenset({"Delivery", "Device", "DeviceClosed", "DpsOptions", "MqttOptions",
-                           "TlsOptions"})
+_DEVICE_NAMES = frozenset({"Delivery", "Device", "DeviceClosed", "DpsOptions", "MessageKept",
+                           "MqttOptions", "TlsOptions"})
 
 
 def __getattr__(name: str) -> Any:
@@ -206,6 +209,12 @@ def __getattr__(name: str) -> Any:
         from . import device
 
         value = getattr(device, name)
+        globals()[name] = value
+        return value
+    if name == "Outbox":  # sqlite3, also on first use
+        from . import _outbox
+
+        value = getattr(_outbox, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'tether' has no attribute {name!r}")

@@ -3,7 +3,9 @@ can import them without importing each other."""
 
 from __future__ import annotations
 
-__all__ = ["ComponentMissing", "ComponentTrap", "ConfigError", "TetherError"]
+from pathlib import Path
+
+__all__ = ["ComponentMissing", "ComponentTrap", "ConfigError", "OutboxError", "TetherError"]
 
 
 class TetherError(Exception):
@@ -27,3 +29,24 @@ class ConfigError(TetherError, ValueError):
 class ComponentTrap(TetherError):
     """The component trapped: a bug in tether or in a host function, never an expected
     failure. The instance is unusable afterwards."""
+
+
+class OutboxError(TetherError):
+    """The outbox cannot be used. ``kind``: ``"damaged"`` (the file is not an intact
+    store; it is left as it was), ``"in-use"`` (another process has it open) or
+    ``"storage"`` (reading or writing failed: permissions, a full disk). ``path``
+    is the store file."""
+
+    def __init__(self, kind: str, path: Path, detail: str) -> None:
+        if kind == "damaged":
+            text = (f"outbox {path}: the store is damaged ({detail}); it was left as it is. "
+                    "Move it aside to start with an empty outbox (the messages it held "
+                    "would not be sent)")
+        elif kind == "in-use":
+            text = f"outbox {path}: the store is open in another process (one outbox per device)"
+        else:
+            text = f"outbox {path}: {detail}"
+        super().__init__(text)
+        self.kind = kind
+        self.path = path
+        self.detail = detail

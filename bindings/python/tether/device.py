@@ -24,25 +24,31 @@ import asyncio
 import concurrent.futures
 import json
 import logging
+import os
 import selectors
 import socket
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Generator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generator, Mapping
 
 from . import identity as ident
 from ._component import Runtime
 from ._connection import Connection, PublishRefused
-from ._errors import TetherError
+from ._errors import OutboxError, TetherError
 from ._dps import DpsClient
 from ._paho import MqttOptions, PahoTransport, TlsOptions
 from ._types import DecisionEvent, MessageFailure, Outcome, Status, StatusChange
 
+if TYPE_CHECKING:
+    from ._outbox import Outbox, Record
+
 log = logging.getLogger("tether")
 
-__all__ = ["Delivery", "Device", "DeviceClosed", "DpsOptions", "MqttOptions", "TlsOptions"]
+__all__ = ["Delivery", "Device", "DeviceClosed", "DpsOptions", "MessageKept", "MqttOptions",
+           "TlsOptions"]
 
 #: How long a call waits for the runner to take a command (it never blocks on the
 #: network, so only a callback that blocks the runner makes this run out).
@@ -68,13 +74,37 @@ class DeviceClosed(TetherError):
     """The device was stopped or closed: it takes no more calls of this kind."""
 
 
+class MessageKept(TetherError):
+    """What :meth:`Delivery.result` raises for a message the device stopped before
+    its outcome, with an outbox: it stays in the store and the next run sends it
+    and reports its outcome. It is not an outcome."""
+
+    def __init__(self, path: Path, key: int) -> None:
+        super().__init__(f"kept in the outbox {path} (key {key}) at the stop: the next "
+                         "run sends it and reports its outcome")
+        self.path = path
+        self.key = key
+
+
 class Delivery:
     """The outcome of one published message, to come: ``result(timeout)`` from
     threads, ``await delivery`` from asyncio. It always resolves to an
-    :class:`~tether.Outcome` (delivered, or failed with the reason), exactly once."""
+    :class:`~tether.Outcome` (delivered, or failed with the reason), exactly once.
 
-    def __init__(self, message_id: int) -> None:
+    With an outbox, ``key`` is the message's durable key in the store, and a
+    message the device stops before its outcome is kept for the next run instead:
+    ``kept`` is true and ``result`` raises :class:`MessageKept`. The messages an
+    earlier run left are in :attr:`Device.resent` (``topic`` and ``payload`` say
+    which); one the component no longer accepts raises
+    :class:`tether.PublishRefused` (``message_id`` 0; its record is removed)."""
+
+    def __init__(self, message_id: int, key: int | None = None, topic: str | None = None,
+                 payload: bytes | None = None) -> None:
         self.message_id = message_id
+        self.key = key
+        self.topic = topic
+        self.payload = payload
+        self.kept = False
         self._future: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
 
     def result(self, timeout: float | None = None) -> Outcome:
@@ -94,8 +124,18 @@ class Delivery:
         if not self._future.done():
             self._future.set_result(outcome)
 
+    def _raise(self, error: TetherError) -> None:
+        if not self._future.done():
+            self.kept = isinstance(error, MessageKept)
+            self._future.set_exception(error)
+
     def __repr__(self) -> str:
-        state = str(self._future.result()) if self._future.done() else "pending"
+        if not self._future.done():
+            state = "pending"
+        elif self._future.exception() is not None:
+            state = "kept" if self.kept else f"refused: {self._future.exception()}"
+        else:
+            state = str(self._future.result())
         return f"Delivery(message_id={self.message_id}, {state})"
 
 
@@ -119,6 +159,13 @@ class Device:
     where :meth:`publish` sends without a topic (default
     ``devices/{device-id}/messages/events/``).
 
+    ``outbox`` is the file of a persistent outbox (SQLite; made when missing):
+    every accepted message is committed there before :meth:`publish` returns and
+    removed when its outcome arrives; :meth:`start` publishes again what an earlier
+    run left (:attr:`resent`), and :meth:`stop` keeps what has no outcome yet for
+    the next run. A store that is damaged or open in another process raises
+    :class:`tether.OutboxError` naming the file, here.
+
     Callbacks run on the runner's thread; one that raises is logged and ignored.
     """
 
@@ -129,7 +176,10 @@ class Device:
                  on_decision: Callable[[DecisionEvent], None] | None = None,
                  on_message: Callable[[str, bytes], None] | None = None,
                  dps: DpsOptions | None = None,
-                 runtime: Runtime | None = None) -> None:
+                 runtime: Runtime | None = None,
+                 outbox: str | os.PathLike[str] | None = None) -> None:
+        if outbox is not None and not isinstance(outbox, (str, os.PathLike)):
+            raise TypeError(f"outbox: expected a file path, not {type(outbox).__name__}")
         if isinstance(config, str):
             try:
                 parsed = json.loads(config)
@@ -200,6 +250,27 @@ class Device:
                                 on_status=self._status, on_decision=self._decision,
                                 on_outcome=self._outcome)
         self._status_now: StatusChange = self._conn.status()
+        #: The messages an earlier run left in the outbox, published again by
+        #: :meth:`start` in the order they were accepted (empty without an outbox).
+        self.resent: list[Delivery] = []
+        self._outbox: Outbox | None = None
+        self._recovered: list[Record] = []
+        if outbox is not None:
+            # Last, so that nothing else can fail with the store's lock held.
+            from ._outbox import Outbox  # sqlite3, only for a device with an outbox
+
+            try:
+                self._outbox, self._recovered = Outbox.open(outbox)
+            except OutboxError:
+                self._conn.close()
+                for s in (self._wake_r, self._wake_w):
+                    s.close()
+                raise
+
+    @property
+    def outbox(self) -> Outbox | None:
+        """The open outbox, if any (closed when the device stops)."""
+        return self._outbox
 
     # ---- identities ----
 
@@ -278,7 +349,8 @@ class Device:
     def publish(self, payload: Payload, topic: str | None = None) -> Delivery:
         """Queue one QoS 1 message (to :attr:`telemetry_topic` without ``topic``).
         Raises :class:`tether.PublishRefused` when tether does not accept it (queue
-        full, payload too large), :class:`DeviceClosed` after :meth:`stop`."""
+        full, payload too large), :class:`tether.OutboxError` when the outbox cannot
+        store it (then it is not published), :class:`DeviceClosed` after :meth:`stop`."""
         if isinstance(payload, str):
             data = payload.encode()
         elif isinstance(payload, (bytes, bytearray, memoryview)):
@@ -315,12 +387,14 @@ class Device:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Close the link and stop the runner. Messages without an outcome fail with
-        ``client-close``. A second call does nothing."""
+        ``client-close`` (with an outbox they are kept for the next run instead).
+        A second call does nothing."""
         if self._state == "new":
             self._state = "stopped"
             self._conn.stop()
             self._fail_leftovers()
             self._end_watchers()
+            self._close_outbox()
             return
         if self._state != "running":
             return
@@ -407,17 +481,20 @@ class Device:
     def _execute(self, kind: str, args: tuple[Any, ...]) -> Any:
         if kind == "start":
             self._conn.start()
+            self._resend()
             return None
         if kind == "publish":
             topic, data = args
-            message = self._conn.publish(topic, data)  # PublishRefused goes to the caller
-            delivery = Delivery(message)
-            early = self._early.pop(message, None)
-            if early is not None:
-                delivery._resolve(early)
-            else:
-                self._deliveries[message] = delivery
-            return delivery
+            key = None
+            if self._outbox is not None:
+                # Committed before the component sees it: accepted means on disk.
+                key = self._outbox.store(topic, data)  # OutboxError goes to the caller
+            try:
+                message = self._conn.publish(topic, data)  # PublishRefused goes to the caller
+            except PublishRefused:
+                self._unstore(key)
+                raise
+            return self._accepted(Delivery(message, key, topic, data))
         if kind == "subscribe":
             self._conn.subscribe(args[0])
             return None
@@ -425,6 +502,50 @@ class Device:
             self._stop_now()
             return None
         raise TetherError(f"unknown command {kind}")
+
+    def _accepted(self, delivery: Delivery) -> Delivery:
+        """Register an accepted message; its outcome may have come during the call."""
+        message = delivery.message_id
+        if self._outbox is not None and delivery.key is not None:
+            self._outbox.bind(delivery.key, message)
+        self._deliveries[message] = delivery
+        early = self._early.pop(message, None)
+        if early is not None:
+            self._outcome(message, early)
+        return delivery
+
+    def _unstore(self, key: int | None) -> None:
+        """Remove the record of a message the component refused."""
+        if self._outbox is None or key is None:
+            return
+        try:
+            self._outbox.remove(key)
+        except OutboxError as err:
+            log.error("%s; the refused message (key %d) is sent again after a restart",
+                      err, key)
+
+    def _resend(self) -> None:
+        """Publish what an earlier run left in the outbox, in key order."""
+        records, self._recovered = self._recovered, []
+        for r in records:
+            try:
+                message = self._conn.publish(r.topic, r.payload)
+            except PublishRefused as err:
+                # It can never be sent (a payload over a new, lower limit, say):
+                # reported, and not kept to be refused at every start.
+                log.error("outbox: the message of key %d (topic %s) is refused by this "
+                          "configuration (%s): removed", r.key, r.topic, err.error)
+                refused = Delivery(0, r.key, r.topic, r.payload)
+                refused._raise(err)
+                self.resent.append(refused)
+                self._unstore(r.key)
+                continue
+            log.debug("outbox: resent key %d as message %d", r.key, message)
+            self.resent.append(self._accepted(Delivery(message, r.key, r.topic, r.payload)))
+
+    def _close_outbox(self) -> None:
+        if self._outbox is not None:
+            self._outbox.close()
 
     def _poke(self) -> None:
         try:
@@ -450,6 +571,7 @@ class Device:
             self._refuse_commands()
             self._fail_leftovers()
             self._end_watchers()
+            self._close_outbox()
             with self._status_cond:
                 self._status_cond.notify_all()
 
@@ -553,6 +675,7 @@ class Device:
             self._thread.join(COMMAND_TIMEOUT_S)
         self._state = "closed"
         self._conn.close()
+        self._close_outbox()
         for s in (self._wake_r, self._wake_w):
             s.close()
         with self._status_cond:
@@ -564,7 +687,8 @@ class Device:
         for message, delivery in list(self._deliveries.items()):
             if not delivery.done():
                 log.error("message %d had no outcome at stop: failing it", message)
-                delivery._resolve(Outcome(MessageFailure.CLIENT_CLOSE))
+                # As the stop's own client-close: kept when there is an outbox.
+                self._outcome(message, Outcome(MessageFailure.CLIENT_CLOSE))
         self._deliveries.clear()
 
     def _end_watchers(self) -> None:
@@ -601,12 +725,26 @@ class Device:
         self._callback("on_decision", self._on_decision, event)
 
     def _outcome(self, message: int, outcome: Outcome) -> None:
-        log.debug("outcome %d %s", message, outcome)
         delivery = self._deliveries.pop(message, None)
-        if delivery is not None:
-            delivery._resolve(outcome)
-        else:  # during the publish call itself, before its Delivery exists
+        if delivery is None:  # during the publish call itself, before its Delivery exists
             self._early[message] = outcome
+            return
+        log.debug("outcome %d %s", message, outcome)
+        box = self._outbox
+        if box is not None and delivery.key is not None:
+            if outcome.failure is MessageFailure.CLIENT_CLOSE:
+                # The stop: kept for the next run, which reports its outcome.
+                box.keep(message)
+                log.debug("outbox: message %d kept (key %d)", message, delivery.key)
+                delivery._raise(MessageKept(box.path, delivery.key))
+                return
+            # Removed first, reported after: a restart never reports it again.
+            try:
+                box.finish(message)
+            except OutboxError as err:
+                log.error("%s; message %d stays in the outbox and is sent again after a "
+                          "restart", err, message)
+        delivery._resolve(outcome)
 
     @staticmethod
     def _callback(name: str, fn: Callable[..., None] | None, *args: Any) -> None:
