@@ -91,9 +91,10 @@ fn main() -> anyhow::Result<()> {
                     "seed": tether_sim::fleet::device_seed(seed, i),
                     "policy": policy,
                 },
-                // No keep-alive ping within a run: a storm's minutes are not its
+                // No keep-alive ping within a run, and a generous connect timeout
+                // (the simulator models neither): a storm's minutes are not their
                 // subject.
-                "mqtt": { "version": 3, "keep-alive-s": 600, "connect-timeout-s": 10 }
+                "mqtt": { "version": 3, "keep-alive-s": 600, "connect-timeout-s": 30 }
             });
             let file = DeviceFile::parse(&doc.to_string())
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
