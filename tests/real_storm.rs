@@ -79,6 +79,12 @@ struct Measured {
     /// When the devices saw their link drop, ms after the hub went: first,
     /// median (the storm's t = 0), last.
     drop_after_down_ms: (f64, f64, f64),
+    /// When the front reset the devices' side of the links, ms after the hub
+    /// went: first, median, last.
+    reset_after_down_ms: (f64, f64, f64),
+    /// How late the devices opened their attempts after the waits the component
+    /// had decided, ms: median, 99th percentile, max.
+    late_ms: (f64, f64, f64),
     /// Attempt to answer while the hub was down, ms: median.
     outage_latency_ms: f64,
     /// ... while it was up: 10th, 50th and 90th percentiles.
@@ -125,6 +131,28 @@ fn raise_open_file_limit() {
         limit >= needed,
         "the open-file limit is {limit}; this storm needs {needed}: raise the hard limit (ulimit -Hn)"
     );
+}
+
+/// Run this thread, and the threads and processes it starts from now on (the
+/// front's, mosquitto, the fleet), at nice -10: ahead of whatever else the
+/// machine is doing. Real devices each have a processor of their own; 2,000 of
+/// them sharing two cores with other work would see their timers fire late in
+/// bursts, which is the machine's doing, not the network's. Without the
+/// privilege (not root) the storm runs at the priority it has, and says so.
+fn raise_priority() -> bool {
+    // Linux priorities are per thread: this thread's id, from "PID/task/TID".
+    let tid = std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let Some(tid) = tid else {
+        return false;
+    };
+    Command::new("renice")
+        .args(["-n", "-10", "-p", &tid])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 struct Fleet {
@@ -200,6 +228,9 @@ impl Fleet {
 /// mosquitto, let the front admit CAPACITY a second, measure.
 fn real_storm(policy: &Value, storm_wait: Duration) -> Measured {
     raise_open_file_limit();
+    if !raise_priority() {
+        println!("could not raise the storm's priority (renice -n -10): it runs at this process's");
+    }
     // mosquitto's default is no connection limit; said anyway, as the storm
     // relies on it. Only errors and warnings in its log: 2,000 clients come and go.
     let mut broker =
@@ -316,6 +347,18 @@ fn measure(report: &[String], front: &Front, down: u64, up: u64) -> Measured {
         after_down(t0),
         after_down(*first_drops.last().unwrap()),
     );
+    let ends: Vec<u64> = front
+        .hub_ends()
+        .into_iter()
+        .filter(|&t| t >= down)
+        .collect();
+    if let (Some(&first), Some(&last)) = (ends.first(), ends.last()) {
+        m.reset_after_down_ms = (
+            after_down(first),
+            after_down(ends[ends.len() / 2]),
+            after_down(last),
+        );
+    }
     m.outage_ms = (up.saturating_sub(t0) + 500) / 1000;
     m.back_s = connected_at
         .iter()
@@ -344,10 +387,11 @@ fn measure(report: &[String], front: &Front, down: u64, up: u64) -> Measured {
     }
     let mut outage_latencies = Vec::new();
     let mut hub_latencies = Vec::new();
+    let mut lateness = Vec::new();
     let mut before = vec![0u32; DEVICES as usize];
     for line in report.iter().filter(|l| l.starts_with("attempt ")) {
         let words: Vec<&str> = line.split_whitespace().collect();
-        let ["attempt", i, open, answered, what] = words.as_slice() else {
+        let ["attempt", i, open, answered, what, late] = words.as_slice() else {
             panic!("storm-fleet printed {line:?}");
         };
         let i: usize = i.parse().unwrap();
@@ -361,6 +405,9 @@ fn measure(report: &[String], front: &Front, down: u64, up: u64) -> Measured {
             continue;
         }
         m.device_attempts += 1;
+        if let Ok(late) = late.parse::<i64>() {
+            lateness.push(late as f64 / 1000.0);
+        }
         let Ok(answered) = answered.parse::<u64>() else {
             continue;
         };
@@ -378,6 +425,11 @@ fn measure(report: &[String], front: &Front, down: u64, up: u64) -> Measured {
     assert!(
         before.iter().all(|&n| n == 1),
         "every device connected at its first attempt before the storm, as the simulator's do"
+    );
+    m.late_ms = (
+        percentile(&mut lateness, 0.5),
+        percentile(&mut lateness, 0.99),
+        lateness.iter().copied().fold(0.0, f64::max),
     );
     m.outage_latency_ms = percentile(&mut outage_latencies, 0.5);
     m.hub_latency_ms = (
@@ -477,16 +529,24 @@ fn a_real_storm_on_loopback_agrees_with_the_simulator() {
             quantile(&m.back_s, n, 1.0),
         );
         println!(
-            "{name}: links dropped {:.1} / {:.1} / {:.1} ms (first / median / last) after the hub went, with {:?}; \
-             outage {} ms from the median drop; \
+            "{name}: the front reset the links {:.1} / {:.1} / {:.1} ms (first / median / last) after the hub went; \
+             the devices saw them drop {:.1} / {:.1} / {:.1} ms after, with {:?}; \
+             outage {} ms from the median drop; attempts opened {:.1} / {:.1} / {:.1} ms (median / 99th / max) \
+             after their waits; \
              attempts while down answered in {:.1} ms (median) with {:?}; while up in {:.1} / {:.1} / {:.1} ms \
              (10th / 50th / 90th percentile) with {:?}; the front saw {} attempts, the devices made {}, \
              {} found the broker unreachable; simulated with hub latency {} + up to {} ms, outage latency {} ms",
+            m.reset_after_down_ms.0,
+            m.reset_after_down_ms.1,
+            m.reset_after_down_ms.2,
             m.drop_after_down_ms.0,
             m.drop_after_down_ms.1,
             m.drop_after_down_ms.2,
             m.drop_words,
             m.outage_ms,
+            m.late_ms.0,
+            m.late_ms.1,
+            m.late_ms.2,
             m.outage_latency_ms,
             m.outage_words,
             m.hub_latency_ms.0,
@@ -534,7 +594,14 @@ fn a_real_storm_on_loopback_agrees_with_the_simulator() {
         ));
         for (what, x) in [("peak", peak_off), ("t50", t50_off), ("t99", t99_off)] {
             if x.is_none_or(|x| x > TOLERANCE) {
-                failures.push(format!("{name}: {what} off by {}", pct(x)));
+                failures.push(format!(
+                    "{name}: {what} off by {} (the devices' attempts were opened up to {:.0} ms \
+                     after their waits, 99th percentile {:.0} ms; the links dropped over {:.0} ms)",
+                    pct(x),
+                    m.late_ms.2,
+                    m.late_ms.1,
+                    m.drop_after_down_ms.2 - m.drop_after_down_ms.0
+                ));
             }
         }
         assert_eq!(

@@ -115,6 +115,8 @@ struct Shared {
 struct State {
     mode: Mode,
     attempts: Vec<Attempt>,
+    /// When links ended from the broker's side.
+    hub_ends: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -221,6 +223,7 @@ impl Front {
             state: Mutex::new(State {
                 mode: Mode::Open,
                 attempts: Vec::new(),
+                hub_ends: Vec::new(),
             }),
             links: AtomicUsize::new(0),
         });
@@ -264,6 +267,12 @@ impl Front {
     /// Every CONNECT read so far, in the order the gate saw them.
     pub fn attempts(&self) -> Vec<Attempt> {
         lock(&self.shared.state).attempts.clone()
+    }
+
+    /// When links ended from the broker's side (and the front reset the device's
+    /// side), in microseconds since the UNIX epoch, in order.
+    pub fn hub_ends(&self) -> Vec<u64> {
+        lock(&self.shared.state).hub_ends.clone()
     }
 
     /// Links carried to the broker now.
@@ -328,6 +337,8 @@ async fn serve(mut client: TcpStream, shared: &Shared) {
             shared.links.fetch_sub(1, Ordering::Relaxed);
             if hub_side_ended {
                 reset(client);
+                let ended = shared.clock.us(Instant::now());
+                lock(&shared.state).hub_ends.push(ended);
             }
         }
     }

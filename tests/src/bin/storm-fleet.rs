@@ -14,8 +14,10 @@
 //! grows (at most every 100 ms). At `report` on standard input (or its end) it
 //! prints, per device `i`,
 //! `device i drops T=FAILURE,.. connected T,T..` (`-` for none) and, per connection
-//! attempt, `attempt i OPEN ANSWERED ANSWER`, where ANSWER is `opened` or the
-//! failure (`net:reset`, `mqtt311:3`) and ANSWERED is `-` if none came; then
+//! attempt, `attempt i OPEN ANSWERED ANSWER LATE`, where ANSWER is `opened` or the
+//! failure (`net:reset`, `mqtt311:3`) and ANSWERED is `-` if none came, and LATE
+//! is how many microseconds after the end of the wait the component decided the
+//! attempt was opened (`-` for the first attempt); then
 //! `done`. Times are microseconds since the UNIX epoch, read from a monotonic
 //! clock anchored to the wall clock once (as the front does), so they compare
 //! with the front's.
@@ -28,16 +30,27 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tether_device::config::DeviceFile;
 use tether_device::device::{DeviceEvent, RunningDevice};
-use tether_host::{Command, Entropy, Runtime, Status};
+use tether_host::{Action, Command, Entropy, Runtime, Status};
 
 /// One device's connection attempts, drops and connections.
 #[derive(Default)]
 struct Log {
-    /// When each attempt was opened, and when and how it was answered.
-    attempts: Vec<(Instant, Option<(Instant, String)>)>,
+    /// When each attempt was opened, and when and how it was answered, and how
+    /// late it was opened against the wait the component had decided.
+    attempts: Vec<Attempt>,
+    /// When the component's latest wait ends.
+    due: Option<Instant>,
     /// When each open link dropped, and with what failure.
     drops: Vec<(Instant, String)>,
     connected: Vec<Instant>,
+}
+
+struct Attempt {
+    open: Instant,
+    answer: Option<(Instant, String)>,
+    /// Microseconds after the decided wait's end (negative: early); `None` for
+    /// an attempt no wait preceded.
+    late_us: Option<i64>,
 }
 
 /// The fleet's counts, for the progress lines.
@@ -165,12 +178,13 @@ fn main() -> anyhow::Result<()> {
                 list(drops.collect()),
                 list(connected.collect())
             )?;
-            for (open, answer) in &log.attempts {
-                match answer {
+            for a in &log.attempts {
+                let late = a.late_us.map_or_else(|| "-".to_string(), |l| l.to_string());
+                match &a.answer {
                     Some((at, what)) => {
-                        writeln!(out, "attempt {i} {} {} {what}", us(*open), us(*at))?
+                        writeln!(out, "attempt {i} {} {} {what} {late}", us(a.open), us(*at))?
                     }
-                    None => writeln!(out, "attempt {i} {} - -", us(*open))?,
+                    None => writeln!(out, "attempt {i} {} - - {late}", us(a.open))?,
                 }
             }
         }
@@ -186,7 +200,25 @@ fn main() -> anyhow::Result<()> {
 /// Keep what the storm's figures need from one device event.
 fn record(log: &mut Log, counts: &Counts, at: Instant, event: &DeviceEvent) {
     match event {
-        DeviceEvent::Command(Command::Open { .. }) => log.attempts.push((at, None)),
+        DeviceEvent::Command(Command::Decided(d)) => {
+            if let Action::Backoff(plan) = &d.action {
+                log.due = Some(at + Duration::from_millis(plan.delay_ms));
+            }
+        }
+        DeviceEvent::Command(Command::Open { .. }) => {
+            let late_us = log.due.take().map(|due| {
+                if at >= due {
+                    i64::try_from((at - due).as_micros()).unwrap_or(i64::MAX)
+                } else {
+                    -i64::try_from((due - at).as_micros()).unwrap_or(i64::MAX)
+                }
+            });
+            log.attempts.push(Attempt {
+                open: at,
+                answer: None,
+                late_us,
+            });
+        }
         DeviceEvent::Command(Command::Status(s)) if s.status == Status::Connected => {
             log.connected.push(at);
             match log.connected.len() {
@@ -212,7 +244,9 @@ fn record(log: &mut Log, counts: &Counts, at: Instant, event: &DeviceEvent) {
 
 /// The latest attempt was answered.
 fn answer(log: &mut Log, at: Instant, what: &str) {
-    if let Some((_, slot @ None)) = log.attempts.last_mut() {
-        *slot = Some((at, what.to_string()));
+    if let Some(a) = log.attempts.last_mut()
+        && a.answer.is_none()
+    {
+        a.answer = Some((at, what.to_string()));
     }
 }
