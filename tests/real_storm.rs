@@ -356,7 +356,8 @@ fn measure(report: &[String], front: &Front, down: u64, up: u64) -> Measured {
     let ends: Vec<u64> = front
         .hub_ends()
         .into_iter()
-        .filter(|&t| t >= down)
+        // The storm's resets, not the fleet's own end after the report.
+        .filter(|&t| t >= down && t < up)
         .collect();
     if let (Some(&first), Some(&last)) = (ends.first(), ends.last()) {
         m.reset_after_down_ms = (
