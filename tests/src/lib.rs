@@ -13,6 +13,8 @@
 //!   reload, TLS, MQTT 3.1.1 and 5, pause (SIGSTOP), graceful stop, kill, restart.
 //! - [`tls`]: a generated CA and server certificate for the TLS broker.
 //! - [`proxy`]: a fault proxy in front of the broker: latency, blackhole, reset, heal.
+//! - [`front`]: a rate-limiting front for the broker, as the fleet simulator's hub:
+//!   C new connections a second, CONNACK 3 for the rest, every attempt recorded.
 //! - [`recorder`]: a subscriber that counts each number of a numbered stream, for
 //!   the lost / duplicated / unexpected accounting.
 //! - [`hosts`]: the Python and Node host libraries, made ready with the current
@@ -30,6 +32,7 @@ pub mod broker;
 pub mod c_host;
 pub mod child;
 pub mod conformance;
+pub mod front;
 pub mod hosts;
 pub mod iothub_lab;
 pub mod proxy;

@@ -41,6 +41,9 @@ pub use scenario::{
     Scenario, comparison,
 };
 
+/// The jitter seed of device `index` in a scenario seeded `seed`: a real fleet
+/// seeded the same way makes the simulated fleet's decisions (`tests/real_storm.rs`).
+pub use shard::device_seed;
 use shard::{Due, NEVER, Shard, ShardTotals, SliceOut, What};
 use tether_host::Runtime;
 use world::World;

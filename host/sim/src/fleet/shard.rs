@@ -36,7 +36,7 @@ pub(crate) enum What {
 }
 
 /// The seed of device `index`'s jitter: SplitMix64 over the scenario's seed.
-pub(crate) fn device_seed(seed: u64, index: u32) -> u64 {
+pub fn device_seed(seed: u64, index: u32) -> u64 {
     let mut z = seed
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .wrapping_add(u64::from(index).wrapping_mul(0xD1B5_4A32_D192_ED03));
