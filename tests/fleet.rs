@@ -30,6 +30,15 @@ fn run(scenario: &Scenario, policy: Value, shards: usize) -> PolicyResult {
     run_policy(runtime(), scenario, &spec, shards, &mut |_| {}).unwrap()
 }
 
+/// Every policy of a grid point's scenario, on two shards.
+fn run_point(scenario: &Scenario) -> Vec<PolicyResult> {
+    scenario
+        .policy_specs()
+        .iter()
+        .map(|spec| run_policy(runtime(), scenario, spec, 2, &mut |_| {}).unwrap())
+        .collect()
+}
+
 fn scenario(doc: Value) -> Scenario {
     Scenario::from_json(&doc.to_string()).unwrap()
 }
@@ -293,12 +302,7 @@ fn a_small_grid_runs_every_point_and_compares_the_default_with_the_presets() {
     assert_eq!(points.len(), 3 * 2 * 2 * 2);
     let mut report = GridReport::default();
     for point in points {
-        let results: Vec<PolicyResult> = point
-            .scenario
-            .policy_specs()
-            .iter()
-            .map(|spec| run_policy(runtime(), &point.scenario, spec, 2, &mut |_| {}).unwrap())
-            .collect();
+        let results = run_point(&point.scenario);
         for r in &results {
             // The whole run's peak includes the seconds after the return.
             assert!(
@@ -402,12 +406,7 @@ fn fleet_aware_spreading_holds_its_goals_on_a_reduced_grid() {
     grid.validate().unwrap();
     let mut report = GridReport::default();
     for point in grid.points() {
-        let results: Vec<PolicyResult> = point
-            .scenario
-            .policy_specs()
-            .iter()
-            .map(|spec| run_policy(runtime(), &point.scenario, spec, 2, &mut |_| {}).unwrap())
-            .collect();
+        let results = run_point(&point.scenario);
         report.push(point, results);
     }
     // With random phases a 100/s hub needs a headroom of 1.334 (and a local
