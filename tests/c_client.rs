@@ -145,15 +145,6 @@ impl Drop for CDevice {
     }
 }
 
-/// The messages the device reported failed (`outcome N failed REASON`).
-fn failed_outcomes(lines: &[(Instant, String)]) -> BTreeSet<u64> {
-    lines
-        .iter()
-        .filter(|(_, l)| l.starts_with("outcome ") && l.contains(" failed"))
-        .filter_map(|(_, l)| l.split_whitespace().nth(1)?.parse().ok())
-        .collect()
-}
-
 fn numbers(lines: &[(Instant, String)], prefix: &str) -> BTreeSet<u64> {
     lines
         .iter()
@@ -638,7 +629,7 @@ fn iot_hub_from_a_connection_string() {
         .collect();
     // The stop fails what is still queued (`client-close`): each such message has
     // its one outcome, so it is failed, not lost.
-    let account = record.account(&accepted, &failed_outcomes(&lines));
+    let account = record.account(&accepted, &tether_tests::child::failed_outcomes(&lines));
     assert!(
         account.lost.is_empty(),
         "{account}\n{}",

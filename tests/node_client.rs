@@ -251,15 +251,6 @@ impl Drop for NodeDevice {
     }
 }
 
-/// The messages the device reported failed (`outcome N failed REASON`).
-fn failed_outcomes(lines: &[(Instant, String)]) -> BTreeSet<u64> {
-    lines
-        .iter()
-        .filter(|(_, l)| l.starts_with("outcome ") && l.contains(" failed"))
-        .filter_map(|(_, l)| l.split_whitespace().nth(1)?.parse().ok())
-        .collect()
-}
-
 fn numbers(lines: &[(Instant, String)], prefix: &str) -> BTreeSet<u64> {
     lines
         .iter()
@@ -743,7 +734,7 @@ fn iot_hub_from_a_connection_string() {
         .collect();
     // The stop fails what is still queued (`client-close`): each such message has
     // its one outcome, so it is failed, not lost.
-    let account = record.account(&accepted, &failed_outcomes(&lines));
+    let account = record.account(&accepted, &tether_tests::child::failed_outcomes(&lines));
     assert!(
         account.lost.is_empty(),
         "{account}\n{}",
@@ -877,7 +868,7 @@ fn dps_group_enrollment_from_node() {
         .collect();
     // The stop fails what is still queued (`client-close`): each such message has
     // its one outcome, so it is failed, not lost.
-    let account = record.account(&accepted, &failed_outcomes(&lines));
+    let account = record.account(&accepted, &tether_tests::child::failed_outcomes(&lines));
     assert!(
         account.lost.is_empty(),
         "{account}\n{}",
@@ -974,7 +965,7 @@ fn iot_hub_x509_device_from_node() {
         .collect();
     // The stop fails what is still queued (`client-close`): each such message has
     // its one outcome, so it is failed, not lost.
-    let account = record.account(&accepted, &failed_outcomes(&lines));
+    let account = record.account(&accepted, &tether_tests::child::failed_outcomes(&lines));
     assert!(
         account.lost.is_empty(),
         "{account}\n{}",

@@ -198,3 +198,13 @@ impl Drop for Lines {
         }
     }
 }
+
+/// The messages a device reported failed in its `outcome N failed REASON` lines
+/// (timestamped as [`Lines`] keeps them).
+pub fn failed_outcomes(lines: &[(std::time::Instant, String)]) -> std::collections::BTreeSet<u64> {
+    lines
+        .iter()
+        .filter(|(_, l)| l.starts_with("outcome ") && l.contains(" failed"))
+        .filter_map(|(_, l)| l.split_whitespace().nth(1)?.parse().ok())
+        .collect()
+}
